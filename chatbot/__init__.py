@@ -1,0 +1,1 @@
+"""Chatbot: retrieve -> answer -> UI/API. Never imports ``ingest``."""

@@ -1,0 +1,116 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by weighted reciprocal rank.
+
+Neither signal is enough alone (measured on the shared Chinese sets: BM25 wins on the policy
+notices, dense wins on the FAQ), and rank fusion needs no score calibration between them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from index_store.records import HEADING_SEPARATOR, Hit
+from index_store.settings import Settings
+from index_store.store import Filters, IndexStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    top_k: int = 5
+    candidate_k: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetrievalConfig:
+        return cls(top_k=settings.top_k, candidate_k=settings.candidate_k)
+
+
+def rrf_fuse(rankings: list[tuple[float, list[str]]], rrf_k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: ``score(id) = sum w / (rrf_k + rank)`` over the
+    rankings that contain ``id``; ties keep first-seen order."""
+    scores: dict[str, float] = {}
+    for weight, ids in rankings:
+        for rank, item in enumerate(ids, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+class HybridRetriever(BaseRetriever):
+    """llama-index retriever over an :class:`IndexStore`; :meth:`search` returns typed hits."""
+
+    def __init__(self, store: IndexStore, embedder: BaseEmbedding, config: RetrievalConfig) -> None:
+        super().__init__()
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+
+    def search(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The ``top_k`` best passages for ``question``, best first."""
+        question = question.strip()
+        if not question:
+            return []
+        k = top_k or self.config.top_k
+        n = max(self.config.candidate_k, k)
+        dense = self.store.dense_search(self.embedder.get_query_embedding(question), n, filters)
+        keyword = self.store.keyword_search(question, n, filters)
+        fused = rrf_fuse(
+            [
+                (self.config.dense_weight, [h.chunk_id for h in dense]),
+                (self.config.keyword_weight, [h.chunk_id for h in keyword]),
+            ],
+            self.config.rrf_k,
+        )
+        # The registry decides what exists: vectors it does not name (left by an interrupted
+        # write) are never returned.
+        chunks = self.store.chunks([cid for cid, _ in fused[: k * 3]])
+        dense_by_id = {h.chunk_id: h for h in dense}
+        keyword_by_id = {h.chunk_id: h for h in keyword}
+        hits: list[Hit] = []
+        for cid, score in fused:
+            chunk = chunks.get(cid)
+            if chunk is None:
+                continue
+            d, kw = dense_by_id.get(cid), keyword_by_id.get(cid)
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    score=score,
+                    dense_rank=d.rank if d else None,
+                    dense_score=d.score if d else None,
+                    keyword_rank=kw.rank if kw else None,
+                    keyword_score=kw.score if kw else None,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(
+                node=TextNode(
+                    id_=h.chunk.chunk_id,
+                    text=h.chunk.text,
+                    start_char_idx=h.chunk.start,
+                    end_char_idx=h.chunk.end,
+                    metadata={
+                        "doc_id": h.chunk.doc_id,
+                        "source": h.chunk.source,
+                        "title": h.chunk.title,
+                        "heading_path": HEADING_SEPARATOR.join(h.chunk.heading_path),
+                    },
+                ),
+                score=h.score,
+            )
+            for h in self.search(query_bundle.query_str)
+        ]

@@ -1,0 +1,2 @@
+"""Eval: datasets -> run -> metrics -> report. Imports ``chatbot``, ``ingest`` and
+``index_store``; nothing imports it."""

@@ -1,0 +1,193 @@
+"""Keyword side of hybrid retrieval: Chinese-aware tokens and a sparse-matrix BM25.
+
+Chinese runs yield jieba words *and* character bigrams (bigrams prefixed with ``_`` so they keep
+their own document frequencies): jieba alone misses terms it segments differently in question and
+document, bigrams alone lose word boundaries. English words are lower-cased with the plural -s
+folded, numbers kept whole.
+
+The index is derived data: it is rebuilt from the tokens stored with each chunk in the registry,
+so it can never drift from the registry's view of the index.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+logger = logging.getLogger(__name__)
+
+_TOKEN_RE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"  # a run of CJK ideographs
+    r"|[A-Za-z]+"  # an English word (hyphens and apostrophes split: "e-books" -> e, books)
+    r"|\d+(?:[.,]\d+)*%?"  # a number, amount or percentage
+)
+_CJK_START = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+# fmt: off
+ZH_STOPWORDS = frozenset([
+    "的", "了", "是", "在", "和", "与", "及", "或", "等", "对", "为",
+    "有", "吗", "呢", "啊", "吧", "什么", "哪些", "哪个", "如何", "怎么",
+    "怎样", "是否", "能否", "可否", "多少", "请问", "一下", "这个", "那个",
+    "我们", "你们", "我", "你", "他", "她", "它", "其", "之", "被",
+    "把", "将", "就", "都", "也", "还", "而", "并", "要", "会",
+    "可以", "能", "该", "此", "这", "那", "以", "于", "中", "上",
+    "下",
+])
+# fmt: on
+# fmt: off
+EN_STOPWORDS = frozenset([
+    "a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "but", "is", "are", "was",
+    "were", "be", "been", "being", "do", "does", "did", "what", "which", "who", "whom",
+    "whose", "when", "where", "why", "how", "can", "could", "should", "would", "will",
+    "shall", "may", "might", "must", "i", "you", "he", "she", "it", "we", "they", "me", "my",
+    "your", "our", "their", "its", "this", "that", "these", "those", "there", "with", "as",
+    "by", "at", "from", "about", "into", "than", "then", "so", "if", "not", "no", "any",
+    "all", "some", "such",
+])
+# fmt: on
+
+_jieba_lock = threading.Lock()
+_jieba_tokenizer: Any = None
+
+
+def _jieba_cut(text: str) -> list[str]:
+    global _jieba_tokenizer
+    with _jieba_lock:
+        if _jieba_tokenizer is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _jieba_tokenizer = tokenizer
+    return list(_jieba_tokenizer.cut(text, HMM=True))
+
+
+def tokenize(text: str) -> list[str]:
+    """Keyword tokens of ``text`` (used for documents and questions alike)."""
+    tokens: list[str] = []
+    for match in _TOKEN_RE.finditer(text):
+        run = match.group()
+        if _CJK_START.match(run):
+            tokens.extend(w for w in _jieba_cut(run) if w not in ZH_STOPWORDS)
+            tokens.extend("_" + run[i : i + 2] for i in range(len(run) - 1))
+            if len(run) == 1 and run not in ZH_STOPWORDS:
+                tokens.append(run)
+        else:
+            word = run.lower()
+            if word not in EN_STOPWORDS:
+                tokens.append(_light_stem(word))
+    return tokens
+
+
+def _light_stem(word: str) -> str:
+    """Fold the plural -s ("books" -> "book", "policies" -> "policy"); no full stemmer, which
+    would also merge words that policies keep apart."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+class BM25:
+    """Okapi BM25 with precomputed per-(document, term) weights in a sparse matrix.
+
+    Scoring a question is one column slice and a sum, so it stays fast at 100k chunks.
+    """
+
+    def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+        self.vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[float] = []
+        lengths = np.zeros(len(documents), dtype=np.float64)
+        for row, tokens in enumerate(documents):
+            lengths[row] = len(tokens)
+            tf: dict[int, int] = {}
+            for token in tokens:
+                col = self.vocab.setdefault(token, len(self.vocab))
+                tf[col] = tf.get(col, 0) + 1
+            rows.extend([row] * len(tf))
+            cols.extend(tf.keys())
+            counts.extend(tf.values())
+        n_docs = len(documents)
+        self.n_docs = n_docs
+        tf_matrix = sparse.csc_matrix(
+            (np.asarray(counts, dtype=np.float64), (rows, cols)),
+            shape=(n_docs, len(self.vocab)),
+        )
+        doc_freq = np.diff(tf_matrix.indptr).astype(np.float64)
+        idf = np.log1p((n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+        avg_len = float(lengths.mean()) if n_docs else 1.0
+        norm = k1 * (1 - b + b * lengths / max(avg_len, 1e-9))
+        data = tf_matrix.data
+        row_idx = tf_matrix.indices
+        col_of_entry = np.repeat(np.arange(tf_matrix.shape[1]), np.diff(tf_matrix.indptr))
+        weights = idf[col_of_entry] * data * (k1 + 1) / (data + norm[row_idx])
+        self._weights = sparse.csc_matrix(
+            (weights, row_idx, tf_matrix.indptr), shape=tf_matrix.shape
+        )
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document for the question's tokens (repeats count once)."""
+        cols = sorted({self.vocab[t] for t in query_tokens if t in self.vocab})
+        if not cols or self.n_docs == 0:
+            return np.zeros(self.n_docs, dtype=np.float64)
+        return np.asarray(self._weights[:, cols].sum(axis=1)).ravel()
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    chunk_id: str
+    score: float
+    rank: int
+
+
+class KeywordIndex:
+    """BM25 over a fixed set of chunks, with per-chunk fields usable as filters."""
+
+    def __init__(
+        self,
+        chunk_ids: Sequence[str],
+        token_lists: Sequence[Sequence[str]],
+        fields: dict[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.chunk_ids = list(chunk_ids)
+        self._bm25 = BM25(token_lists)
+        self._fields = {
+            name: np.asarray(values, dtype=object) for name, values in (fields or {}).items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def search(
+        self, question: str, k: int, filters: dict[str, list[str]] | None = None
+    ) -> list[KeywordHit]:
+        scores = self._bm25.scores(tokenize(question))
+        if filters:
+            mask = np.ones(len(self.chunk_ids), dtype=bool)
+            for name, allowed in filters.items():
+                values = self._fields.get(name)
+                if values is None:
+                    raise KeyError(f"keyword index has no field {name!r} to filter on")
+                mask &= np.isin(values, allowed)
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(self.chunk_ids))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [
+            KeywordHit(self.chunk_ids[i], float(scores[i]), rank)
+            for rank, i in enumerate(top, start=1)
+            if scores[i] > 0
+        ]

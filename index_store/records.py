@@ -1,0 +1,134 @@
+"""Typed records that cross module boundaries (no dicts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+HEADING_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A loaded document: normalised text plus what is known about where it came from.
+
+    ``source`` is the document's stable key (a resolved file path, or a dataset id): a document
+    ingested again under the same key replaces its previous version.
+    ``page_starts`` holds the character offset at which each page begins (PDFs only).
+    """
+
+    source: str
+    text: str
+    title: str
+    kind: str = "text"
+    page_starts: tuple[int, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number holding ``offset``, or None when the document has no pages."""
+        if not self.page_starts:
+            return None
+        page = 0
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i
+            else:
+                break
+        return page + 1
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """A piece of a document as the chunker cuts it, before ids are assigned."""
+
+    text: str
+    start: int
+    end: int
+    heading_path: tuple[str, ...]
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A stored chunk: the unit that is embedded, keyword-indexed, retrieved and cited."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    heading_path: tuple[str, ...]
+    page: int | None
+    source: str
+    title: str
+
+    @property
+    def locator(self) -> str:
+        """Human-readable position: heading path below the title, plus the page if known."""
+        parts = list(self.heading_path[1:]) if len(self.heading_path) > 1 else []
+        text = HEADING_SEPARATOR.join(parts)
+        if self.page is not None:
+            text = f"{text} (p. {self.page})" if text else f"p. {self.page}"
+        return text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the ranks each retriever gave it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    dense_score: float | None = None
+    keyword_score: float | None = None
+
+
+DocumentStatus = Literal["indexed"]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One registry row: the current version of a document in the index."""
+
+    doc_id: str
+    source: str
+    title: str
+    kind: str
+    content_hash: str
+    n_chunks: int
+    n_chars: int
+    ingested_at: str
+    status: DocumentStatus = "indexed"
+
+
+FileStatus = Literal["added", "updated", "unchanged", "failed"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What ingest did with one input."""
+
+    source: str
+    status: FileStatus
+    doc_id: str | None = None
+    chunks: int = 0
+    reason: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Summary of one ingest run."""
+
+    outcomes: tuple[FileOutcome, ...]
+    seconds: float
+    embedded_chunks: int
+
+    def by_status(self, status: FileStatus) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status == "failed" for o in self.outcomes)

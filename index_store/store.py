@@ -1,0 +1,237 @@
+"""The index: a Chroma collection (vectors) + the registry (truth) + the keyword index (derived).
+
+``open_store`` is the one factory; it builds the Chroma client from the settings (embedded
+``PersistentClient`` by default, ``HttpClient`` when ``POLICYQA_CHROMA_URL`` is set).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
+
+from index_store.errors import ConfigError, IndexNotFoundError
+from index_store.keyword import KeywordHit, KeywordIndex
+from index_store.records import HEADING_SEPARATOR, Chunk, DocumentRecord
+from index_store.registry import Registry
+from index_store.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+REGISTRY_FILE = "registry.sqlite"
+CHROMA_DIR = "chroma"
+# Fields a search may be restricted by; both retrievers can filter on them.
+FILTER_FIELDS = ("doc_id", "source")
+Filters = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk_id: str
+    score: float
+    rank: int
+
+
+def make_chroma_client(settings: Settings, index_dir: Path) -> Any:
+    """Embedded Chroma under ``index_dir`` or a Chroma server, with telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if not settings.chroma_url:
+        return chromadb.PersistentClient(path=str(index_dir / CHROMA_DIR), settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"POLICYQA_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL "
+            "(example: http://127.0.0.1:8000)"
+        )
+    return chromadb.HttpClient(
+        host=url.hostname,
+        port=url.port or (443 if url.scheme == "https" else 80),
+        ssl=url.scheme == "https",
+        settings=chroma_settings,
+    )
+
+
+def to_metadata_filters(filters: Filters | None) -> MetadataFilters | None:
+    if not filters:
+        return None
+    unknown = set(filters) - set(FILTER_FIELDS)
+    if unknown:
+        raise ConfigError(f"cannot filter on {sorted(unknown)}: use one of {FILTER_FIELDS}")
+    return MetadataFilters(
+        filters=[
+            MetadataFilter(key=name, value=list(values), operator=FilterOperator.IN)
+            for name, values in filters.items()
+        ]
+    )
+
+
+class IndexStore:
+    """Reads and writes one index. Thread-safe for readers; one writer at a time."""
+
+    def __init__(
+        self, index_dir: Path, collection_name: str, embedder_key: str, chroma_client: Any
+    ) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.index_dir = index_dir
+        self.embedder_key = embedder_key
+        self.registry = Registry(index_dir / REGISTRY_FILE)
+        built_with = self.registry.get_meta("embedder")
+        if built_with is None:
+            self.registry.set_meta("embedder", embedder_key)
+        elif built_with != embedder_key:
+            raise ConfigError(
+                f"the index at {index_dir} was built with embedder {built_with!r}, but the "
+                f"settings choose {embedder_key!r}: change POLICYQA_EMBEDDER/POLICYQA_EMBED_MODEL "
+                "back, or ingest into a new POLICYQA_INDEX_DIR"
+            )
+        # embedding_function=None: we always pass vectors, and Chroma's default function would
+        # try to download an ONNX model.
+        self._collection = chroma_client.get_or_create_collection(
+            name=collection_name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self.vector_store = ChromaVectorStore(chroma_collection=self._collection)
+        self._keyword: KeywordIndex | None = None
+        self._keyword_generation = -1
+        self._lock = threading.Lock()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def put_document(
+        self,
+        record: DocumentRecord,
+        text: str,
+        metadata: dict[str, str],
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        tokens: Sequence[Sequence[str]],
+    ) -> None:
+        """Add a document version and retire the version it replaces.
+
+        Order matters for crash safety: vectors first (invisible until the registry names
+        them), then the registry in one transaction, then the old vectors are deleted.
+        """
+        nodes: list[BaseNode] = [_to_node(c, v) for c, v in zip(chunks, vectors, strict=True)]
+        if nodes:
+            self.vector_store.add(nodes)
+        stale = self.registry.put_document(record, text, metadata, chunks, tokens)
+        stale = [cid for cid in stale if cid not in {c.chunk_id for c in chunks}]
+        if stale:
+            self.vector_store.delete_nodes(node_ids=stale)
+
+    def remove_document(self, doc_id: str) -> int:
+        ids = self.registry.remove_document(doc_id)
+        if ids:
+            self.vector_store.delete_nodes(node_ids=ids)
+        return len(ids)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.registry.documents()
+
+    def count_vectors(self) -> int:
+        return int(self._collection.count())
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        return self.registry.chunks(chunk_ids)
+
+    def dense_search(
+        self, query_vector: Sequence[float], k: int, filters: Filters | None = None
+    ) -> list[DenseHit]:
+        result = self.vector_store.query(
+            VectorStoreQuery(
+                query_embedding=list(query_vector),
+                similarity_top_k=k,
+                filters=to_metadata_filters(filters),
+            )
+        )
+        ids = result.ids or []
+        sims = result.similarities or [0.0] * len(ids)
+        return [
+            DenseHit(cid, float(s), rank)
+            for rank, (cid, s) in enumerate(zip(ids, sims, strict=False), 1)
+        ]
+
+    def keyword_search(
+        self, question: str, k: int, filters: Filters | None = None
+    ) -> list[KeywordHit]:
+        to_metadata_filters(filters)  # same validation as the dense side
+        return self.keyword_index().search(question, k, filters)
+
+    def keyword_index(self) -> KeywordIndex:
+        """The BM25 index, rebuilt from the registry when another write has happened."""
+        generation = self.registry.generation
+        with self._lock:
+            if self._keyword is None or generation != self._keyword_generation:
+                rows = list(self.registry.keyword_rows())
+                self._keyword = KeywordIndex(
+                    [r.chunk_id for r in rows],
+                    [r.tokens for r in rows],
+                    fields={"doc_id": [r.doc_id for r in rows], "source": [r.source for r in rows]},
+                )
+                self._keyword_generation = generation
+                logger.info("keyword index built chunks=%d generation=%d", len(rows), generation)
+            return self._keyword
+
+    def close(self) -> None:
+        self.registry.close()
+
+
+def _to_node(chunk: Chunk, vector: Sequence[float]) -> TextNode:
+    node = TextNode(
+        id_=chunk.chunk_id,
+        text=chunk.text,
+        embedding=list(vector),
+        start_char_idx=chunk.start,
+        end_char_idx=chunk.end,
+        metadata={
+            "doc_id": chunk.doc_id,
+            "source": chunk.source,
+            "title": chunk.title,
+            "heading_path": HEADING_SEPARATOR.join(chunk.heading_path),
+            "ordinal": chunk.ordinal,
+            "start": chunk.start,
+            "end": chunk.end,
+            "page": -1 if chunk.page is None else chunk.page,
+        },
+    )
+    # The SOURCE relationship becomes Chroma's ``document_id`` field (llama-index convention).
+    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
+    return node
+
+
+def open_store(
+    settings: Settings, embedder_key: str, *, create: bool, index_dir: Path | None = None
+) -> IndexStore:
+    """Open the index the settings point at.
+
+    With ``create=False`` a missing index is an error that says how to make one.
+    """
+    directory = (index_dir or settings.index_dir).expanduser().resolve()
+    if not (directory / REGISTRY_FILE).exists():
+        if not create:
+            raise IndexNotFoundError(
+                f"no index at {directory}: run `policyqa ingest PATH` first "
+                "(or set POLICYQA_INDEX_DIR)"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+    client = make_chroma_client(settings, directory)
+    return IndexStore(directory, settings.collection, embedder_key, client)

@@ -1,0 +1,260 @@
+"""Structure-aware chunking for policy text.
+
+Headings and clause markers (第一章, 第一条, 一、, （一）, 1., （1）, markdown ``#``, English
+Chapter/Section/Article and ``3.2`` numbering) start new units, found at line starts and also
+inline after a sentence end or a space, because many notices arrive as one long line. Each unit
+keeps its heading path. Long units split on sentence boundaries with a small overlap; tiny units
+merge with their neighbours. Text with no markers at all (news-style prose) is just a single
+unit split on sentences, so it still chunks well.
+
+llama-index's ``SentenceSplitter`` is not used: it counts tokens with a tokenizer that knows
+nothing of Chinese clauses and carries no heading path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from index_store.records import ChunkDraft, SourceDocument
+
+_CN = "[一二三四五六七八九十百零〇两]+"
+_ROMAN = "[IVXLC]+"
+# (level, pattern). Lower level = higher in the hierarchy; markdown headings sit above all.
+_INLINE_MARKERS: tuple[tuple[int, str], ...] = (
+    (10, rf"第{_CN}[编章]|第\d+章"),
+    (11, rf"第{_CN}节"),
+    (12, rf"第{_CN}条"),
+    (13, rf"{_CN}[、，]"),
+    (14, rf"[（(]{_CN}[）)]"),
+    (15, r"\d{1,2}[.．、](?![\d.．])"),
+    (18, r"[（(]\d{1,2}[）)]"),
+)
+_LINE_MARKERS: tuple[tuple[int, str], ...] = (
+    (10, rf"(?:Chapter|CHAPTER|Part|PART)\s+(?:\d+|{_ROMAN})\b"),
+    (11, r"(?:Section|SECTION|§)\s*\d+(?:\.\d+)*\b"),
+    (12, rf"(?:Article|ARTICLE)\s+(?:\d+|{_ROMAN})\b"),
+    (16, r"\d{1,2}\.\d{1,2}(?:\.\d{1,2})?(?=\s+\S)"),
+)
+_MARKER_RE = re.compile(
+    # A marker counts at the start of the text, after a line break or space, or right after a
+    # sentence end; never in the middle of a sentence ("按照本办法第十条规定" is no heading).
+    r"(?:(?<=^)|(?<=[\n \t\u3000。；;！!？?：:]))(?:"
+    + "|".join(f"(?P<m{i}>{p})" for i, (_, p) in enumerate(_INLINE_MARKERS))
+    + ")",
+    re.MULTILINE,
+)
+_LINE_RE = re.compile(
+    r"^[ \t]*(?:(?P<md>#{1,6})\s+|"
+    + "|".join(f"(?P<l{i}>{p})" for i, (_, p) in enumerate(_LINE_MARKERS))
+    + ")",
+    re.MULTILINE,
+)
+_SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』)）]*|\.(?=\s)|\n+")
+_CLAUSE_END = re.compile(r"[，、,:：]")
+_TITLE_STOP = re.compile(r"[\s。；;！？!?，,：:、]")
+_LABEL_MAX = 30
+
+
+@dataclass(frozen=True)
+class Marker:
+    start: int
+    level: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    start: int
+    end: int
+    path: tuple[str, ...]
+    # Paths of the units merged into this one that hold body text, not just a heading.
+    content_paths: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    size: int = 300
+    overlap: int = 50
+    min_chars: int = 60
+
+
+def _label(text: str, start: int, marker_end: int) -> str:
+    """Marker plus its short title ("二、支持措施", "Section 3.2 Refunds"); the bare marker
+    when what follows reads as a sentence rather than a title."""
+    marker = text[start:marker_end].strip()
+    rest = text[marker_end : marker_end + _LABEL_MAX + 2]
+    if rest[:1].isspace():
+        # "Section 3.2 Refunds\n" is a heading line; "第五条 企业应当……。" is a clause.
+        stripped = rest.lstrip(" \t\u3000")
+        line_end = stripped.find("\n")
+        title = stripped if line_end < 0 else stripped[:line_end]
+        is_title = (line_end >= 0 or marker_end + len(rest) >= len(text)) and not re.search(
+            r"[。；;！？!?，,]", title
+        )
+    else:
+        stop = _TITLE_STOP.search(rest)
+        title = rest[: stop.start()] if stop else rest
+        is_title = stop is not None and stop.group() not in "，,；;、"
+    if not is_title or not title.strip() or len(title) > _LABEL_MAX:
+        return marker
+    return re.sub(
+        r"\s+", " ", f"{marker} {title.strip()}" if rest[:1].isspace() else marker + title
+    )
+
+
+def find_markers(text: str) -> list[Marker]:
+    """All structural markers in ``text``, in order."""
+    found: dict[int, Marker] = {}
+    for match in _LINE_RE.finditer(text):
+        if match.group("md"):
+            level = len(match.group("md"))
+            line_end = text.find("\n", match.end())
+            label = text[match.end() : line_end if line_end >= 0 else len(text)].strip()
+            found[match.start()] = Marker(match.start(), level, label[:80])
+            continue
+        for i, (level, _) in enumerate(_LINE_MARKERS):
+            if match.group(f"l{i}"):
+                begin = match.start(f"l{i}")
+                found[begin] = Marker(begin, level, _label(text, begin, match.end()))
+                break
+    for match in _MARKER_RE.finditer(text):
+        if match.start() in found:
+            continue
+        for i, (level, _) in enumerate(_INLINE_MARKERS):
+            if match.group(f"m{i}"):
+                found[match.start()] = Marker(
+                    match.start(), level, _label(text, match.start(), match.end())
+                )
+                break
+    return [found[k] for k in sorted(found)]
+
+
+def split_units(text: str, title: str) -> list[Unit]:
+    """Cut ``text`` at its markers; each unit carries its heading path below ``title``."""
+    markers = find_markers(text)
+    units: list[Unit] = []
+    stack: list[Marker] = []
+    if not markers or markers[0].start > 0:
+        first_end = markers[0].start if markers else len(text)
+        units.append(Unit(0, first_end, (title,), ((title,),)))
+    for i, marker in enumerate(markers):
+        while stack and stack[-1].level >= marker.level:
+            stack.pop()
+        stack.append(marker)
+        end = markers[i + 1].start if i + 1 < len(markers) else len(text)
+        labels = [m.label for m in stack]
+        if labels and labels[0] == title:  # a markdown "# Title" repeats the document title
+            labels = labels[1:]
+        path = (title, *labels)
+        body = text[marker.start : end].strip()
+        heading_only = len(re.sub(r"\s+", " ", body)) <= len(marker.label) + 2
+        units.append(Unit(marker.start, end, path, () if heading_only else (path,)))
+    return [u for u in units if text[u.start : u.end].strip()]
+
+
+def _boundaries(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[int]:
+    return [m.end() for m in pattern.finditer(text, start, end) if start < m.end() < end]
+
+
+def _windows(text: str, start: int, end: int, cfg: ChunkingConfig) -> Iterator[tuple[int, int]]:
+    """Split ``[start, end)`` into windows of at most ``cfg.size`` characters, cut at sentence
+    ends (else clause ends, else anywhere), each overlapping the previous by about
+    ``cfg.overlap`` characters, starting on a sentence or clause boundary."""
+    sentences = _boundaries(text, start, end, _SENTENCE_END)
+    clauses = sorted(set(sentences) | set(_boundaries(text, start, end, _CLAUSE_END)))
+    pos = start
+    while end - pos > cfg.size:
+        limit = pos + cfg.size
+        cut = max((b for b in sentences if pos < b <= limit), default=None)
+        if cut is None or cut - pos < cfg.size // 3:
+            cut = max((b for b in clauses if pos < b <= limit), default=limit)
+        yield pos, cut
+        if cfg.overlap:
+            back = [b for b in clauses if cut - cfg.overlap <= b < cut and b > pos]
+            pos = min(back) if back else cut
+        else:
+            pos = cut
+    yield pos, end
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    common = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < min(len(common), len(path)) and common[n] == path[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
+def _siblings(a: Unit, b: Unit) -> bool:
+    """True when ``b`` sits under the same parent heading as ``a`` (or under ``a`` itself)."""
+    return len(_common_prefix([a.path, b.path])) >= min(len(a.path), len(b.path)) - 1
+
+
+def _merge_small(units: list[Unit], cfg: ChunkingConfig) -> list[Unit]:
+    """Attach headings to what follows them, and short clauses to the sibling before them.
+
+    A heading-only unit ("第二章 支持措施") joins the next unit. A unit still shorter than
+    ``cfg.min_chars`` joins the previous one when both share a parent heading and the result
+    fits ``cfg.size``; short clauses never merge across a chapter. The merged path is the
+    common prefix of the paths of the units that carry body text.
+    """
+    out: list[Unit] = []
+    pending: Unit | None = None
+    for unit in units:
+        headed = False
+        if pending is not None:
+            if unit.end - pending.start <= cfg.size:
+                unit, headed = _join(pending, unit), True
+            else:
+                out.append(pending)
+            pending = None
+        if not unit.content_paths:
+            pending = unit
+        elif (
+            unit.end - unit.start < cfg.min_chars
+            and not headed
+            and out
+            and unit.end - out[-1].start <= cfg.size
+            and _siblings(out[-1], unit)
+        ):
+            out[-1] = _join(out[-1], unit)
+        else:
+            out.append(unit)
+    if pending is not None:
+        if out and pending.end - out[-1].start <= cfg.size:
+            out[-1] = _join(out[-1], pending)
+        else:
+            out.append(pending)
+    return out
+
+
+def _join(first: Unit, second: Unit) -> Unit:
+    content = [p for u in (first, second) for p in u.content_paths]
+    path = _common_prefix(content) if content else second.path
+    return Unit(first.start, second.end, path, tuple(content))
+
+
+def chunk_document(doc: SourceDocument, cfg: ChunkingConfig) -> list[ChunkDraft]:
+    """Cut a document into chunks along its structure. Offsets index ``doc.text``."""
+    text = doc.text
+    drafts: list[ChunkDraft] = []
+    for unit in _merge_small(split_units(text, doc.title), cfg):
+        for w_start, w_end in _windows(text, unit.start, unit.end, cfg):
+            start, end = _trimmed(text, w_start, w_end)
+            if start < end:
+                drafts.append(
+                    ChunkDraft(text[start:end], start, end, unit.path, doc.page_at(start))
+                )
+    return drafts

@@ -1,0 +1,245 @@
+"""The ingest pipeline: files or loaded documents -> chunks -> vectors + keyword tokens -> index.
+
+Each document is all-or-nothing: a file that fails to load or chunk is reported with its reason
+and skipped; the rest of the batch goes on. Unchanged documents cost one registry lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from index_store.embed_cache import EmbeddingCache
+from index_store.errors import LoadError
+from index_store.ids import chunk_id, content_hash, document_id
+from index_store.keyword import tokenize
+from index_store.records import (
+    HEADING_SEPARATOR,
+    Chunk,
+    DocumentRecord,
+    FileOutcome,
+    IngestReport,
+    SourceDocument,
+)
+from index_store.registry import utc_now
+from index_store.store import IndexStore
+from ingest.chunking import ChunkingConfig, chunk_document
+from ingest.loaders import LOADERS, load_file
+
+logger = logging.getLogger(__name__)
+
+# Bumped whenever chunking or the indexed text changes meaning, so old chunks get rebuilt.
+CHUNKER_VERSION = "1"
+# Chunks embedded together across small documents (the embedder is faster on batches).
+_EMBED_GROUP = 128
+
+ProgressFn = Callable[[FileOutcome], None]
+
+
+@dataclass(frozen=True)
+class Ingestor:
+    """What ingest needs, built once by the entry point and passed down."""
+
+    store: IndexStore
+    embedder: BaseEmbedding
+    chunking: ChunkingConfig
+    max_file_bytes: int
+    cache: EmbeddingCache | None = None
+
+    @property
+    def version_tag(self) -> str:
+        c = self.chunking
+        return f"v{CHUNKER_VERSION}:{c.size}:{c.overlap}:{c.min_chars}"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    doc: SourceDocument
+    record: DocumentRecord
+    chunks: list[Chunk]
+    status: str  # "added" | "updated"
+
+
+def indexed_text(chunk: Chunk) -> str:
+    """What the embedder and the keyword index see: the heading path gives a passage the
+    context (policy title, chapter, clause) its own words often lack."""
+    return HEADING_SEPARATOR.join(chunk.heading_path) + "\n" + chunk.text
+
+
+def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
+    """Files below ``paths`` (folders walked recursively, hidden entries skipped) in a stable
+    order; a path that does not exist yields a failed outcome."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    file = Path(root, name)
+                    if not name.startswith(".") and file.suffix.lower() in LOADERS:
+                        yield file
+        elif path.exists():
+            yield path
+        else:
+            yield FileOutcome(
+                str(path), "failed", reason="missing", message=f"{path}: no such file or folder"
+            )
+
+
+def load_paths(paths: Sequence[Path], max_bytes: int) -> Iterator[SourceDocument | FileOutcome]:
+    for item in iter_files(paths):
+        if isinstance(item, FileOutcome):
+            yield item
+            continue
+        try:
+            doc = load_file(item, max_bytes)
+        except LoadError as exc:
+            logger.warning("load failed path=%s reason=%s", item, exc.reason)
+            yield FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
+            continue
+        yield SourceDocument(
+            source=str(item.resolve()),
+            text=doc.text,
+            title=doc.title,
+            kind=doc.kind,
+            page_starts=doc.page_starts,
+            metadata=doc.metadata,
+        )
+
+
+def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:
+    text_hash = content_hash(doc.text)
+    doc_id = document_id(doc.source, f"{text_hash}|{doc.title}|{ing.version_tag}")
+    existing = ing.store.registry.by_source(doc.source)
+    if existing is not None and existing.doc_id == doc_id:
+        return FileOutcome(doc.source, "unchanged", doc_id=doc_id, chunks=existing.n_chunks)
+    drafts = chunk_document(doc, ing.chunking)
+    if not drafts:
+        return FileOutcome(
+            doc.source, "failed", reason="empty", message=f"{doc.source}: no text to index"
+        )
+    chunks = [
+        Chunk(
+            chunk_id=chunk_id(doc_id, i),
+            doc_id=doc_id,
+            ordinal=i,
+            text=d.text,
+            start=d.start,
+            end=d.end,
+            heading_path=d.heading_path,
+            page=d.page,
+            source=doc.source,
+            title=doc.title,
+        )
+        for i, d in enumerate(drafts)
+    ]
+    record = DocumentRecord(
+        doc_id=doc_id,
+        source=doc.source,
+        title=doc.title,
+        kind=doc.kind,
+        content_hash=text_hash,
+        n_chunks=len(chunks),
+        n_chars=len(doc.text),
+        ingested_at=utc_now(),
+    )
+    return _Prepared(doc, record, chunks, "updated" if existing else "added")
+
+
+def _embed(texts: list[str], ing: Ingestor) -> tuple[list[list[float]], int]:
+    def run(batch: list[str]) -> list[list[float]]:
+        return ing.embedder.get_text_embedding_batch(batch)
+
+    if ing.cache is None:
+        return run(texts), len(texts)
+    return ing.cache.embed(texts, run)
+
+
+def _write_group(group: list[_Prepared], ing: Ingestor) -> tuple[list[FileOutcome], int]:
+    texts = [indexed_text(c) for p in group for c in p.chunks]
+    vectors, embedded = _embed(texts, ing)
+    outcomes: list[FileOutcome] = []
+    offset = 0
+    for p in group:
+        n = len(p.chunks)
+        ing.store.put_document(
+            p.record,
+            p.doc.text,
+            p.doc.metadata,
+            p.chunks,
+            vectors[offset : offset + n],
+            [tokenize(t) for t in texts[offset : offset + n]],
+        )
+        offset += n
+        outcomes.append(
+            FileOutcome(p.doc.source, p.status, doc_id=p.record.doc_id, chunks=n)  # type: ignore[arg-type]
+        )
+    return outcomes, embedded
+
+
+def ingest_documents(
+    items: Iterable[SourceDocument | FileOutcome],
+    ing: Ingestor,
+    on_progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Index loaded documents (failed loads pass through as outcomes)."""
+    started = time.perf_counter()
+    outcomes: list[FileOutcome] = []
+    embedded = 0
+    group: list[_Prepared] = []
+
+    def emit(done: Iterable[FileOutcome]) -> None:
+        for outcome in done:
+            outcomes.append(outcome)
+            if on_progress is not None:
+                on_progress(outcome)
+
+    def flush() -> None:
+        nonlocal embedded
+        if group:
+            done, n = _write_group(group, ing)
+            embedded += n
+            group.clear()
+            emit(done)
+
+    for item in items:
+        prepared = item if isinstance(item, FileOutcome) else _prepare(item, ing)
+        if isinstance(prepared, FileOutcome):
+            emit([prepared])
+            continue
+        group.append(prepared)
+        if sum(len(p.chunks) for p in group) >= _EMBED_GROUP:
+            flush()
+    flush()
+    seconds = time.perf_counter() - started
+    logger.info("ingest done files=%d embedded=%d seconds=%.1f", len(outcomes), embedded, seconds)
+    return IngestReport(tuple(outcomes), seconds, embedded)
+
+
+def ingest_paths(
+    paths: Sequence[Path], ing: Ingestor, on_progress: ProgressFn | None = None
+) -> IngestReport:
+    """Ingest files and folders (walked recursively)."""
+    return ingest_documents(load_paths(paths, ing.max_file_bytes), ing, on_progress)
+
+
+def remove_document(store: IndexStore, ref: str) -> DocumentRecord:
+    """Remove a document by id or by path; raises ``DocumentNotFoundError``."""
+    from index_store.errors import DocumentNotFoundError
+
+    record = store.registry.by_id(ref)
+    if record is None:
+        record = store.registry.by_source(ref) or store.registry.by_source(
+            str(Path(ref).expanduser().resolve())
+        )
+    if record is None:
+        raise DocumentNotFoundError(
+            f"no document {ref!r} in the index: `policyqa docs list` shows ids and paths"
+        )
+    store.remove_document(record.doc_id)
+    return record

@@ -1,0 +1,1 @@
+"""PolicyQA entry points: the ``policyqa`` CLI and the composition roots behind it."""

@@ -1,0 +1,286 @@
+"""The ``policyqa`` command line. Commands parse arguments, call one service, and render.
+
+JSON goes to stdout, logs to stderr. Exit codes: 0 success, 1 some input failed, 2 usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from index_store.errors import PolicyQAError
+
+if TYPE_CHECKING:
+    from index_store.records import FileOutcome, Hit, IngestReport
+    from index_store.settings import Settings
+
+app = typer.Typer(
+    help="Answer questions about policy documents with cited passages.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+docs_app = typer.Typer(help="List or remove indexed documents.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+@app.callback()
+def _configure(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _settings() -> Settings:
+    from index_store.settings import get_settings
+
+    return get_settings()
+
+
+def _fail(exc: PolicyQAError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=2)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add or update documents; unchanged files are skipped, changed ones replaced."""
+    from ingest.pipeline import ingest_paths, iter_files
+    from policyqa.services import build_ingestor, open_index
+
+    try:
+        settings = _settings()
+        store = open_index(settings, create=True)
+        ingestor = build_ingestor(settings, store)
+        total = sum(1 for _ in iter_files(paths))
+        if sys.stderr.isatty() and not as_json:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as progress:
+                task = progress.add_task("ingesting", total=total)
+
+                def advance(outcome: FileOutcome) -> None:
+                    progress.update(task, advance=1, description=Path(outcome.source).name[:40])
+
+                report = ingest_paths(paths, ingestor, advance)
+        else:
+            report = ingest_paths(paths, ingestor)
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _print_json(_report_json(report))
+    else:
+        _print_report(report)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+def _report_json(report: IngestReport) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        status: [
+            {k: v for k, v in asdict(o).items() if k != "status" and v is not None}
+            for o in report.by_status(status)
+        ]
+        for status in ("added", "updated", "unchanged", "failed")
+    }
+    summary["counts"] = {s: len(summary[s]) for s in ("added", "updated", "unchanged", "failed")}
+    summary["chunks"] = sum(o.chunks for o in report.outcomes if o.status != "failed")
+    summary["embedded_chunks"] = report.embedded_chunks
+    summary["seconds"] = round(report.seconds, 3)
+    return summary
+
+
+def _print_report(report: IngestReport) -> None:
+    for outcome in report.by_status("failed"):
+        typer.echo(f"failed   {outcome.source}: [{outcome.reason}] {outcome.message}", err=True)
+    counts = {s: len(report.by_status(s)) for s in ("added", "updated", "unchanged", "failed")}
+    typer.echo(
+        " ".join(f"{k}={v}" for k, v in counts.items())
+        + f" embedded_chunks={report.embedded_chunks} seconds={report.seconds:.1f}"
+    )
+
+
+def _hit_json(rank: int, hit: Hit) -> dict[str, Any]:
+    c = hit.chunk
+    return {
+        "rank": rank,
+        "score": round(hit.score, 6),
+        "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
+        "source": c.source,
+        "title": c.title,
+        "heading_path": list(c.heading_path),
+        "locator": c.locator,
+        "page": c.page,
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
+        "dense_rank": hit.dense_rank,
+        "keyword_rank": hit.keyword_rank,
+    }
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=100)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the passages that best answer QUESTION, best first."""
+    from policyqa.services import build_retriever, open_index
+
+    if not question.strip():
+        typer.echo("error: the question is empty", err=True)
+        raise typer.Exit(code=2)
+    try:
+        settings = _settings()
+        retriever = build_retriever(settings, open_index(settings, create=False))
+        hits = retriever.search(question, top_k=top_k)
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _print_json(
+            {"question": question, "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}
+        )
+        return
+    if not hits:
+        typer.echo("no passages found")
+    for i, hit in enumerate(hits, 1):
+        c = hit.chunk
+        where = f"{c.title}" + (f" › {c.locator}" if c.locator else "")
+        typer.echo(f"[{i}] {where}  ({Path(c.source).name}, chars {c.start}-{c.end})")
+        typer.echo("    " + c.text.replace("\n", " ")[:400])
+
+
+@docs_app.command("list")
+def docs_list(as_json: JsonOpt = False) -> None:
+    """List the indexed documents."""
+    from policyqa.services import open_index
+
+    try:
+        records = open_index(_settings(), create=False).documents()
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _print_json([asdict(r) for r in records])
+        return
+    for r in records:
+        typer.echo(f"{r.doc_id}  {r.n_chunks:4d} chunks  {r.title[:40]}  {r.source}")
+    typer.echo(f"{len(records)} documents")
+
+
+@docs_app.command("remove")
+def docs_remove(
+    ref: Annotated[str, typer.Argument(help="Document id or path, as `docs list` shows.")],
+) -> None:
+    """Remove a document and all its chunks from the index."""
+    from ingest.pipeline import remove_document
+    from policyqa.services import open_index
+
+    try:
+        record = remove_document(open_index(_settings(), create=False), ref)
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"removed {record.doc_id} ({record.n_chunks} chunks) {record.source}")
+
+
+def _parse_floors(values: list[str]) -> dict[str, float]:
+    floors: dict[str, float] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        try:
+            floors[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise typer.BadParameter(f"{item!r}: expected METRIC=VALUE, e.g. passage_hit@5=0.8")
+    return floors
+
+
+@app.command("eval")
+def eval_command(
+    path: Annotated[Path, typer.Argument(help="Eval set folder (corpus.jsonl + queries.jsonl).")],
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Score a fixed sample of N queries.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 13,
+    max_docs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Index the gold documents plus random others up to N documents."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the report as JSON.")
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None, typer.Option(help="METRIC=VALUE floor; repeatable. Exit 1 when below.")
+    ] = None,
+) -> None:
+    """Measure retrieval on an eval set with the real pipeline (index cached per corpus)."""
+    from eval.datasets import load_jsonl_set
+    from eval.run import build_index, make_retriever, restrict_corpus, run_retrieval
+
+    floors = _parse_floors(fail_under or [])
+    try:
+        settings = _settings()
+        eval_set = load_jsonl_set(path).sample(limit, seed)
+        eval_set = restrict_corpus(eval_set, max_docs, seed)
+        store = build_index(eval_set, settings)
+        report = run_retrieval(eval_set, store, make_retriever(store, settings))
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        f"{report.dataset}: {report.n} questions, {report.config['corpus_docs']} documents, "
+        f"{report.config['chunks']} chunks"
+    )
+    for name, value in report.metrics.items():
+        typer.echo(f"  {name:<18} {value:.3f}")
+    if json_out is not None:
+        json_out.write_text(
+            json.dumps(
+                {
+                    "dataset": report.dataset,
+                    "n": report.n,
+                    "config": report.config,
+                    "metrics": report.metrics,
+                    "per_question": [asdict(r) for r in report.per_question],
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+    below = {
+        m: (report.metrics.get(m), v)
+        for m, v in floors.items()
+        if report.metrics.get(m, float("-inf")) < v
+    }
+    for name, (got, floor) in below.items():
+        typer.echo(f"FAIL {name}: {got if got is not None else 'not measured'} < {floor}", err=True)
+    if below:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    app()

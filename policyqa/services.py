@@ -1,0 +1,48 @@
+"""Composition roots: build the store, embedder and pipelines once per entry point.
+
+Heavy imports stay inside the functions so that ``policyqa --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from index_store.settings import Settings
+
+if TYPE_CHECKING:
+    from chatbot.retrieval import HybridRetriever
+    from index_store.store import IndexStore
+    from ingest.pipeline import Ingestor
+
+
+def open_index(settings: Settings, *, create: bool) -> IndexStore:
+    from index_store.embeddings import embedder_key
+    from index_store.store import open_store
+
+    return open_store(settings, embedder_key(settings), create=create)
+
+
+def build_ingestor(settings: Settings, store: IndexStore) -> Ingestor:
+    from index_store.embed_cache import EmbeddingCache
+    from index_store.embeddings import embedder_key, make_embedder
+    from ingest.chunking import ChunkingConfig
+    from ingest.pipeline import Ingestor
+
+    return Ingestor(
+        store=store,
+        embedder=make_embedder(settings),
+        chunking=ChunkingConfig(
+            size=settings.chunk_size,
+            overlap=settings.chunk_overlap,
+            min_chars=settings.min_chunk_chars,
+        ),
+        max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite", embedder_key(settings)),
+    )
+
+
+def build_retriever(settings: Settings, store: IndexStore) -> HybridRetriever:
+    from chatbot.retrieval import HybridRetriever, RetrievalConfig
+    from index_store.embeddings import make_embedder
+
+    return HybridRetriever(store, make_embedder(settings), RetrievalConfig.from_settings(settings))

@@ -1,0 +1,111 @@
+"""Shared fixtures: temp settings, a cheap embedder that tells texts apart, the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from pydantic import PrivateAttr
+
+from index_store.keyword import tokenize
+from index_store.settings import Settings
+from index_store.store import IndexStore, open_store
+from ingest.chunking import ChunkingConfig
+from ingest.pipeline import Ingestor
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+DIM = 256
+
+
+class HashingEmbedding(BaseEmbedding):
+    """Bag of keyword tokens hashed into 256 dimensions: similar texts get similar vectors,
+    different texts different ones. Counts every text it embeds."""
+
+    _calls: list[str] = PrivateAttr(default_factory=list)
+
+    def __init__(self) -> None:
+        super().__init__(model_name="test-hashing", embed_batch_size=16)
+
+    @property
+    def embedded(self) -> list[str]:
+        return self._calls
+
+    def _vector(self, text: str) -> Embedding:
+        vec = np.zeros(DIM)
+        for token in tokenize(text):
+            h = int(hashlib.md5(token.encode()).hexdigest()[:8], 16)
+            vec[h % DIM] += 1.0
+        norm = np.linalg.norm(vec)
+        if norm == 0:
+            vec[0] = 1.0
+            norm = 1.0
+        return list(vec / norm)
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return self._vector(query)
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        self._calls.append(text)
+        return self._vector(text)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return [self._get_text_embedding(t) for t in texts]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection that leaves the machine (loopback stays allowed)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not str(host).startswith(
+            ("127.", "::1", "localhost")
+        ):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        index_dir=tmp_path / "index",
+        cache_dir=tmp_path / "cache",
+    )
+
+
+@pytest.fixture
+def hashing_embedder() -> HashingEmbedding:
+    return HashingEmbedding()
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[IndexStore]:
+    s = open_store(settings, "test-hashing", create=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def ingestor(store: IndexStore, hashing_embedder: HashingEmbedding) -> Ingestor:
+    return Ingestor(
+        store=store,
+        embedder=hashing_embedder,
+        chunking=ChunkingConfig(size=300, overlap=50, min_chars=60),
+        max_file_bytes=5 * 1024 * 1024,
+    )
+
+
+def needs_shared() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not SHARED.exists(), reason=f"{SHARED} is not present")

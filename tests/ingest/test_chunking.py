@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from index_store.records import SourceDocument
+from ingest.chunking import ChunkingConfig, chunk_document, find_markers, split_units
+from tests.files import EN_POLICY, ZH_POLICY
+
+CFG = ChunkingConfig(size=300, overlap=50, min_chars=20)
+
+
+def chunks_of(text: str, title: str, cfg: ChunkingConfig = CFG):  # type: ignore[no-untyped-def]
+    return chunk_document(SourceDocument("s", text, title), cfg)
+
+
+def test_chinese_chapters_and_articles_form_the_heading_path() -> None:
+    chunks = chunks_of(ZH_POLICY.strip(), "关于支持小微企业稳定发展的通知")
+    by_article = {c.heading_path[-1]: c for c in chunks}
+    social = by_article["第三条 社保补贴"]
+    assert social.heading_path == (
+        "关于支持小微企业稳定发展的通知",
+        "第二章 支持措施",
+        "第三条 社保补贴",
+    )
+    assert "每人每月500元" in social.text
+    assert by_article["第四条"].heading_path[1] == "第三章 申报"
+
+
+def test_inline_markers_in_single_line_notices() -> None:
+    # Many notices arrive as one line with spaces between sections.
+    text = (
+        "某市税务局 为支持疫情防控，提出以下要求。 一、支持物资供应 对生产企业免征增值税。"
+        "（一）落实优惠政策。（二）优化退税服务。 二、支持医疗救治 对医疗机构免征增值税。"
+    )
+    units = split_units(text, "某市税务局")
+    paths = [u.path for u in units]
+    assert ("某市税务局", "一、支持物资供应", "（一）落实优惠政策") in paths
+    assert ("某市税务局", "一、支持物资供应", "（二）优化退税服务") in paths
+    assert ("某市税务局", "二、支持医疗救治") in paths
+
+
+def test_article_references_inside_sentences_are_not_headings() -> None:
+    text = "第五条 企业应当按照本办法第十条规定提交材料，并遵守第三章的要求。"
+    labels = [m.label for m in find_markers(text)]
+    assert labels == ["第五条"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("第一章 总则\n", [(10, "第一章 总则")]),
+        ("第二节 申报\n", [(11, "第二节 申报")]),
+        ("一、支持措施。", [(13, "一、支持措施")]),
+        ("（三）房租减免：", [(14, "（三）房租减免")]),
+        ("1. 申请表；", [(15, "1.")]),
+        ("(2) 营业执照", [(18, "(2) 营业执照")]),
+        ("## Section 3 Warranty\n", [(2, "Section 3 Warranty")]),
+        ("Section 4.2 Refunds\n", [(11, "Section 4.2 Refunds")]),
+        ("Article 7 Liability\n", [(12, "Article 7 Liability")]),
+        ("3.2 Opened items\n", [(16, "3.2 Opened items")]),
+    ],
+)
+def test_marker_levels_and_labels(text: str, expected: list[tuple[int, str]]) -> None:
+    assert [(m.level, m.label) for m in find_markers(text)] == expected
+
+
+def test_english_sections_and_numbered_subsections() -> None:
+    chunks = chunks_of(EN_POLICY.strip(), "Travel Expense Policy")
+    flights = next(c for c in chunks if "economy class" in c.text)
+    assert flights.heading_path == ("Travel Expense Policy", "Section 2 Booking", "2.1 Flights")
+    hotels = next(c for c in chunks if "200 dollars" in c.text)
+    assert hotels.heading_path[-1] == "2.2 Hotels"
+
+
+def test_offsets_point_at_the_exact_text() -> None:
+    text = ZH_POLICY.strip() + "\n" + "为进一步优化营商环境，持续推进改革。" * 40
+    doc = SourceDocument("s", text, "t")
+    for c in chunk_document(doc, ChunkingConfig(size=120, overlap=30, min_chars=20)):
+        assert text[c.start : c.end] == c.text
+
+
+def test_long_clause_splits_on_sentences_with_overlap() -> None:
+    sentences = [f"第{i}句规定企业应当按期申报材料并接受审核。" for i in range(1, 31)]
+    text = "第七条 申报要求\n" + "".join(sentences)
+    chunks = chunks_of(text, "办法", ChunkingConfig(size=100, overlap=40, min_chars=10))
+    assert len(chunks) > 3
+    assert all(len(c.text) <= 100 for c in chunks)
+    for c in chunks[:-1]:
+        assert c.text.endswith("。"), c.text  # cut on a sentence end
+    for prev, nxt in itertools.pairwise(chunks):
+        assert nxt.start < prev.end  # consecutive windows overlap
+        assert prev.end - nxt.start <= 40
+    assert all(c.heading_path == ("办法", "第七条 申报要求") for c in chunks)
+
+
+def test_tiny_headings_merge_into_the_clause_they_introduce() -> None:
+    text = (
+        "第二章 支持措施\n第三条 房租减免\n"
+        "对承租国有经营用房的小微企业，免收两个月房租，之后三个月减半收取，以减轻企业负担。"
+    )
+    chunks = chunks_of(text, "办法", ChunkingConfig(size=300, overlap=50, min_chars=40))
+    assert len(chunks) == 1
+    assert chunks[0].heading_path == ("办法", "第二章 支持措施", "第三条 房租减免")
+
+
+def test_small_sibling_items_merge_under_their_common_parent() -> None:
+    text = (
+        "第六条 申报材料\n企业应当提交以下材料，并对真实性负责：\n"
+        "1. 申请表；\n2. 营业执照复印件；\n3. 缴费证明。"
+    )
+    chunks = chunks_of(text, "办法", ChunkingConfig(size=300, overlap=50, min_chars=80))
+    assert len(chunks) == 1
+    assert chunks[0].heading_path == ("办法", "第六条 申报材料")
+
+
+def test_plain_prose_without_markers_still_chunks_on_sentences() -> None:
+    text = "重庆249家餐饮门店推行无接触点餐服务。" * 30
+    chunks = chunks_of(text, "新闻", ChunkingConfig(size=150, overlap=0, min_chars=20))
+    assert len(chunks) >= 4
+    assert all(c.heading_path == ("新闻",) for c in chunks)
+    assert "".join(c.text for c in chunks) == text
+
+
+def test_a_sentence_longer_than_the_chunk_is_still_cut() -> None:
+    text = "企业" * 400
+    chunks = chunks_of(text, "t", ChunkingConfig(size=100, overlap=0, min_chars=10))
+    assert all(len(c.text) <= 100 for c in chunks)
+    assert "".join(c.text for c in chunks) == text

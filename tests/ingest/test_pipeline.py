@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatbot.retrieval import HybridRetriever, RetrievalConfig
+from index_store.embed_cache import EmbeddingCache
+from index_store.errors import ConfigError, DocumentNotFoundError
+from index_store.settings import Settings
+from index_store.store import IndexStore, open_store
+from ingest.pipeline import Ingestor, ingest_paths, remove_document
+from tests.conftest import HashingEmbedding
+from tests.files import EN_POLICY, ZH_POLICY, make_pdf
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "zh.txt").write_text(ZH_POLICY, encoding="gb18030")
+    (folder / "sub" / "travel.md").write_text(EN_POLICY, encoding="utf-8")
+    (folder / "sub" / "scan.pdf").write_bytes(make_pdf([""]))
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (folder / ".hidden.txt").write_text("secret", encoding="utf-8")
+    (folder / "notes.jpg").write_bytes(b"\xff\xd8")
+    return folder
+
+
+def retriever(store: IndexStore, embedder: HashingEmbedding) -> HybridRetriever:
+    return HybridRetriever(store, embedder, RetrievalConfig(top_k=5, candidate_k=20))
+
+
+def all_text_reachable(store: IndexStore, embedder: HashingEmbedding, query: str) -> set[str]:
+    dense = store.dense_search(embedder.get_query_embedding(query), 50)
+    keyword = store.keyword_search(query, 50)
+    ids = [h.chunk_id for h in dense] + [h.chunk_id for h in keyword]
+    texts = {c.text for c in store.chunks(ids).values()}
+    raw = store.vector_store.client.get(ids=[h.chunk_id for h in dense], include=["documents"])
+    return texts | set(raw["documents"] or [])
+
+
+def test_batch_ingests_good_files_and_reports_broken_ones(
+    corpus: Path, ingestor: Ingestor, store: IndexStore
+) -> None:
+    report = ingest_paths([corpus], ingestor)
+    by_name = {Path(o.source).name: o for o in report.outcomes}
+    assert set(by_name) == {"zh.txt", "travel.md", "scan.pdf", "broken.pdf"}
+    assert by_name["zh.txt"].status == "added" and by_name["travel.md"].status == "added"
+    assert (by_name["scan.pdf"].status, by_name["scan.pdf"].reason) == ("failed", "no_text")
+    assert (by_name["broken.pdf"].status, by_name["broken.pdf"].reason) == ("failed", "corrupt")
+    assert report.failed
+    n_chunks = by_name["zh.txt"].chunks + by_name["travel.md"].chunks
+    assert store.registry.count_chunks() == n_chunks == store.count_vectors()
+    assert report.embedded_chunks == n_chunks
+
+
+def test_reingest_unchanged_does_no_embedding_work(
+    corpus: Path, ingestor: Ingestor, store: IndexStore, hashing_embedder: HashingEmbedding
+) -> None:
+    ingest_paths([corpus], ingestor)
+    calls, vectors, docs = len(hashing_embedder.embedded), store.count_vectors(), store.documents()
+    generation = store.registry.generation
+    report = ingest_paths([corpus], ingestor)
+    assert len(hashing_embedder.embedded) == calls
+    assert report.embedded_chunks == 0
+    assert {o.status for o in report.outcomes if o.reason is None} == {"unchanged"}
+    assert store.count_vectors() == vectors
+    assert store.documents() == docs
+    assert store.registry.generation == generation
+
+
+def test_changed_file_replaces_all_old_chunks_in_both_indexes(
+    corpus: Path, ingestor: Ingestor, store: IndexStore, hashing_embedder: HashingEmbedding
+) -> None:
+    ingest_paths([corpus], ingestor)
+    old_ids = set(
+        store.registry.chunk_ids_of(
+            store.registry.by_source(str((corpus / "zh.txt").resolve())).doc_id
+        )
+    )  # type: ignore[union-attr]
+    new_text = ZH_POLICY.replace("每人每月500元", "每人每月800元").replace("租金减免", "水电补贴")
+    (corpus / "zh.txt").write_text(new_text, encoding="utf-8")
+    report = ingest_paths([corpus / "zh.txt"], ingestor)
+    assert [o.status for o in report.outcomes] == ["updated"]
+    reachable = all_text_reachable(store, hashing_embedder, "社会保险补贴 每人每月 元 租金减免")
+    assert not any("500元" in t or "租金减免" in t for t in reachable)
+    assert any("800元" in t for t in reachable)
+    remaining = set(store.vector_store.client.get()["ids"])
+    assert not (old_ids & remaining)
+    assert store.count_vectors() == store.registry.count_chunks()
+    assert len(store.documents()) == 2
+
+
+def test_remove_by_id_and_by_path(corpus: Path, ingestor: Ingestor, store: IndexStore) -> None:
+    ingest_paths([corpus], ingestor)
+    zh = store.registry.by_source(str((corpus / "zh.txt").resolve()))
+    assert zh is not None
+    remove_document(store, zh.doc_id)
+    remove_document(store, str(corpus / "sub" / "travel.md"))
+    assert store.documents() == []
+    assert store.count_vectors() == 0
+    assert store.keyword_search("小微企业 economy flights", 10) == []
+    with pytest.raises(DocumentNotFoundError, match="docs list"):
+        remove_document(store, "no-such-doc")
+
+
+def test_missing_path_is_a_failed_outcome(tmp_path: Path, ingestor: Ingestor) -> None:
+    report = ingest_paths([tmp_path / "nope"], ingestor)
+    assert [(o.status, o.reason) for o in report.outcomes] == [("failed", "missing")]
+
+
+def test_embedding_cache_serves_a_rebuild(
+    corpus: Path, settings: Settings, hashing_embedder: HashingEmbedding, ingestor: Ingestor
+) -> None:
+    cache = EmbeddingCache(settings.cache_dir / "emb.sqlite", "test-hashing")
+    first = open_store(settings, "test-hashing", create=True, index_dir=settings.index_dir / "a")
+    ingest_paths([corpus], Ingestor(first, hashing_embedder, ingestor.chunking, 1 << 20, cache))
+    calls = len(hashing_embedder.embedded)
+    second = open_store(settings, "test-hashing", create=True, index_dir=settings.index_dir / "b")
+    report = ingest_paths(
+        [corpus], Ingestor(second, hashing_embedder, ingestor.chunking, 1 << 20, cache)
+    )
+    assert len(hashing_embedder.embedded) == calls
+    assert report.embedded_chunks == 0
+    assert second.count_vectors() == first.count_vectors() > 0
+
+
+def test_index_refuses_a_different_embedder(settings: Settings, store: IndexStore) -> None:
+    with pytest.raises(ConfigError, match="built with embedder 'test-hashing'"):
+        open_store(settings, "other-model", create=False)
+
+
+def test_vectors_unknown_to_the_registry_are_never_returned(
+    corpus: Path, ingestor: Ingestor, store: IndexStore, hashing_embedder: HashingEmbedding
+) -> None:
+    ingest_paths([corpus / "sub" / "travel.md"], ingestor)
+    # An interrupted write can leave vectors that the registry does not name.
+    store.vector_store.client.add(
+        ids=["orphan"],
+        embeddings=[hashing_embedder.get_query_embedding("economy flights")],
+        documents=["economy flights orphan"],
+        metadatas=[{"doc_id": "x", "source": "x"}],
+    )
+    hits = retriever(store, hashing_embedder).search("economy flights")
+    assert hits and all(h.chunk.chunk_id != "orphan" for h in hits)

@@ -1,0 +1,94 @@
+"""The CLI end to end, in-process, on the demo corpus with the real default embedder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from index_store.settings import get_settings
+from policyqa.cli import app
+from tests.files import DEMO_DIR
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POLICYQA_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("POLICYQA_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def docs(env: Path) -> Path:
+    folder = env / "docs"
+    shutil.copytree(DEMO_DIR, folder)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 not a pdf")
+    return folder
+
+
+def test_ingest_search_list_remove(docs: Path) -> None:
+    code, out, err = run("ingest", str(docs), "--json")
+    assert code == 1, err  # one file failed
+    report = json.loads(out)
+    assert report["counts"] == {"added": 4, "updated": 0, "unchanged": 0, "failed": 1}
+    assert report["failed"][0]["reason"] == "corrupt"
+    assert report["failed"][0]["source"].endswith("broken.pdf")
+    assert report["embedded_chunks"] == report["chunks"] > 0
+
+    code, out, _ = run("ingest", str(docs / "refund-policy.md"), "--json")
+    again = json.loads(out)
+    assert code == 0
+    assert again["counts"]["unchanged"] == 1 and again["embedded_chunks"] == 0
+
+    code, out, _ = run("search", "高新技术企业首次认定奖励多少？", "--top-k", "2", "--json")
+    assert code == 0
+    hits = json.loads(out)["hits"]
+    assert len(hits) == 2
+    assert "30万元" in hits[0]["text"]
+    assert hits[0]["heading_path"][0] == hits[0]["title"]
+    assert {"rank", "score", "doc_id", "source", "locator", "start", "end"} <= set(hits[0])
+
+    code, out, _ = run("docs", "list", "--json")
+    listed = json.loads(out)
+    assert len(listed) == 4
+    target = next(d for d in listed if d["source"].endswith("高新技术企业认定奖励办法.md"))
+    code, out, _ = run("docs", "remove", target["doc_id"])
+    assert code == 0 and target["doc_id"] in out
+    code, out, _ = run("search", "高新技术企业首次认定奖励多少？", "--json")
+    assert all("高新技术企业认定奖励办法" not in h["source"] for h in json.loads(out)["hits"])
+    code, _, err = run("docs", "remove", target["doc_id"])
+    assert code == 2 and "no document" in err
+
+
+def test_search_without_an_index_says_how_to_make_one(env: Path) -> None:
+    code, _, err = run("search", "anything")
+    assert code == 2
+    assert "no index at" in err and "policyqa ingest" in err
+
+
+def test_empty_question_is_a_usage_error(env: Path) -> None:
+    code, _, err = run("search", "   ")
+    assert code == 2 and "empty" in err
+
+
+def test_console_script_help_is_installed() -> None:
+    exe = Path(sys.executable).with_name("policyqa")
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "ingest" in result.stdout and "search" in result.stdout
