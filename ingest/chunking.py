@@ -119,9 +119,14 @@ def find_markers(text: str) -> list[Marker]:
                 begin = match.start(f"l{i}")
                 found[begin] = Marker(begin, level, _label(text, begin, match.end()))
                 break
+    md_lines = [
+        (m.start, text.find("\n", m.start) % (len(text) + 1))
+        for m in found.values()
+        if m.level <= 6
+    ]
     for match in _MARKER_RE.finditer(text):
-        if match.start() in found:
-            continue
+        if match.start() in found or any(a <= match.start() < b for a, b in md_lines):
+            continue  # "## 二、奖励标准" is one heading, not two
         for i, (level, _) in enumerate(_INLINE_MARKERS):
             if match.group(f"m{i}"):
                 found[match.start()] = Marker(

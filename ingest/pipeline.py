@@ -18,7 +18,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from index_store.embed_cache import EmbeddingCache
 from index_store.errors import LoadError
 from index_store.ids import chunk_id, content_hash, document_id
-from index_store.keyword import tokenize
+from index_store.keyword import TOKENIZER_VERSION, tokenize
 from index_store.records import (
     HEADING_SEPARATOR,
     Chunk,
@@ -55,7 +55,7 @@ class Ingestor:
     @property
     def version_tag(self) -> str:
         c = self.chunking
-        return f"v{CHUNKER_VERSION}:{c.size}:{c.overlap}:{c.min_chars}"
+        return f"v{CHUNKER_VERSION}.{TOKENIZER_VERSION}:{c.size}:{c.overlap}:{c.min_chars}"
 
 
 @dataclass(frozen=True)

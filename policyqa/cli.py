@@ -174,6 +174,33 @@ def search(
         typer.echo("    " + c.text.replace("\n", " ")[:400])
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer QUESTION with cited passages (extractive, or through the configured LLM)."""
+    from chatbot.render import answer_json, sources_text
+    from policyqa.services import build_answer_service, open_index
+
+    try:
+        settings = _settings()
+        service = build_answer_service(settings, open_index(settings, create=False))
+        answer = service.ask(question)
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _print_json(answer_json(answer))
+        return
+    if answer.notice:
+        typer.echo(f"({answer.notice})", err=True)
+    typer.echo(answer.answer)
+    for warning in answer.warnings:
+        typer.echo(f"! {warning}")
+    if answer.citations and not answer.refused:
+        typer.echo("\n" + sources_text(answer))
+
+
 @docs_app.command("list")
 def docs_list(as_json: JsonOpt = False) -> None:
     """List the indexed documents."""

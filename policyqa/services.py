@@ -11,6 +11,7 @@ from index_store.settings import Settings
 
 if TYPE_CHECKING:
     from chatbot.retrieval import HybridRetriever
+    from chatbot.service import AnswerService
     from index_store.store import IndexStore
     from ingest.pipeline import Ingestor
 
@@ -46,3 +47,41 @@ def build_retriever(settings: Settings, store: IndexStore) -> HybridRetriever:
     from index_store.embeddings import make_embedder
 
     return HybridRetriever(store, make_embedder(settings), RetrievalConfig.from_settings(settings))
+
+
+def build_answer_service(settings: Settings, store: IndexStore) -> AnswerService:
+    """The answer service, with the LLM when one is configured (and a notice when it is
+    configured but unusable)."""
+    from chatbot.llm import LLMClient, LLMConfig
+    from chatbot.prompts import LLM_MISCONFIGURED_NOTICE
+    from chatbot.service import AnswerConfig, AnswerService, RefusalPolicy
+
+    llm: LLMClient | None = None
+    notice: dict[str, str] | None = None
+    if settings.llm_configured:
+        if settings.llm_model:
+            llm = LLMClient(
+                LLMConfig(
+                    model=settings.llm_model,
+                    base_url=settings.openai_base_url or None,
+                    api_key=(
+                        settings.openai_api_key.get_secret_value()
+                        if settings.openai_api_key
+                        else None
+                    ),
+                    timeout_s=settings.llm_timeout_s,
+                    max_retries=settings.llm_max_retries,
+                    max_tokens=settings.llm_max_tokens,
+                    temperature=settings.llm_temperature,
+                )
+            )
+        else:
+            notice = LLM_MISCONFIGURED_NOTICE
+    config = AnswerConfig(
+        top_k=settings.top_k,
+        max_question_chars=settings.max_question_chars,
+        refusal=RefusalPolicy(
+            min_coverage=settings.refusal_min_coverage, min_dense=settings.refusal_min_dense
+        ),
+    )
+    return AnswerService(build_retriever(settings, store), config, llm, notice)

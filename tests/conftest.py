@@ -76,6 +76,16 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the machine's own PolicyQA or OpenAI settings."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("POLICYQA_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
@@ -105,6 +115,25 @@ def ingestor(store: IndexStore, hashing_embedder: HashingEmbedding) -> Ingestor:
         chunking=ChunkingConfig(size=300, overlap=50, min_chars=60),
         max_file_bytes=5 * 1024 * 1024,
     )
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IndexStore, Settings]]:
+    """The demo corpus indexed once per session with the real default embedder."""
+    from index_store.embeddings import embedder_key, make_embedder
+    from ingest.pipeline import ingest_paths
+    from tests.files import DEMO_DIR
+
+    root = tmp_path_factory.mktemp("demo")
+    demo_settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=root / "index", cache_dir=root / "cache"
+    )
+    store = open_store(demo_settings, embedder_key(demo_settings), create=True)
+    ingestor = Ingestor(store, make_embedder(demo_settings), ChunkingConfig(300, 50, 60), 1 << 20)
+    report = ingest_paths([DEMO_DIR], ingestor)
+    assert not report.failed and report.embedded_chunks > 10
+    yield store, demo_settings
+    store.close()
 
 
 def needs_shared() -> pytest.MarkDecorator:

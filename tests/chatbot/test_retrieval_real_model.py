@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,6 @@ from index_store.store import IndexStore, open_store
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths
 from tests.files import DEMO_DIR
-
-
-@pytest.fixture(scope="module")
-def e5_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IndexStore, Settings]]:
-    root = tmp_path_factory.mktemp("e5")
-    settings = Settings(_env_file=None, index_dir=root / "index", cache_dir=root / "cache")  # type: ignore[call-arg]
-    store = open_store(settings, embedder_key(settings), create=True)
-    ingestor = Ingestor(store, make_embedder(settings), ChunkingConfig(300, 50, 60), 1 << 20)
-    report = ingest_paths([DEMO_DIR], ingestor)
-    assert not report.failed and report.embedded_chunks > 10
-    yield store, settings
-    store.close()
-
 
 # (question, text of the answering passage, the rank it must reach at worst)
 QUESTIONS = [
@@ -57,9 +43,9 @@ QUESTIONS = [
 
 @pytest.mark.parametrize(("question", "expected", "worst_rank"), QUESTIONS)
 def test_hybrid_returns_the_answering_passage_on_top(
-    e5_store: tuple[IndexStore, Settings], question: str, expected: str, worst_rank: int
+    demo_store: tuple[IndexStore, Settings], question: str, expected: str, worst_rank: int
 ) -> None:
-    store, settings = e5_store
+    store, settings = demo_store
     retriever = HybridRetriever(store, make_embedder(settings), RetrievalConfig(top_k=3))
     hits = retriever.search(question)
     ranks = [i for i, h in enumerate(hits, 1) if expected in h.chunk.text]
@@ -70,10 +56,10 @@ def test_hybrid_returns_the_answering_passage_on_top(
 
 
 def test_bundled_e5_understands_chinese_without_keywords(
-    e5_store: tuple[IndexStore, Settings],
+    demo_store: tuple[IndexStore, Settings],
 ) -> None:
     # Dense only, and no word shared with the answer's key phrase: the model must carry it.
-    store, settings = e5_store
+    store, settings = demo_store
     dense_only = HybridRetriever(
         store, make_embedder(settings), RetrievalConfig(top_k=3, keyword_weight=0.0)
     )
@@ -81,8 +67,8 @@ def test_bundled_e5_understands_chinese_without_keywords(
     assert any("稳岗返还" in " ".join(h.chunk.heading_path) for h in hits[:2])
 
 
-def test_llama_index_retriever_interface(e5_store: tuple[IndexStore, Settings]) -> None:
-    store, settings = e5_store
+def test_llama_index_retriever_interface(demo_store: tuple[IndexStore, Settings]) -> None:
+    store, settings = demo_store
     retriever = HybridRetriever(store, make_embedder(settings), RetrievalConfig(top_k=2))
     nodes = retriever.retrieve("高新技术企业奖励的申请条件")
     assert len(nodes) == 2
@@ -90,8 +76,8 @@ def test_llama_index_retriever_interface(e5_store: tuple[IndexStore, Settings]) 
     assert "高新技术企业" in nodes[0].node.metadata["title"]
 
 
-def test_filters_restrict_both_retrievers(e5_store: tuple[IndexStore, Settings]) -> None:
-    store, settings = e5_store
+def test_filters_restrict_both_retrievers(demo_store: tuple[IndexStore, Settings]) -> None:
+    store, settings = demo_store
     retriever = HybridRetriever(store, make_embedder(settings), RetrievalConfig(top_k=5))
     sla = next(d for d in store.documents() if d.source.endswith("support-sla.md"))
     hits = retriever.search("refund within 30 days", filters={"source": [sla.source]})

@@ -1,0 +1,287 @@
+"""The one answer service behind every interface: question (+ history, filters) -> Answer.
+
+Retrieve, decide whether the passages answer at all, then answer extractively (default) or with
+the configured LLM; any LLM failure falls back to the extractive answer with a short notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
+from chatbot.extractive import Sentence, select_sentences
+from chatbot.language import detect_language
+from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
+from chatbot.prompts import (
+    CONDENSE_TEMPLATE,
+    CONTEXT_TEMPLATE,
+    EXTRACTIVE_INTRO,
+    LANGUAGE_NAMES,
+    LLM_FALLBACK_NOTICE,
+    PASSAGE_TEMPLATE,
+    POSSIBLY_RELATED,
+    REFUSAL,
+    SYSTEM_PROMPT,
+    UNVERIFIED_NUMBERS,
+)
+from chatbot.retrieval import HybridRetriever
+from index_store.errors import InvalidQuestionError
+from index_store.records import Answer, Citation, Hit
+from index_store.store import Filters
+
+logger = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|此外|它|这|and\b|what about|how about|also\b)", re.I)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class RefusalPolicy:
+    """Refuse when the best sentence covers less than ``min_coverage`` of the question's
+    keyword weight *and* the best dense similarity is below ``min_dense``. Both values were
+    measured on the shared sets (see README, "Refusal threshold")."""
+
+    min_coverage: float = 0.35
+    min_dense: float = 0.80
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    top_k: int = 5
+    max_question_chars: int = 2000
+    max_history_turns: int = 6
+    max_sentences: int = 3
+    refusal: RefusalPolicy = RefusalPolicy()
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with control characters removed; empty or over-long ones are errors."""
+    cleaned = _CONTROL.sub(" ", question).strip()
+    if not cleaned:
+        raise InvalidQuestionError("the question is empty")
+    if len(cleaned) > max_chars:
+        raise InvalidQuestionError(
+            f"the question has {len(cleaned)} characters; the limit is {max_chars}"
+        )
+    return cleaned
+
+
+def follow_up_query(question: str, history: Sequence[Turn]) -> str:
+    """Extractive follow-ups: a short or elliptical question carries the previous user
+    question's topic into retrieval ("那申报截止时间呢？")."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    if previous is None:
+        return question
+    short = len(question) < 14 if detect_language(question) == "zh" else len(question.split()) < 7
+    if short or _FOLLOW_UP.match(question):
+        return f"{previous} {question}"
+    return question
+
+
+class AnswerService:
+    """Answers questions; one instance per process, shared by the CLI, UI and HTTP API."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        config: AnswerConfig,
+        llm: LLMClient | None = None,
+        llm_notice: dict[str, str] | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.config = config
+        self.llm = llm
+        # Set when an LLM was configured but cannot be used (shown with every answer), by language.
+        self.llm_notice = llm_notice
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.llm is not None else "extractive"
+
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Answer:
+        answer: Answer | None = None
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None  # stream() always ends with the Answer
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Text deltas, then the final :class:`Answer` (which supersedes the deltas)."""
+        question = clean_question(question, self.config.max_question_chars)
+        history = list(history)[-self.config.max_history_turns :]
+        language = detect_language(question)
+        query = self._standalone(question, history)
+        hits = self.retriever.search(query, top_k=self.config.top_k, filters=filters)
+        idf = self.retriever.store.keyword_index().idf
+        # Sentences answer the question as asked; the expanded follow-up query only helps
+        # when the question alone matches nothing.
+        sentences = select_sentences(question, hits, self.config.max_sentences, idf)
+        if query != question and max((s.score for s in sentences), default=0.0) < 0.2:
+            sentences = select_sentences(query, hits, self.config.max_sentences, idf)
+        if self._refuse(hits, sentences):
+            answer = refusal_answer(question, hits, language)
+        elif self.llm is not None:
+            answer = yield from self._llm_answer(question, query, hits, sentences, language)
+        else:
+            answer = extractive_answer(question, hits, sentences, language)
+        if self.llm_notice and answer.notice is None:
+            answer = replace(answer, notice=self.llm_notice[language])
+        if answer.mode == "extractive" or answer.refused:
+            yield answer.answer
+        yield answer
+
+    def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+        if not history:
+            return question
+        if self.llm is not None:
+            transcript = "\n".join(f"{t.role}: {t.content}" for t in history)
+            prompt = CONDENSE_TEMPLATE.format(history=transcript, question=question)
+            try:
+                rewritten = self.llm.complete([ChatMessage("user", prompt)]).strip()
+                if rewritten:
+                    return rewritten[: self.config.max_question_chars]
+            except LLMError:
+                logger.info("condense step failed; using the heuristic follow-up query")
+        return follow_up_query(question, history)
+
+    def _refuse(self, hits: list[Hit], sentences: list[Sentence]) -> bool:
+        if not hits or not sentences:
+            return True
+        policy = self.config.refusal
+        coverage = max(s.score for s in sentences)
+        dense = max((h.dense_score or 0.0) for h in hits)
+        return coverage < policy.min_coverage and dense < policy.min_dense
+
+    def _llm_answer(
+        self,
+        question: str,
+        standalone: str,
+        hits: list[Hit],
+        sentences: list[Sentence],
+        language: str,
+    ) -> Iterator[str | Answer]:
+        """Stream the model's answer; ``standalone`` is the question rewritten to make sense
+        without the conversation (the model sees no history)."""
+        assert self.llm is not None
+        messages = build_messages(standalone, hits, language)
+        filt = CitationStreamFilter(valid=set(range(1, len(hits) + 1)))
+        parts: list[str] = []
+        try:
+            for delta in self.llm.stream(messages):
+                clean = filt.feed(delta)
+                if clean:
+                    parts.append(clean)
+                    yield clean
+            tail = filt.flush()
+            if tail:
+                parts.append(tail)
+                yield tail
+        except LLMError as exc:
+            logger.warning("llm answer failed kind=%s; falling back to extractive", exc.kind)
+            fallback = extractive_answer(question, hits, sentences, language)
+            return replace(fallback, notice=LLM_FALLBACK_NOTICE[language])
+        text = "".join(parts).strip()
+        numbers = cited_numbers(text)
+        citations = tuple(
+            Citation.from_hit(n, hits[n - 1]) for n in sorted(numbers) if 1 <= n <= len(hits)
+        )
+        unverified = unverified_numbers(text, [c.text for c in citations])
+        warnings = (
+            (UNVERIFIED_NUMBERS[language].format(numbers="、".join(unverified)),)
+            if unverified
+            else ()
+        )
+        return Answer(
+            question=question,
+            answer=text,
+            mode="llm",
+            refused=not citations,
+            citations=citations,
+            warnings=warnings,
+            language=language,
+        )
+
+
+def build_messages(question: str, hits: list[Hit], language: str) -> list[ChatMessage]:
+    """The grounded prompt: system rules, then the numbered passages and the question."""
+    passages = "\n\n".join(
+        PASSAGE_TEMPLATE.format(
+            n=i,
+            title=h.chunk.title,
+            locator=f" › {h.chunk.locator}" if h.chunk.locator else "",
+            text=h.chunk.text,
+        )
+        for i, h in enumerate(hits, 1)
+    )
+    return [
+        ChatMessage("system", SYSTEM_PROMPT.format(language_name=LANGUAGE_NAMES[language])),
+        ChatMessage("user", CONTEXT_TEMPLATE.format(passages=passages, question=question)),
+    ]
+
+
+def extractive_answer(
+    question: str, hits: list[Hit], sentences: list[Sentence], language: str
+) -> Answer:
+    """Selected sentences verbatim; each run of sentences from one passage ends with that
+    passage's citation mark. Sentences on separate lines (list items) stay on separate lines."""
+    numbers: dict[int, int] = {}
+    quotes: dict[int, list[str]] = {}
+    space = "" if language == "zh" else " "
+    text = EXTRACTIVE_INTRO[language] + ("\n" if language == "zh" else " ")
+    for i, s in enumerate(sentences):
+        n = numbers.setdefault(s.hit_index, len(numbers) + 1)
+        quotes.setdefault(s.hit_index, []).append(s.text)
+        text += s.text
+        nxt = sentences[i + 1] if i + 1 < len(sentences) else None
+        if nxt is not None and nxt.hit_index == s.hit_index:
+            gap = hits[s.hit_index].chunk.text[s.end : nxt.start]
+            text += "\n" if "\n" in gap else space
+        else:
+            text += f"{space}[{n}]" + (space if nxt is not None else "")
+    citations = tuple(
+        Citation.from_hit(n, hits[i], quote="\n".join(quotes[i])) for i, n in numbers.items()
+    )
+    return Answer(
+        question=question,
+        answer=text,
+        mode="extractive",
+        refused=False,
+        citations=citations,
+        language=language,
+    )
+
+
+def refusal_answer(question: str, hits: list[Hit], language: str) -> Answer:
+    """A plain refusal that still shows the closest passages as possibly related."""
+    related = hits[:3]
+    lines = [REFUSAL[language]]
+    if related:
+        lines.append(POSSIBLY_RELATED[language])
+        lines.extend(
+            f"[{i}] {h.chunk.title}" + (f" › {h.chunk.locator}" if h.chunk.locator else "")
+            for i, h in enumerate(related, 1)
+        )
+    return Answer(
+        question=question,
+        answer="\n".join(lines),
+        mode="extractive",
+        refused=True,
+        citations=tuple(Citation.from_hit(i, h) for i, h in enumerate(related, 1)),
+        language=language,
+    )

@@ -1,0 +1,118 @@
+"""Extractive answers, refusals and follow-ups on the demo corpus with the real model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chatbot.retrieval import RetrievalConfig
+from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
+from index_store.errors import InvalidQuestionError
+from index_store.settings import Settings
+from index_store.store import IndexStore
+from policyqa.services import build_answer_service, build_retriever
+
+Demo = tuple[IndexStore, Settings]
+
+
+@pytest.fixture
+def service(demo_store: Demo) -> AnswerService:
+    store, settings = demo_store
+    return build_answer_service(settings, store)
+
+
+@pytest.mark.parametrize(
+    ("question", "must_contain", "locator_part"),
+    [
+        ("稳岗返还的比例是多少？", "实际缴纳失业保险费的60%予以返还", "第四条 稳岗返还"),
+        ("贷款贴息每户每年最多多少钱？", "单户企业年度贴息总额不超过100万元", "第五条 贷款贴息"),
+        ("申请纾困支持需要提交哪些材料？", "2. 营业执照复印件；", "第六条 申报材料"),
+        (
+            "How long is the warranty on electronics?",
+            "2-year limited warranty",
+            "Section 3 Warranty",
+        ),
+        (
+            "What credit do I get if uptime drops below 99.0%?",
+            "a credit of 25%",
+            "Section 3 Service credits",
+        ),
+    ],
+)
+def test_extractive_answer_quotes_and_cites_the_passage(
+    service: AnswerService, question: str, must_contain: str, locator_part: str
+) -> None:
+    answer = service.ask(question)
+    assert (answer.mode, answer.refused) == ("extractive", False)
+    assert must_contain in answer.answer
+    marks = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert marks == {c.n for c in answer.citations}
+    cited = next(c for c in answer.citations if must_contain.split("\n")[0] in c.text)
+    assert locator_part in cited.locator
+    # Verbatim: every quoted sentence is in the cited passage, every number in a citation.
+    for c in answer.citations:
+        assert all(line in c.text for line in c.quote.split("\n"))
+    body = re.sub(r"\[\d+\]", "", answer.answer)
+    for number in re.findall(r"\d+(?:\.\d+)?%?", body):
+        assert any(number in c.text for c in answer.citations), number
+
+
+def test_answer_language_follows_the_question(service: AnswerService) -> None:
+    assert service.ask("稳岗返还的比例是多少？").answer.startswith("根据现有政策文件")
+    assert service.ask("How long is the warranty on electronics?").answer.startswith("According to")
+
+
+@pytest.mark.parametrize(
+    ("question", "refusal"),
+    [
+        ("法国的首都是哪座城市？", "现有政策文件中未找到"),
+        ("北京市住房公积金贷款最高额度是多少？", "现有政策文件中未找到"),
+        ("What is the capital of France?", "don't cover"),
+        ("How do I reset my router password?", "don't cover"),
+    ],
+)
+def test_out_of_scope_questions_are_refused_with_related_passages(
+    service: AnswerService, question: str, refusal: str
+) -> None:
+    answer = service.ask(question)
+    assert answer.refused
+    assert refusal in answer.answer
+    assert answer.citations  # shown as "possibly related"
+    assert ("可能相关" in answer.answer) or ("Possibly related" in answer.answer)
+
+
+def test_follow_up_carries_the_previous_topic(service: AnswerService) -> None:
+    history = [Turn("user", "高新技术企业认定奖励怎么申请？"), Turn("assistant", "…")]
+    answer = service.ask("那审核要多久？", history)
+    assert not answer.refused
+    assert "15个工作日" in answer.answer
+
+
+def test_follow_up_query_heuristic() -> None:
+    history = [Turn("user", "稳岗返还的比例是多少？")]
+    assert (
+        follow_up_query("那申报截止时间呢？", history)
+        == "稳岗返还的比例是多少？ 那申报截止时间呢？"
+    )
+    long_question = "小微企业如何申请首次认定高新技术企业奖励资金？"
+    assert follow_up_query(long_question, history) == long_question
+    assert follow_up_query(
+        "What about digital goods?", [Turn("user", "Refund window?")]
+    ).startswith("Refund window?")
+    assert follow_up_query("那截止时间呢？", []) == "那截止时间呢？"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "问" * 2001])
+def test_bad_questions_are_clear_errors(service: AnswerService, question: str) -> None:
+    with pytest.raises(InvalidQuestionError):
+        service.ask(question)
+
+
+def test_filters_reach_the_answer(demo_store: Demo) -> None:
+    store, settings = demo_store
+    sla = next(d.source for d in store.documents() if d.source.endswith("support-sla.md"))
+    service = AnswerService(build_retriever(settings, store), AnswerConfig(top_k=3), None, None)
+    answer = service.ask("refund within 30 days", filters={"source": [sla]})
+    assert {c.source for c in answer.citations} == {sla}
+    assert RetrievalConfig().top_k == 5

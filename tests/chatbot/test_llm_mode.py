@@ -1,0 +1,166 @@
+"""The LLM path over real HTTP against a scripted OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from chatbot.citations import CitationStreamFilter, unverified_numbers
+from chatbot.llm import LLMClient, LLMConfig
+from chatbot.service import AnswerConfig, AnswerService, Turn
+from index_store.records import Answer
+from index_store.settings import Settings
+from index_store.store import IndexStore
+from policyqa.services import build_answer_service, build_retriever
+from tests.openai_stub import ScriptedOpenAI
+
+Demo = tuple[IndexStore, Settings]
+QUESTION = "稳岗返还的比例是多少？"
+
+
+@pytest.fixture
+def make_service(demo_store: Demo) -> Iterator[object]:
+    store, settings = demo_store
+    stubs: list[ScriptedOpenAI] = []
+
+    def make(
+        script: list[tuple[object, ...]], **llm: object
+    ) -> tuple[AnswerService, ScriptedOpenAI]:
+        stub = ScriptedOpenAI(script).start()
+        stubs.append(stub)
+        config = LLMConfig(model="deepseek-chat", base_url=stub.url, api_key="sk-test", **llm)  # type: ignore[arg-type]
+        service = AnswerService(
+            build_retriever(settings, store), AnswerConfig(top_k=4), LLMClient(config)
+        )
+        return service, stub
+
+    yield make
+    for stub in stubs:
+        stub.stop()
+
+
+def test_streamed_answer_with_citations(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service(
+        [("stream", ["按上年度实际缴纳失业保险费的", "60%予以返还[", "1]。"])]
+    )
+    events = list(service.stream(QUESTION))
+    deltas = [e for e in events if isinstance(e, str)]
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert answer.mode == "llm" and not answer.refused and answer.notice is None
+    assert "".join(deltas) == answer.answer == "按上年度实际缴纳失业保险费的60%予以返还[1]。"
+    assert len(deltas) >= 2  # streamed, not one block
+    assert [c.n for c in answer.citations] == [1]
+    request = stub.requests[0]
+    assert request["model"] == "deepseek-chat" and request["stream"] is True
+    assert request["max_tokens"] == 800
+    assert (
+        "[1]" in request["messages"][1]["content"] and QUESTION in request["messages"][1]["content"]
+    )
+    assert stub.headers[0].get("authorization") == "Bearer sk-test"
+
+
+def test_unknown_citation_numbers_are_dropped(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, _ = make_service([("stream", ["返还比例为60%[1][", "9]，另见[42]。"])])
+    answer = service.ask(QUESTION)
+    assert answer.answer == "返还比例为60%[1]，另见。"
+    assert [c.n for c in answer.citations] == [1]
+
+
+def test_numbers_missing_from_cited_passages_are_flagged(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, _ = make_service([("text", "返还比例为75%，最高999万元[1]。")])
+    answer = service.ask(QUESTION)
+    assert answer.warnings and "75%" in answer.warnings[0] and "999" in answer.warnings[0]
+    assert "60%" not in answer.warnings[0]
+
+
+def test_rate_limit_then_success_is_retried(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service(
+        [("status", 429, {"retry-after": "0"}), ("stream", ["60%予以返还[1]"])], max_retries=2
+    )
+    answer = service.ask(QUESTION)
+    assert answer.mode == "llm" and answer.answer == "60%予以返还[1]"
+    assert len(stub.requests) == 2
+
+
+def test_timeout_falls_back_to_extractive_with_a_notice(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service([("hang", 5), ("hang", 5)], timeout_s=0.5, max_retries=1)
+    started = time.monotonic()
+    answer = service.ask(QUESTION)
+    assert time.monotonic() - started < 4.5
+    assert answer.mode == "extractive" and not answer.refused
+    assert "60%" in answer.answer and answer.citations
+    assert answer.notice is not None and "大模型" in answer.notice  # in the question's language
+    assert len(stub.requests) == 2  # one try plus one bounded retry
+
+
+def test_unauthorized_falls_back_without_retrying(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service([("status", 401, {}), ("stream", ["never"])], max_retries=3)
+    answer = service.ask("How long is the warranty on electronics?")
+    assert answer.mode == "extractive" and "2-year limited warranty" in answer.answer
+    assert answer.notice is not None and "unavailable" in answer.notice
+    assert len(stub.requests) == 1
+
+
+def test_stream_dropped_mid_answer_falls_back_once(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service(
+        [("drop", ["按上年度", "实际缴纳"]), ("stream", ["x"])], max_retries=2
+    )
+    answer = service.ask(QUESTION)
+    assert answer.mode == "extractive" and answer.notice
+    assert len(stub.requests) == 1  # a broken stream is not silently paid for again
+
+
+def test_model_refusal_is_marked_refused(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, _ = make_service([("stream", ["现有政策文件中没有相关规定。"])])
+    answer = service.ask("稳岗返还对外资企业有特殊规定吗？")
+    assert answer.refused and answer.citations == ()
+
+
+def test_follow_up_is_condensed_by_the_llm(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service(
+        [("text", "高新技术企业认定奖励的审核需要多久？"), ("stream", ["15个工作日[1]"])]
+    )
+    history = [
+        Turn("user", "高新技术企业认定奖励怎么申请？"),
+        Turn("assistant", "向区科学技术局申请[1]"),
+    ]
+    answer = service.ask("那审核要多久？", history)
+    assert "Last question: 那审核要多久？" in stub.requests[0]["messages"][0]["content"]
+    assert stub.requests[0].get("stream") in (None, False)
+    assert (
+        "Question: 高新技术企业认定奖励的审核需要多久？"
+        in stub.requests[1]["messages"][1]["content"]
+    )
+    assert any("15个工作日" in c.text for c in answer.citations)
+
+
+def test_settings_without_a_model_keep_extractive_with_a_notice(demo_store: Demo) -> None:
+    store, settings = demo_store
+    configured = settings.model_copy(update={"openai_base_url": "http://127.0.0.1:9/v1"})
+    answer = build_answer_service(configured, store).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.notice and "POLICYQA_LLM_MODEL" in answer.notice
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["a[1]b"], "a[1]b"),
+        (["a[", "1", "]b"], "a[1]b"),
+        (["a[7]b"], "ab"),
+        (["a[", "12", "]"], "a"),
+        (["see [x] and [", "]"], "see [x] and []"),
+        (["tail ["], "tail ["),
+        (["[1][2][3]"], "[1][2]"),
+    ],
+)
+def test_citation_stream_filter(pieces: list[str], expected: str) -> None:
+    f = CitationStreamFilter(valid={1, 2})
+    assert "".join(f.feed(p) for p in pieces) + f.flush() == expected
+
+
+def test_unverified_numbers_ignore_citation_marks() -> None:
+    assert unverified_numbers("补贴50%[2]，最高20万元[3]。", ["补贴50%", "最高20万元"]) == []
+    assert unverified_numbers("2026年5月31日前", ["2026年6月30日前"]) == ["5", "31"]
