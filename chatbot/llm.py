@@ -61,9 +61,10 @@ class LLMClient:
         self._client = client
 
     def _request(self, messages: Sequence[ChatMessage], stream: bool) -> Any:
+        payload: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
         return self._client.chat.completions.create(
             model=self.config.model,
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+            messages=payload,
             max_tokens=self.config.max_tokens,
             temperature=self.config.temperature,
             stream=stream,

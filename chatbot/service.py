@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
@@ -175,7 +175,7 @@ class AnswerService:
         hits: list[Hit],
         sentences: list[Sentence],
         language: str,
-    ) -> Iterator[str | Answer]:
+    ) -> Generator[str, None, Answer]:
         """Stream the model's answer; ``standalone`` is the question rewritten to make sense
         without the conversation (the model sees no history)."""
         assert self.llm is not None
