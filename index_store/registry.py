@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,13 +60,17 @@ class KeywordRow:
 
 
 class Registry:
-    """Thin typed access to the registry database."""
+    """Thin typed access to the registry database.
+
+    Each thread gets its own SQLite connection (a connection must not be used by two threads
+    at once); WAL mode lets readers proceed while the single writer commits.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
         with self._conn:
             self._conn.executescript(_SCHEMA)
             self._conn.execute(
@@ -73,8 +78,24 @@ class Registry:
             )
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
 
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
     def close(self) -> None:
-        self._conn.close()
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
     # -- meta ---------------------------------------------------------------------------------
 

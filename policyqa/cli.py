@@ -201,6 +201,42 @@ def ask(
         typer.echo("\n" + sources_text(answer))
 
 
+HostOpt = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+
+
+@app.command()
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
+    """Serve the chat UI and the HTTP API (/api/ask, /v1/chat/completions)."""
+    from policyqa.server import run
+
+    try:
+        settings = _settings()
+        typer.echo(f"PolicyQA on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
+        run(settings, host, port)
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
+    """Index the bundled demo corpus (sample documents) and serve the app."""
+    from ingest.pipeline import ingest_paths
+    from policyqa.server import DEMO_DIR, run
+    from policyqa.services import build_ingestor, open_index
+
+    try:
+        settings = _settings()
+        store = open_index(settings, create=True)
+        report = ingest_paths([DEMO_DIR], build_ingestor(settings, store))
+        store.close()
+        _print_report(report)
+        typer.echo(f"PolicyQA demo on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
+        run(settings, host, port)
+    except PolicyQAError as exc:
+        raise _fail(exc) from exc
+
+
 @docs_app.command("list")
 def docs_list(as_json: JsonOpt = False) -> None:
     """List the indexed documents."""

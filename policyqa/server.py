@@ -1,0 +1,53 @@
+"""The server: one FastAPI app holding the HTTP API and the Gradio UI, built once."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index_store.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+logger = logging.getLogger(__name__)
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo_corpus"
+DEMO_EXAMPLES = [
+    "稳岗返还的比例是多少？",
+    "申请纾困支持需要提交哪些材料？",
+    "首次认定为高新技术企业能拿到多少奖励？",
+    "How long do I have to return an unused item?",
+    "What is the first response time for severity 1 incidents?",
+]
+
+
+def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI:
+    """FastAPI app with ``/api/ask``, ``/v1/chat/completions`` and the UI at ``/``."""
+    # Telemetry off before gradio is imported: no traffic but to the configured LLM.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from chatbot.api import install_api
+    from chatbot.ui import CSS, build_ui
+    from policyqa.services import build_answer_service, open_index
+
+    service = build_answer_service(settings, open_index(settings, create=False))
+    service.retriever.store.keyword_index()  # build it now, not on the first question
+    app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
+    install_api(app, service)
+    ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples)
+    mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", css=CSS, footer_links=[])
+    return mounted
+
+
+def run(settings: Settings, host: str, port: int, examples: list[str] | None = None) -> None:
+    import uvicorn
+
+    app = create_app(settings, examples)
+    logger.info("serving host=%s port=%d", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,142 @@
+"""The HTTP API over real HTTP: /api/ask, the OpenAI-compatible endpoint with the official
+``openai`` client, and the Gradio API with ``gradio_client``."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from index_store.settings import Settings
+from index_store.store import IndexStore
+from tests.ui.test_browser import free_port
+
+Demo = tuple[IndexStore, Settings]
+
+
+@pytest.fixture(scope="module")
+def server(demo_store: Demo) -> Iterator[str]:
+    import uvicorn
+
+    from policyqa.server import create_app
+
+    _, settings = demo_store
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_api_ask_returns_the_answer_record(server: str) -> None:
+    status, body = post(f"{server}/api/ask", {"question": "稳岗返还的比例是多少？"})
+    assert status == 200
+    assert set(body) >= {"question", "answer", "mode", "refused", "citations"}
+    assert body["mode"] == "extractive" and body["refused"] is False
+    citation = body["citations"][0]  # type: ignore[index]
+    assert set(citation) >= {
+        "n",
+        "doc_id",
+        "source",
+        "title",
+        "locator",
+        "text",
+        "start",
+        "end",
+        "score",
+    }
+    assert "第四条 稳岗返还" in citation["locator"] and "60%" in citation["text"]
+
+
+def test_api_ask_with_history_resolves_the_follow_up(server: str) -> None:
+    status, body = post(
+        f"{server}/api/ask",
+        {
+            "question": "那审核要多久？",
+            "history": [{"role": "user", "content": "高新技术企业认定奖励怎么申请？"}],
+        },
+    )
+    assert status == 200 and "15个工作日" in str(body["answer"])
+
+
+@pytest.mark.parametrize("question", ["", "\x00\x00", "问" * 5000])
+def test_api_ask_rejects_bad_questions_with_400(server: str, question: str) -> None:
+    status, body = post(f"{server}/api/ask", {"question": question})
+    assert status == 400 and "question" in json.dumps(body, ensure_ascii=False)
+
+
+def test_openai_client_non_streaming(server: str) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}/v1", api_key="unused")
+    response = client.chat.completions.create(
+        model="policyqa",
+        messages=[{"role": "user", "content": "How long is the warranty on electronics?"}],
+    )
+    text = response.choices[0].message.content or ""
+    assert "2-year limited warranty" in text
+    assert "Sources:" in text and "[1] Example Store Refund and Warranty Policy" in text
+    extra = response.model_extra or {}
+    assert extra["citations"][0]["title"] == "Example Store Refund and Warranty Policy"
+
+
+def test_openai_client_streaming(server: str) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}/v1", api_key="unused")
+    stream = client.chat.completions.create(
+        model="policyqa",
+        stream=True,
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "稳岗返还的比例是多少？"},
+        ],
+    )
+    pieces, citations = [], None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+        if chunk.choices and chunk.choices[0].finish_reason == "stop":
+            citations = (chunk.model_extra or {}).get("citations")
+    text = "".join(pieces)
+    assert "60%予以返还" in text and "来源:" in text
+    assert citations and "第四条" in citations[0]["locator"]
+
+
+def test_openai_endpoint_errors_are_4xx(server: str) -> None:
+    status, body = post(
+        f"{server}/v1/chat/completions",
+        {"model": "policyqa", "messages": [{"role": "system", "content": "x"}]},
+    )
+    assert status == 400 and "user message" in body["error"]["message"]  # type: ignore[index]
+
+
+def test_gradio_client_api(server: str) -> None:
+    from gradio_client import Client
+
+    client = Client(f"{server}/", verbose=False)
+    result = client.predict("What credit do I get if uptime drops below 99.0%?", api_name="/ask")
+    assert result["mode"] == "extractive" and "25%" in result["answer"]
+    assert result["citations"][0]["locator"] == "Section 3 Service credits"

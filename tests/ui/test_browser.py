@@ -1,0 +1,127 @@
+"""A real browser (Debian chromium driven by Playwright) against the demo server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+    reason="Debian chromium is not installed (CI installs it)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "POLICYQA_INDEX_DIR": str(root / "index"),
+        "POLICYQA_CACHE_DIR": str(root / "cache"),
+    }
+    exe = str(Path(sys.executable).with_name("policyqa"))
+    log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([exe, "demo", "--port", str(port)], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError((root / "server.log").read_text()) from None
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("server did not start: " + (root / "server.log").read_text())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def page(demo_server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(demo_server, wait_until="load")
+        page.locator("#question textarea").wait_for(timeout=60_000)
+        try:
+            yield page
+        except BaseException:
+            raise
+        finally:
+            browser.close()
+
+
+def shoot_on_failure(page: object, name: str) -> str:
+    folder = Path(tempfile.gettempdir()) / "policyqa-screenshots"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return str(path)
+
+
+def test_chinese_question_shows_answer_and_cited_passage(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        assert "摘录式" in page.locator("#mode").inner_text()
+        page.locator("#question textarea").fill("稳岗返还的比例是多少？")
+        page.locator("#ask").click()
+        sources = page.locator("#sources")
+        sources.locator(".pqa-source").first.wait_for(timeout=60_000)
+        chat_text = page.locator("#chat").inner_text()
+        assert "实际缴纳失业保险费的60%予以返还" in chat_text and "[1]" in chat_text
+        panel = sources.inner_text()
+        assert "第四条 稳岗返还" in panel and "示例市支持中小微企业纾困发展若干措施" in panel
+        marked = sources.locator("mark").first.inner_text()
+        assert "60%予以返还" in marked
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "chinese-question"))
+        raise
+
+
+def test_out_of_scope_question_is_refused_in_the_browser(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        page.locator("#question textarea").fill("What is the capital of France?")
+        page.locator("#question textarea").press("Enter")
+        page.get_by_text("don't cover this question").first.wait_for(timeout=60_000)
+        assert "Possibly related" in page.locator("#sources").inner_text()
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "refusal"))
+        raise
