@@ -52,8 +52,19 @@ class RefusalPolicy:
     keyword weight *and* the best dense similarity is below ``min_dense``. Both values were
     measured on the shared sets (see README, "Refusal threshold")."""
 
-    min_coverage: float = 0.35
-    min_dense: float = 0.80
+    min_coverage: float = 0.36
+    min_dense: float = 0.91
+
+    def refuses(self, coverage: float, dense: float) -> bool:
+        return coverage < self.min_coverage and dense < self.min_dense
+
+
+def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
+    """How well the retrieved text answers: (best sentence's keyword coverage of the
+    question, best dense similarity); (0, 0) when nothing was found."""
+    if not hits or not sentences:
+        return 0.0, 0.0
+    return max(s.score for s in sentences), max((h.dense_score or 0.0) for h in hits)
 
 
 @dataclass(frozen=True)
@@ -161,12 +172,7 @@ class AnswerService:
         return follow_up_query(question, history)
 
     def _refuse(self, hits: list[Hit], sentences: list[Sentence]) -> bool:
-        if not hits or not sentences:
-            return True
-        policy = self.config.refusal
-        coverage = max(s.score for s in sentences)
-        dense = max((h.dense_score or 0.0) for h in hits)
-        return coverage < policy.min_coverage and dense < policy.min_dense
+        return self.config.refusal.refuses(*evidence(hits, sentences))
 
     def _llm_answer(
         self,

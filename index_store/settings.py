@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
 
     max_question_chars: int = Field(default=2000, gt=0, le=100_000)
-    refusal_min_coverage: float = Field(default=0.35, ge=0, le=1)
-    refusal_min_dense: float = Field(default=0.80, ge=0, le=1)
+    refusal_min_coverage: float = Field(default=0.36, ge=0, le=1)
+    refusal_min_dense: float = Field(default=0.91, ge=0, le=1)
 
     @property
     def llm_configured(self) -> bool:

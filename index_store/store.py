@@ -38,6 +38,18 @@ Filters = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
+class DocumentVersion:
+    """Everything one write of one document needs."""
+
+    record: DocumentRecord
+    text: str
+    metadata: dict[str, str]
+    chunks: Sequence[Chunk]
+    vectors: Sequence[Sequence[float]]
+    tokens: Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
 class DenseHit:
     chunk_id: str
     score: float
@@ -114,25 +126,24 @@ class IndexStore:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def put_document(
-        self,
-        record: DocumentRecord,
-        text: str,
-        metadata: dict[str, str],
-        chunks: Sequence[Chunk],
-        vectors: Sequence[Sequence[float]],
-        tokens: Sequence[Sequence[str]],
-    ) -> None:
-        """Add a document version and retire the version it replaces.
+    def put_documents(self, versions: Sequence[DocumentVersion]) -> None:
+        """Add document versions and retire the versions they replace.
 
-        Order matters for crash safety: vectors first (invisible until the registry names
-        them), then the registry in one transaction, then the old vectors are deleted.
+        Order matters for crash safety: all vectors first (invisible until the registry names
+        them), then each document's registry rows in one transaction of its own, then the old
+        vectors are deleted. Vectors go to Chroma in one call per batch: per-document calls
+        cost more than the embedding of a short FAQ answer.
         """
-        nodes: list[BaseNode] = [_to_node(c, v) for c, v in zip(chunks, vectors, strict=True)]
+        nodes: list[BaseNode] = [
+            _to_node(c, vec) for v in versions for c, vec in zip(v.chunks, v.vectors, strict=True)
+        ]
         if nodes:
             self.vector_store.add(nodes)
-        stale = self.registry.put_document(record, text, metadata, chunks, tokens)
-        stale = [cid for cid in stale if cid not in {c.chunk_id for c in chunks}]
+        stale: list[str] = []
+        for v in versions:
+            replaced = self.registry.put_document(v.record, v.text, v.metadata, v.chunks, v.tokens)
+            current = {c.chunk_id for c in v.chunks}
+            stale.extend(cid for cid in replaced if cid not in current)
         if stale:
             self.vector_store.delete_nodes(node_ids=stale)
 

@@ -24,11 +24,12 @@ from index_store.records import (
     Chunk,
     DocumentRecord,
     FileOutcome,
+    FileStatus,
     IngestReport,
     SourceDocument,
 )
 from index_store.registry import utc_now
-from index_store.store import IndexStore
+from index_store.store import DocumentVersion, IndexStore
 from ingest.chunking import ChunkingConfig, chunk_document
 from ingest.loaders import LOADERS, load_file
 
@@ -63,7 +64,7 @@ class _Prepared:
     doc: SourceDocument
     record: DocumentRecord
     chunks: list[Chunk]
-    status: str  # "added" | "updated"
+    status: FileStatus
 
 
 def indexed_text(chunk: Chunk) -> str:
@@ -163,22 +164,26 @@ def _embed(texts: list[str], ing: Ingestor) -> tuple[list[list[float]], int]:
 def _write_group(group: list[_Prepared], ing: Ingestor) -> tuple[list[FileOutcome], int]:
     texts = [indexed_text(c) for p in group for c in p.chunks]
     vectors, embedded = _embed(texts, ing)
-    outcomes: list[FileOutcome] = []
+    versions: list[DocumentVersion] = []
     offset = 0
     for p in group:
         n = len(p.chunks)
-        ing.store.put_document(
-            p.record,
-            p.doc.text,
-            p.doc.metadata,
-            p.chunks,
-            vectors[offset : offset + n],
-            [tokenize(t) for t in texts[offset : offset + n]],
+        versions.append(
+            DocumentVersion(
+                record=p.record,
+                text=p.doc.text,
+                metadata=p.doc.metadata,
+                chunks=p.chunks,
+                vectors=vectors[offset : offset + n],
+                tokens=[tokenize(t) for t in texts[offset : offset + n]],
+            )
         )
         offset += n
-        outcomes.append(
-            FileOutcome(p.doc.source, p.status, doc_id=p.record.doc_id, chunks=n)  # type: ignore[arg-type]
-        )
+    ing.store.put_documents(versions)
+    outcomes = [
+        FileOutcome(p.doc.source, p.status, doc_id=p.record.doc_id, chunks=len(p.chunks))
+        for p in group
+    ]
     return outcomes, embedded
 
 

@@ -115,7 +115,7 @@ def test_stream_dropped_mid_answer_falls_back_once(make_service) -> None:  # typ
 
 def test_model_refusal_is_marked_refused(make_service) -> None:  # type: ignore[no-untyped-def]
     service, _ = make_service([("stream", ["现有政策文件中没有相关规定。"])])
-    answer = service.ask("稳岗返还对外资企业有特殊规定吗？")
+    answer = service.ask(QUESTION)
     assert answer.refused and answer.citations == ()
 
 
