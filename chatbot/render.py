@@ -21,6 +21,7 @@ def citation_json(c: Citation) -> dict[str, Any]:
         "start": c.start,
         "end": c.end,
         "score": round(c.score, 6),
+        "chunk_id": c.chunk_id,
     }
 
 

@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from index_store.errors import PolicyQAError
 
@@ -28,6 +29,19 @@ class EvalQuery:
     gold_doc_ids: tuple[str, ...]
     answer: str | None = None
     answer_start: int | None = None
+    # Further acceptable answers (privacy set: every gold span).
+    alt_answers: tuple[str, ...] = ()
+    # Verbatim evidence quotes in the gold documents (handbook set).
+    evidence: tuple[str, ...] = ()
+    # Earlier user turns of the conversation (handbook "contextual anaphora" questions).
+    history: tuple[str, ...] = ()
+    # Retrieval restricted to these documents (privacy set: the question's own policy).
+    scope: tuple[str, ...] = ()
+    should_refuse: bool = False
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        return ((self.answer,) if self.answer else ()) + self.alt_answers
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,14 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, object]]:
                     raise PolicyQAError(f"{path}:{n}: invalid JSON ({exc.msg})") from exc
 
 
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PolicyQAError(f"expected a list, got {value!r:.80}")
+    return value
+
+
 def _title(row: dict[str, object], text: str) -> str:
     for key in ("title", "title_guess"):
         value = row.get(key)
@@ -81,6 +103,13 @@ def load_jsonl_set(folder: Path) -> EvalSet:
     )
     queries: list[EvalQuery] = []
     for r in _read_jsonl(queries_path):
+        if r.get("should_refuse"):
+            queries.append(
+                EvalQuery(
+                    str(r.get("qid") or r.get("gid")), str(r["question"]), (), should_refuse=True
+                )
+            )
+            continue
         gold = r.get("gold_doc_ids") or ([r["gold_doc_id"]] if r.get("gold_doc_id") else [])
         if not isinstance(gold, list):
             raise PolicyQAError(f"{queries_path}: gold_doc_ids of {r.get('qid')!r} is not a list")
@@ -96,3 +125,81 @@ def load_jsonl_set(folder: Path) -> EvalSet:
         )
     digest = hashlib.sha256(corpus_path.read_bytes()).hexdigest()[:16]
     return EvalSet(folder.name, documents, tuple(queries), digest)
+
+
+def load_privacy_set(folder: Path) -> EvalSet:
+    """``policyqa-privacy``: paragraphs of 20 policies; each grouped question is asked within
+    its own policy (retrieval scoped to that policy's paragraphs) and has every gold span."""
+    rows = list(_read_jsonl(folder / "corpus.jsonl"))
+    documents = tuple(
+        EvalDocument(str(r["doc_id"]), str(r["text"]), str(r["policy"])) for r in rows
+    )
+    by_policy: dict[str, list[str]] = {}
+    for r in rows:
+        by_policy.setdefault(str(r["policy"]), []).append(str(r["doc_id"]))
+    queries = []
+    for r in _read_jsonl(folder / "queries_grouped.jsonl"):
+        answers = [str(a) for a in _as_list(r.get("answers"))]
+        queries.append(
+            EvalQuery(
+                qid=str(r["gid"]),
+                question=str(r["question"]),
+                gold_doc_ids=tuple(str(g) for g in _as_list(r["gold_doc_ids"])),
+                answer=answers[0] if answers else None,
+                alt_answers=tuple(answers[1:]),
+                scope=tuple(by_policy[str(r["policy"])]),
+            )
+        )
+    digest = hashlib.sha256((folder / "corpus.jsonl").read_bytes()).hexdigest()[:16]
+    return EvalSet(folder.name, documents, tuple(queries), digest)
+
+
+HANDBOOK_SKIP = {"multimodal.jsonl"}  # answers live in images that are not in the set
+
+
+def load_handbook_set(folder: Path) -> EvalSet:
+    """``gitlab-handbook-rag``: markdown pages loaded with the real loader (doc id = path under
+    ``handbook/``); questions from ``datasets/*.jsonl`` except the image-based ones; the
+    previous user turn of follow-up questions becomes history."""
+    from ingest.loaders import load_file
+
+    root = folder / "handbook"
+    documents = []
+    hasher = hashlib.sha256()
+    for path in sorted(root.rglob("*.md")):
+        doc = load_file(path, 1 << 30)
+        doc_id = path.relative_to(root).as_posix()
+        hasher.update(doc_id.encode() + b"\0" + doc.text.encode())
+        documents.append(EvalDocument(doc_id, doc.text, doc.title))
+    queries = []
+    for qfile in sorted((folder / "datasets").glob("*.jsonl")):
+        if qfile.name in HANDBOOK_SKIP:
+            continue
+        for r in _read_jsonl(qfile):
+            gold: list[str] = []
+            quotes: list[str] = []
+            for item in _as_list(r.get("retrieval")):
+                for doc_id, evidence in item.items():
+                    gold.append(str(doc_id))
+                    quotes.extend(str(q) for q in evidence)
+            context = r.get("context")
+            queries.append(
+                EvalQuery(
+                    qid=f"{qfile.stem}-{r['id']}",
+                    question=str(r["question"]),
+                    gold_doc_ids=tuple(dict.fromkeys(gold)),
+                    answer=str(r["answer"]) if r.get("answer") else None,
+                    evidence=tuple(quotes),
+                    history=(str(context),) if context else (),
+                )
+            )
+    return EvalSet(folder.name, tuple(documents), tuple(queries), hasher.hexdigest()[:16])
+
+
+def load_eval_set(folder: Path) -> EvalSet:
+    """Any eval set: the two shared sets with their own layout, else the common format."""
+    if (folder / "queries_grouped.jsonl").exists():
+        return load_privacy_set(folder)
+    if (folder / "handbook").is_dir() and (folder / "datasets").is_dir():
+        return load_handbook_set(folder)
+    return load_jsonl_set(folder)

@@ -4,7 +4,7 @@ compared with questions the corpus cannot answer?
 Negatives are built at run time from the shared sets (nothing is copied into the repo): the
 questions of one set asked against another set's corpus (Beijing FAQ questions against the
 2020 policy notices, and the reverse), minus questions that the other corpus might answer by
-accident (topic words the two corpora share, see ``OVERLAP``).
+accident (topic words the two corpora share, see ``eval.negatives.OVERLAP``).
 
 Run: ``python -m eval.refusal ../shared/eval-data`` (uses the cached eval indexes).
 """
@@ -12,22 +12,16 @@ Run: ``python -m eval.refusal ../shared/eval-data`` (uses the cached eval indexe
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from chatbot.extractive import select_sentences
 from chatbot.retrieval import HybridRetriever
 from chatbot.service import RefusalPolicy, evidence
-from eval.datasets import EvalSet, load_jsonl_set
+from eval.datasets import load_jsonl_set
+from eval.negatives import negative_questions
 from eval.run import build_index, make_retriever, restrict_corpus
 from index_store.settings import Settings, get_settings
-
-# Questions on these topics can be answered by both corpora, so they are no negatives.
-OVERLAP = {
-    "ncp-policy-qa": re.compile(r"疫情|新冠|肺炎|防控|口罩|复工|复产|返岗|隔离"),
-    "msgabench-gov-faq": re.compile(r"北京"),
-}
 
 
 @dataclass(frozen=True)
@@ -66,12 +60,6 @@ def calibrate(
     return best
 
 
-def _questions(eval_set: EvalSet, limit: int, against: str) -> list[str]:
-    pattern = OVERLAP.get(against)
-    qs = [q.question for q in eval_set.queries if not (pattern and pattern.search(q.question))]
-    return qs[:limit]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path, help="folder with ncp-policy-qa and msgabench-gov-faq")
@@ -87,8 +75,9 @@ def main() -> None:
         retriever = make_retriever(build_index(restrict_corpus(own, None, 0), settings), settings)
         sample = own.sample(args.limit, seed=11)
         pos += features(retriever, [q.question for q in sample.queries])
-        other = next(sets[n] for n in names if n != name).sample(args.limit * 2, seed=11)
-        neg += features(retriever, _questions(other, args.limit, name))
+        other = next(sets[n] for n in names if n != name)
+        negatives = negative_questions(own, other, args.limit, seed=11)
+        neg += features(retriever, [q.question for q in negatives])
     policy, acc, false = calibrate(pos, neg)
     print(f"positives={len(pos)} negatives={len(neg)}")
     print(f"chosen min_coverage={policy.min_coverage:.2f} min_dense={policy.min_dense:.3f}")

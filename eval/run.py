@@ -10,13 +10,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from chatbot.language import detect_language
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from eval.datasets import EvalSet
+from chatbot.service import AnswerService, Turn
+from eval.datasets import EvalQuery, EvalSet
 from eval.metrics import (
+    answer_contains,
+    answer_f1,
+    evidence_in_text,
     first_hit_rank,
     hit_at,
     locate_span,
     mean,
+    precision_recall,
     reciprocal_rank,
     spans_overlap,
     unique_in_order,
@@ -24,7 +30,7 @@ from eval.metrics import (
 from index_store.embed_cache import EmbeddingCache
 from index_store.embeddings import embedder_key, make_embedder
 from index_store.keyword import TOKENIZER_VERSION
-from index_store.records import SourceDocument
+from index_store.records import Chunk, SourceDocument
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
 from ingest.chunking import ChunkingConfig
@@ -37,14 +43,33 @@ K_VALUES = (1, 3, 5, 10)
 
 
 @dataclass(frozen=True)
+class CitationResult:
+    n: int
+    doc_id: str
+    locator: str
+    gold: bool
+
+
+@dataclass(frozen=True)
 class QueryResult:
     qid: str
     question: str
+    reference: str | None
+    answer: str
+    refused: bool
+    should_refuse: bool
     gold_doc_ids: tuple[str, ...]
     retrieved_doc_ids: tuple[str, ...]
     doc_rank: int | None
     passage_rank: int | None
+    passage_level: bool
+    citations: tuple[CitationResult, ...]
+    answer_contains: float | None
+    answer_f1: float | None
+    citation_precision: float | None
+    citation_recall: float | None
     latency_ms: float
+    passed: bool
 
 
 @dataclass(frozen=True)
@@ -118,62 +143,157 @@ def build_index(
     return store
 
 
-def run_retrieval(
-    eval_set: EvalSet, store: IndexStore, retriever: HybridRetriever, depth: int = 10
-) -> EvalReport:
-    """Score doc-level and (where answer spans exist) passage-level retrieval."""
-    texts = {d.doc_id: normalize_text(d.text) for d in eval_set.documents}
-    results: list[QueryResult] = []
-    has_spans = any(q.answer and q.answer_start is not None for q in eval_set.queries)
-    for q in eval_set.queries:
-        started = time.perf_counter()
-        hits = retriever.search(q.question, top_k=depth)
-        latency = (time.perf_counter() - started) * 1000
-        sources = [h.chunk.source for h in hits]
-        docs = unique_in_order(sources)
-        doc_rank = first_hit_rank([d in q.gold_doc_ids for d in docs])
-        passage_rank = None
-        if has_spans and q.answer and q.gold_doc_ids:
-            gold_doc = q.gold_doc_ids[0]
-            span = locate_span(texts.get(gold_doc, ""), q.answer, q.answer_start)
-            if span is not None:
-                passage_rank = first_hit_rank(
-                    [
-                        h.chunk.source == gold_doc
-                        and spans_overlap(h.chunk.start, h.chunk.end, *span)
-                        for h in hits
-                    ]
-                )
-        results.append(
-            QueryResult(
-                q.qid, q.question, q.gold_doc_ids, tuple(docs), doc_rank, passage_rank, latency
+class _Gold:
+    """Passage-level gold of one question: an answer span or evidence quotes, if the set has
+    either; else only gold documents."""
+
+    def __init__(self, q: EvalQuery, texts: dict[str, str]) -> None:
+        self.q = q
+        self.span: tuple[int, int] | None = None
+        if q.answer and q.answer_start is not None and q.gold_doc_ids:
+            self.span = locate_span(texts.get(q.gold_doc_ids[0], ""), q.answer, q.answer_start)
+        self.passage_level = self.span is not None or bool(q.evidence)
+
+    def passage_ok(self, chunk: Chunk) -> bool:
+        if chunk.source not in self.q.gold_doc_ids:
+            return False
+        if self.span is not None:
+            return chunk.source == self.q.gold_doc_ids[0] and spans_overlap(
+                chunk.start, chunk.end, *self.span
             )
-        )
+        return any(evidence_in_text(e, chunk.text) for e in self.q.evidence)
+
+    def units_found(self, chunks: list[Chunk]) -> list[bool]:
+        """For citation recall: each gold unit (the span, each quote, else each gold doc)."""
+        if self.span is not None:
+            return [any(self.passage_ok(c) for c in chunks)]
+        if self.q.evidence:
+            return [
+                any(c.source in self.q.gold_doc_ids and evidence_in_text(e, c.text) for c in chunks)
+                for e in self.q.evidence
+            ]
+        return [any(c.source == g for c in chunks) for g in self.q.gold_doc_ids]
+
+    def citation_ok(self, chunk: Chunk) -> bool:
+        return self.passage_ok(chunk) if self.passage_level else chunk.source in self.q.gold_doc_ids
+
+
+def evaluate_question(
+    q: EvalQuery, service: AnswerService, texts: dict[str, str], depth: int
+) -> QueryResult:
+    """Retrieve (for ranking metrics) and answer (for answer, citation and refusal metrics)."""
+    filters = {"source": list(q.scope)} if q.scope else None
+    history = [Turn("user", h) for h in q.history]
+    retrieval_query = " ".join([*q.history, q.question]) if q.history else q.question
+    started = time.perf_counter()
+    answer = service.ask(q.question, history, filters)
+    latency = (time.perf_counter() - started) * 1000
+    cited = list(answer.citations) if not answer.refused else []
+    if q.should_refuse:
+        return QueryResult(
+            qid=q.qid, question=q.question, reference=None, answer=answer.answer,
+            refused=answer.refused, should_refuse=True, gold_doc_ids=(), retrieved_doc_ids=(),
+            doc_rank=None, passage_rank=None, passage_level=False, citations=(),
+            answer_contains=None, answer_f1=None, citation_precision=None,
+            citation_recall=None, latency_ms=latency, passed=answer.refused,
+        )  # fmt: skip
+    hits = service.retriever.search(retrieval_query, top_k=depth, filters=filters)
+    gold = _Gold(q, texts)
+    docs = unique_in_order([h.chunk.source for h in hits])
+    doc_rank = first_hit_rank([d in q.gold_doc_ids for d in docs])
+    passage_rank = (
+        first_hit_rank([gold.passage_ok(h.chunk) for h in hits]) if gold.passage_level else None
+    )
+    by_id = service.retriever.store.chunks([c.chunk_id for c in cited])
+    chunks = [by_id[c.chunk_id] for c in cited]
+    oks = [gold.citation_ok(c) for c in chunks]
+    precision, recall = precision_recall(oks, gold.units_found(chunks))
+    refs = q.answers
+    language = detect_language(q.question)
+    contains = answer_contains(answer.answer, refs) if refs else None
+    f1 = answer_f1(answer.answer, refs, language) if refs else None
+    rank = passage_rank if gold.passage_level else doc_rank
+    citations = tuple(
+        CitationResult(c.n, c.source, c.locator, ok) for c, ok in zip(cited, oks, strict=True)
+    )
+    return QueryResult(
+        qid=q.qid, question=q.question, reference=refs[0] if refs else None,
+        answer=answer.answer, refused=answer.refused, should_refuse=False,
+        gold_doc_ids=q.gold_doc_ids, retrieved_doc_ids=tuple(docs), doc_rank=doc_rank,
+        passage_rank=passage_rank, passage_level=gold.passage_level, citations=citations,
+        answer_contains=contains, answer_f1=f1,
+        citation_precision=precision if cited else None,
+        citation_recall=recall if cited else None, latency_ms=latency,
+        passed=not answer.refused and rank is not None and rank <= 5,
+    )  # fmt: skip
+
+
+def summarize(results: list[QueryResult]) -> dict[str, float]:
+    """The report's metrics; what a set cannot measure is left out."""
+    answerable = [r for r in results if not r.should_refuse]
+    negatives = [r for r in results if r.should_refuse]
     metrics: dict[str, float] = {}
-    for k in K_VALUES:
-        metrics[f"doc_hit@{k}"] = mean([hit_at(r.doc_rank, k) for r in results])
-    metrics["doc_mrr@10"] = mean([reciprocal_rank(r.doc_rank, 10) for r in results])
-    if has_spans:
+    if answerable:
         for k in K_VALUES:
-            metrics[f"passage_hit@{k}"] = mean([hit_at(r.passage_rank, k) for r in results])
-        metrics["passage_mrr@10"] = mean([reciprocal_rank(r.passage_rank, 10) for r in results])
+            metrics[f"doc_hit@{k}"] = mean([hit_at(r.doc_rank, k) for r in answerable])
+        metrics["doc_mrr@10"] = mean([reciprocal_rank(r.doc_rank, 10) for r in answerable])
+    spans = [r for r in answerable if r.passage_level]
+    if spans:
+        for k in K_VALUES:
+            metrics[f"passage_hit@{k}"] = mean([hit_at(r.passage_rank, k) for r in spans])
+        metrics["passage_mrr@10"] = mean([reciprocal_rank(r.passage_rank, 10) for r in spans])
+    for name in ("answer_contains", "answer_f1", "citation_precision", "citation_recall"):
+        values = [getattr(r, name) for r in answerable if getattr(r, name) is not None]
+        if values:
+            metrics[name] = mean(values)
+    if negatives:
+        metrics["refusal_accuracy"] = mean([1.0 if r.refused else 0.0 for r in negatives])
+    if answerable:
+        metrics["false_refusal_rate"] = mean([1.0 if r.refused else 0.0 for r in answerable])
     latencies = sorted(r.latency_ms for r in results)
     if latencies:
         metrics["latency_p50_ms"] = latencies[len(latencies) // 2]
         metrics["latency_p95_ms"] = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    return metrics
+
+
+def run_eval(
+    eval_set: EvalSet,
+    store: IndexStore,
+    service: AnswerService,
+    depth: int = 10,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> EvalReport:
+    """Every question of the set through retrieval and the answer service."""
+    texts = {d.doc_id: normalize_text(d.text) for d in eval_set.documents}
+    results: list[QueryResult] = []
+    for i, q in enumerate(eval_set.queries, 1):
+        results.append(evaluate_question(q, service, texts, depth))
+        if on_progress is not None:
+            on_progress(i, len(eval_set.queries))
     config: dict[str, object] = {
-        "embedder": embedder_key_of(retriever),
+        "embedder": str(service.retriever.embedder.model_name),
+        "mode": service.mode,
         "corpus_docs": len(eval_set.documents),
         "chunks": store.registry.count_chunks(),
-        "top_k_depth": depth,
-        "retrieval": asdict(retriever.config),
+        "depth": depth,
+        "retrieval": asdict(service.retriever.config),
+        "refusal": asdict(service.config.refusal),
     }
-    return EvalReport(eval_set.name, len(results), config, metrics, results)
-
-
-def embedder_key_of(retriever: HybridRetriever) -> str:
-    return str(retriever.embedder.model_name)
+    return EvalReport(eval_set.name, len(results), config, summarize(results), results)
 
 
 def make_retriever(store: IndexStore, settings: Settings) -> HybridRetriever:
     return HybridRetriever(store, make_embedder(settings), RetrievalConfig.from_settings(settings))
+
+
+def make_service(store: IndexStore, settings: Settings) -> AnswerService:
+    """The answer service as the app builds it, minus the LLM unless one is configured."""
+    from chatbot.service import AnswerConfig, RefusalPolicy
+
+    config = AnswerConfig(
+        top_k=settings.top_k,
+        max_question_chars=settings.max_question_chars,
+        refusal=RefusalPolicy(settings.refusal_min_coverage, settings.refusal_min_dense),
+    )
+    return AnswerService(make_retriever(store, settings), config)

@@ -150,6 +150,7 @@ class Citation:
     start: int
     end: int
     score: float
+    chunk_id: str = ""
     quote: str = ""  # the sentences of ``text`` the answer relies on, verbatim, one per line
 
     @classmethod
@@ -162,6 +163,7 @@ class Citation:
             title=c.title,
             locator=c.locator,
             text=c.text,
+            chunk_id=c.chunk_id,
             start=c.start,
             end=c.end,
             score=hit.score,

@@ -65,9 +65,13 @@ def test_eval_command_scores_writes_json_and_gates(
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["dataset"] == "myset" and report["n"] == 2
     assert report["metrics"]["doc_hit@5"] == 1.0
-    assert report["metrics"]["passage_hit@5"] == pytest.approx(
-        1 / 2
-    )  # only q1 has a span; q2 counts 0
+    # Only q1 has an answer span: passage metrics and answer metrics are over q1 alone.
+    assert report["metrics"]["passage_hit@5"] == 1.0
+    assert report["metrics"]["answer_contains"] == 1.0  # the extractive answer quotes the span
+    assert report["metrics"]["citation_precision"] > 0
+    assert report["metrics"]["false_refusal_rate"] == 0.0
+    first = report["per_question"][0]
+    assert first["passed"] and first["citations"][0]["gold"]
     assert [q["qid"] for q in report["per_question"]] == ["q1", "q2"]
     # The cached index is re-used: no document is embedded again.
     cache_dirs = list((tmp_path / "cache" / "eval").iterdir())
