@@ -322,6 +322,10 @@ def eval_run(
     fail_under: Annotated[
         list[str] | None, typer.Option(help="METRIC=VALUE floor; repeatable. Exit 1 when below.")
     ] = None,
+    fail_over: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=VALUE ceiling (false_refusal_rate, latency); exit 1 when above."),
+    ] = None,
 ) -> None:
     """Run an eval set through the real pipeline (index cached per corpus) and score it."""
     from eval.datasets import load_eval_set
@@ -330,6 +334,7 @@ def eval_run(
     from eval.run import build_index, make_service, restrict_corpus, run_eval
 
     floors = _parse_floors(fail_under or [])
+    ceilings = _parse_floors(fail_over or [])
     try:
         settings = _settings()
         eval_set = load_eval_set(path).sample(limit, seed)
@@ -352,9 +357,17 @@ def eval_run(
         for m, v in floors.items()
         if report.metrics.get(m, float("-inf")) < v
     }
+    above = {
+        m: (report.metrics.get(m), v)
+        for m, v in ceilings.items()
+        if report.metrics.get(m, float("inf")) > v
+    }
     for name, (got, floor) in below.items():
         typer.echo(f"FAIL {name}: {got if got is not None else 'not measured'} < {floor}", err=True)
-    if below:
+    for name, (got, ceiling) in above.items():
+        shown = got if got is not None else "not measured"
+        typer.echo(f"FAIL {name}: {shown} > {ceiling}", err=True)
+    if below or above:
         raise typer.Exit(code=1)
 
 

@@ -79,6 +79,8 @@ def test_eval_command_scores_writes_json_and_gates(
     assert again.exit_code == 1
     assert "FAIL doc_mrr@10" in again.stderr
     assert list((tmp_path / "cache" / "eval").iterdir()) == cache_dirs
+    over = runner.invoke(app, ["eval", str(folder), "--fail-over", "latency_p50_ms=0.0001"])
+    assert over.exit_code == 1 and "FAIL latency_p50_ms" in over.stderr
     bad = runner.invoke(app, ["eval", str(folder), "--fail-under", "doc_hit@5"])
     assert bad.exit_code == 2
     get_settings.cache_clear()
