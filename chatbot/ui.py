@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import itertools
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 import gradio as gr
 
@@ -49,8 +49,21 @@ def chat_markdown(answer: Answer) -> str:
     return "\n\n".join(parts)
 
 
-def build_ui(service: AnswerService, examples: list[str]) -> gr.Blocks:
-    """The chat page: conversation, question box, example questions, sources panel."""
+class EvalBackend(Protocol):
+    """What the Evaluation tab needs (``eval.app_runner.EvalRunner`` provides it)."""
+
+    def sets(self) -> list[str]: ...
+
+    def run(
+        self, name: str, limit: int, max_docs: int, progress: Callable[[float, str], None]
+    ) -> tuple[list[list[object]], list[list[object]]]: ...
+
+
+def build_ui(
+    service: AnswerService, examples: list[str], evals: EvalBackend | None = None
+) -> gr.Blocks:
+    """The chat page (conversation, question box, examples, sources panel) and, when an eval
+    backend is given, an Evaluation tab."""
 
     def respond(
         message: str, chat: list[dict[str, Any]], turns: list[dict[str, str]]
@@ -94,7 +107,7 @@ def build_ui(service: AnswerService, examples: list[str]) -> gr.Blocks:
         gr.Markdown("## PolicyQA · 政策问答")
         gr.Markdown(MODE_TEXT[service.mode], elem_id="mode")
         turns = gr.State([])
-        with gr.Row():
+        with gr.Tab("问答 / Chat", elem_id="chat-tab"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
                     label="对话 / Chat", height=460, elem_id="chat", feedback_options=None
@@ -119,6 +132,52 @@ def build_ui(service: AnswerService, examples: list[str]) -> gr.Blocks:
         box.submit(respond, [box, chat, turns], outputs, api_visibility="private")
         send.click(respond, [box, chat, turns], outputs, api_visibility="private")
         clear.click(lambda: ("", [], "", []), None, outputs, api_visibility="private")
+        if evals is not None:
+            _eval_tab(evals)
         gr.api(ask_api, api_name="ask")  # type: ignore[attr-defined]
     blocks: gr.Blocks = ui
     return blocks
+
+
+def _eval_tab(evals: EvalBackend) -> None:
+    """Pick a set, run a sample of it with progress, browse metrics and questions."""
+
+    def run(
+        name: str,
+        limit: float,
+        max_docs: float,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects progress
+    ) -> tuple[Any, Any]:
+        if not name:
+            raise gr.Error("选择一个评测集 / pick an eval set")
+        try:
+            return evals.run(name, int(limit), int(max_docs), lambda f, d: progress(f, desc=d))
+        except PolicyQAError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    with gr.Tab("评测 / Evaluation", elem_id="eval-tab"):
+        choices = evals.sets()
+        with gr.Row():
+            name = gr.Dropdown(
+                choices,
+                value=choices[0] if choices else None,
+                label="评测集 / Eval set",
+                elem_id="eval-set",
+            )
+            limit = gr.Number(50, label="问题数 / Questions", minimum=1, maximum=5000, precision=0)
+            max_docs = gr.Number(300, label="文档上限 / Max documents", minimum=1, precision=0)
+            start = gr.Button("运行 / Run", variant="primary", elem_id="eval-run")
+        metrics = gr.Dataframe(
+            headers=["metric", "value"],
+            label="指标 / Metrics",
+            elem_id="eval-metrics",
+            interactive=False,
+        )
+        questions = gr.Dataframe(
+            headers=["id", "question", "reference", "answer", "result"],
+            label="逐题结果 / Per question",
+            elem_id="eval-questions",
+            interactive=False,
+            wrap=True,
+        )
+        start.click(run, [name, limit, max_docs], [metrics, questions], api_visibility="private")

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
 
     max_question_chars: int = Field(default=2000, gt=0, le=100_000)
+    eval_data_dir: Path = Field(
+        default=Path("../shared/eval-data"),
+        description="Folder of eval sets offered in the app's Evaluation tab.",
+    )
     refusal_min_coverage: float = Field(default=0.36, ge=0, le=1)
     refusal_min_dense: float = Field(default=0.91, ge=0, le=1)
 

@@ -40,7 +40,9 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     service.retriever.store.keyword_index()  # build it now, not on the first question
     app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
     install_api(app, service)
-    ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples)
+    from eval.app_runner import EvalRunner
+
+    ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples, EvalRunner(settings))
     mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", css=CSS, footer_links=[])
     return mounted
 

@@ -32,10 +32,15 @@ def free_port() -> int:
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
     port = free_port()
+    from tests.eval.test_run import write_set
+
+    (root / "evals").mkdir()
+    write_set(root / "evals" / "tiny-set")
     env = {
         **os.environ,
         "POLICYQA_INDEX_DIR": str(root / "index"),
         "POLICYQA_CACHE_DIR": str(root / "cache"),
+        "POLICYQA_EVAL_DATA_DIR": str(root / "evals"),
     }
     exe = str(Path(sys.executable).with_name("policyqa"))
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
@@ -124,4 +129,16 @@ def test_out_of_scope_question_is_refused_in_the_browser(page) -> None:  # type:
         assert "Possibly related" in page.locator("#sources").inner_text()
     except BaseException:
         print("screenshot:", shoot_on_failure(page, "refusal"))
+        raise
+
+
+def test_evaluation_tab_runs_a_set_with_results(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        page.get_by_role("tab", name="评测 / Evaluation").click()
+        page.locator("#eval-run").click()
+        page.locator("#eval-metrics").get_by_text("doc_hit@5").wait_for(timeout=120_000)
+        questions = page.locator("#eval-questions").inner_text()
+        assert "稳岗返还按什么比例返还？" in questions and "pass" in questions
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "evaluation-tab"))
         raise
