@@ -30,6 +30,7 @@ from chatbot.prompts import (
 from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
 from index_store.records import Answer, Citation, Hit
+from index_store.settings import Settings
 from index_store.store import Filters
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,14 @@ class AnswerConfig:
     max_history_turns: int = 6
     max_sentences: int = 3
     refusal: RefusalPolicy = RefusalPolicy()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnswerConfig:
+        return cls(
+            top_k=settings.top_k,
+            max_question_chars=settings.max_question_chars,
+            refusal=RefusalPolicy(settings.refusal_min_coverage, settings.refusal_min_dense),
+        )
 
 
 def clean_question(question: str, max_chars: int) -> str:

@@ -20,7 +20,7 @@ from chatbot.retrieval import HybridRetriever
 from chatbot.service import RefusalPolicy, evidence
 from eval.datasets import load_jsonl_set
 from eval.negatives import negative_questions
-from eval.run import build_index, make_retriever, restrict_corpus
+from eval.run import build_index, make_retriever
 from index_store.settings import Settings, get_settings
 
 
@@ -72,7 +72,7 @@ def main() -> None:
     neg: list[Features] = []
     for name in names:
         own = sets[name]
-        retriever = make_retriever(build_index(restrict_corpus(own, None, 0), settings), settings)
+        retriever = make_retriever(build_index(own, settings), settings)
         sample = own.sample(args.limit, seed=11)
         pos += features(retriever, [q.question for q in sample.queries])
         other = next(sets[n] for n in names if n != name)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from chatbot.language import detect_language
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerService, Turn
+from chatbot.service import AnswerConfig, AnswerService, Turn
 from eval.datasets import EvalQuery, EvalSet
 from eval.metrics import (
     answer_contains,
@@ -288,12 +288,6 @@ def make_retriever(store: IndexStore, settings: Settings) -> HybridRetriever:
 
 
 def make_service(store: IndexStore, settings: Settings) -> AnswerService:
-    """The answer service as the app builds it, minus the LLM unless one is configured."""
-    from chatbot.service import AnswerConfig, RefusalPolicy
-
-    config = AnswerConfig(
-        top_k=settings.top_k,
-        max_question_chars=settings.max_question_chars,
-        refusal=RefusalPolicy(settings.refusal_min_coverage, settings.refusal_min_dense),
-    )
-    return AnswerService(make_retriever(store, settings), config)
+    """The answer service as the app builds it, without an LLM: evals are offline and
+    reproducible."""
+    return AnswerService(make_retriever(store, settings), AnswerConfig.from_settings(settings))

@@ -54,7 +54,7 @@ def build_answer_service(settings: Settings, store: IndexStore) -> AnswerService
     configured but unusable)."""
     from chatbot.llm import LLMClient, LLMConfig
     from chatbot.prompts import LLM_MISCONFIGURED_NOTICE
-    from chatbot.service import AnswerConfig, AnswerService, RefusalPolicy
+    from chatbot.service import AnswerConfig, AnswerService
 
     llm: LLMClient | None = None
     notice: dict[str, str] | None = None
@@ -77,11 +77,5 @@ def build_answer_service(settings: Settings, store: IndexStore) -> AnswerService
             )
         else:
             notice = LLM_MISCONFIGURED_NOTICE
-    config = AnswerConfig(
-        top_k=settings.top_k,
-        max_question_chars=settings.max_question_chars,
-        refusal=RefusalPolicy(
-            min_coverage=settings.refusal_min_coverage, min_dense=settings.refusal_min_dense
-        ),
-    )
+    config = AnswerConfig.from_settings(settings)
     return AnswerService(build_retriever(settings, store), config, llm, notice)
