@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
 from chatbot.extractive import Sentence, select_sentences
@@ -74,14 +74,24 @@ class AnswerConfig:
     max_question_chars: int = 2000
     max_history_turns: int = 6
     max_sentences: int = 3
-    refusal: RefusalPolicy = RefusalPolicy()
+    # Per question language: Chinese and English questions score differently.
+    refusal: Mapping[str, RefusalPolicy] = field(
+        default_factory=lambda: {"zh": RefusalPolicy(), "en": RefusalPolicy()}
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerConfig:
         return cls(
             top_k=settings.top_k,
             max_question_chars=settings.max_question_chars,
-            refusal=RefusalPolicy(settings.refusal_min_coverage, settings.refusal_min_dense),
+            refusal={
+                "zh": RefusalPolicy(
+                    settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense
+                ),
+                "en": RefusalPolicy(
+                    settings.refusal_en_min_coverage, settings.refusal_en_min_dense
+                ),
+            },
         )
 
 
@@ -154,7 +164,7 @@ class AnswerService:
         sentences = select_sentences(question, hits, self.config.max_sentences, idf)
         if query != question and max((s.score for s in sentences), default=0.0) < 0.2:
             sentences = select_sentences(query, hits, self.config.max_sentences, idf)
-        if self._refuse(hits, sentences):
+        if self.config.refusal[language].refuses(*evidence(hits, sentences)):
             answer = refusal_answer(question, hits, language)
         elif self.llm is not None:
             answer = yield from self._llm_answer(question, query, hits, sentences, language)
@@ -179,9 +189,6 @@ class AnswerService:
             except LLMError:
                 logger.info("condense step failed; using the heuristic follow-up query")
         return follow_up_query(question, history)
-
-    def _refuse(self, hits: list[Hit], sentences: list[Sentence]) -> bool:
-        return self.config.refusal.refuses(*evidence(hits, sentences))
 
     def _llm_answer(
         self,

@@ -3,8 +3,10 @@ compared with questions the corpus cannot answer?
 
 Negatives are built at run time from the shared sets (nothing is copied into the repo): the
 questions of one set asked against another set's corpus (Beijing FAQ questions against the
-2020 policy notices, and the reverse), minus questions that the other corpus might answer by
-accident (topic words the two corpora share, see ``eval.negatives.OVERLAP``).
+2020 policy notices, and the reverse; GitLab handbook questions against a privacy policy),
+minus questions that the other corpus might answer by
+accident (topic words the two corpora share, see ``eval.negatives.OVERLAP``). Chinese and
+English get their own thresholds: the model's similarities and the questions' wording differ.
 
 Run: ``python -m eval.refusal ../shared/eval-data`` (uses the cached eval indexes).
 """
@@ -12,13 +14,14 @@ Run: ``python -m eval.refusal ../shared/eval-data`` (uses the cached eval indexe
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chatbot.extractive import select_sentences
 from chatbot.retrieval import HybridRetriever
 from chatbot.service import RefusalPolicy, evidence
-from eval.datasets import load_jsonl_set
+from eval.datasets import EvalQuery, load_eval_set
 from eval.negatives import negative_questions
 from eval.run import build_index, make_retriever
 from index_store.settings import Settings, get_settings
@@ -30,12 +33,14 @@ class Features:
     dense: float
 
 
-def features(retriever: HybridRetriever, questions: list[str]) -> list[Features]:
+def features(retriever: HybridRetriever, queries: list[EvalQuery]) -> list[Features]:
+    """Evidence strength for each question, searched within its scope if it has one."""
     idf = retriever.store.keyword_index().idf
     out = []
-    for q in questions:
-        hits = retriever.search(q, top_k=5)
-        out.append(Features(*evidence(hits, select_sentences(q, hits, 3, idf))))
+    for q in queries:
+        filters = {"source": list(q.scope)} if q.scope else None
+        hits = retriever.search(q.question, top_k=5, filters=filters)
+        out.append(Features(*evidence(hits, select_sentences(q.question, hits, 3, idf))))
     return out
 
 
@@ -60,31 +65,44 @@ def calibrate(
     return best
 
 
+# (answerable set, set whose questions it must refuse, language). The privacy questions are
+# not asked of the handbook: its legal and security pages answer many of them.
+PAIRS = [
+    ("ncp-policy-qa", "msgabench-gov-faq", "zh"),
+    ("msgabench-gov-faq", "ncp-policy-qa", "zh"),
+    ("policyqa-privacy", "gitlab-handbook-rag", "en"),
+    ("gitlab-handbook-rag", None, "en"),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("data", type=Path, help="folder with ncp-policy-qa and msgabench-gov-faq")
+    parser.add_argument("data", type=Path, help="the shared eval-data folder")
     parser.add_argument("--limit", type=int, default=300, help="questions per side and set")
     args = parser.parse_args()
     settings: Settings = get_settings()
-    names = ["ncp-policy-qa", "msgabench-gov-faq"]
-    sets = {n: load_jsonl_set(args.data / n) for n in names}
-    pos: list[Features] = []
-    neg: list[Features] = []
-    for name in names:
+    sets = {name: load_eval_set(args.data / name) for name, *_ in PAIRS}
+    pos: dict[str, list[Features]] = {"zh": [], "en": []}
+    neg: dict[str, list[Features]] = {"zh": [], "en": []}
+    rng = random.Random(11)
+    for name, other, language in PAIRS:
         own = sets[name]
         retriever = make_retriever(build_index(own, settings), settings)
-        sample = own.sample(args.limit, seed=11)
-        pos += features(retriever, [q.question for q in sample.queries])
-        other = next(sets[n] for n in names if n != name)
-        negatives = negative_questions(own, other, args.limit, seed=11)
-        neg += features(retriever, [q.question for q in negatives])
-    policy, acc, false = calibrate(pos, neg)
-    print(f"positives={len(pos)} negatives={len(neg)}")
-    print(f"chosen min_coverage={policy.min_coverage:.2f} min_dense={policy.min_dense:.3f}")
-    print(f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}")
-    current = RefusalPolicy()
-    cur_acc, cur_false = rates(current, pos, neg)
-    print(f"default policy: refusal_accuracy={cur_acc:.3f} false_refusal_rate={cur_false:.3f}")
+        pos[language] += features(retriever, list(own.sample(args.limit, seed=11).queries))
+        if other is None:
+            continue
+        negatives = negative_questions(own, sets[other], args.limit, seed=11)
+        scopes = sorted({q.scope for q in own.queries if q.scope})
+        if scopes:  # scoped sets (one privacy policy per question): refuse within a policy
+            negatives = [replace(q, scope=rng.choice(scopes)) for q in negatives]
+        neg[language] += features(retriever, negatives)
+    for language in ("zh", "en"):
+        policy, acc, false = calibrate(pos[language], neg[language])
+        print(
+            f"{language}: positives={len(pos[language])} negatives={len(neg[language])} "
+            f"min_coverage={policy.min_coverage:.2f} min_dense={policy.min_dense:.3f} "
+            f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -278,7 +278,7 @@ def run_eval(
         "chunks": store.registry.count_chunks(),
         "depth": depth,
         "retrieval": asdict(service.retriever.config),
-        "refusal": asdict(service.config.refusal),
+        "refusal": {k: asdict(v) for k, v in service.config.refusal.items()},
     }
     return EvalReport(eval_set.name, len(results), config, summarize(results), results)
 

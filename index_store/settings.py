@@ -86,8 +86,11 @@ class Settings(BaseSettings):
         default=Path("../shared/eval-data"),
         description="Folder of eval sets offered in the app's Evaluation tab.",
     )
-    refusal_min_coverage: float = Field(default=0.36, ge=0, le=1)
-    refusal_min_dense: float = Field(default=0.91, ge=0, le=1)
+    # Refusal thresholds per question language, measured by `python -m eval.refusal`.
+    refusal_zh_min_coverage: float = Field(default=0.36, ge=0, le=1)
+    refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
+    refusal_en_min_coverage: float = Field(default=0.36, ge=0, le=1)
+    refusal_en_min_dense: float = Field(default=0.91, ge=0, le=1)
 
     @property
     def llm_configured(self) -> bool:
