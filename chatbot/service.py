@@ -36,6 +36,8 @@ from index_store.store import Filters
 logger = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Below this coverage the follow-up question alone picks sentences poorly ("那审核要多久？").
+FOLLOW_UP_MIN_COVERAGE = 0.2
 _FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|此外|它|这|and\b|what about|how about|also\b)", re.I)
 
 
@@ -132,7 +134,7 @@ class AnswerService:
         self.retriever = retriever
         self.config = config
         self.llm = llm
-        # Set when an LLM was configured but cannot be used (shown with every answer), by language.
+        # By language: shown with every answer when an LLM is configured but unusable.
         self.llm_notice = llm_notice
 
     @property
@@ -162,7 +164,8 @@ class AnswerService:
         # Sentences answer the question as asked; the expanded follow-up query only helps
         # when the question alone matches nothing.
         sentences = select_sentences(question, hits, self.config.max_sentences, idf)
-        if query != question and max((s.score for s in sentences), default=0.0) < 0.2:
+        best = max((s.score for s in sentences), default=0.0)
+        if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.config.max_sentences, idf)
         if self.config.refusal[language].refuses(*evidence(hits, sentences)):
             answer = refusal_answer(question, hits, language)
