@@ -55,3 +55,19 @@ UNVERIFIED_NUMBERS = {
     "zh": "以下数字未在引用段落中找到，请核实：{numbers}",
     "en": "These numbers were not found in the cited passages; please verify: {numbers}",
 }
+
+# -- eval judge (optional, needs an LLM endpoint) -----------------------------------------------
+
+JUDGE_PROMPT = """You grade an answer from a policy assistant. Reply with JSON only, exactly:
+{{"faithful": true|false, "agrees": true|false|null, "reason": "<one sentence>"}}
+- "faithful": every statement in the answer is supported by the cited passages.
+- "agrees": the answer says the same as the reference answer (null when there is none).
+
+Question: {question}
+
+Cited passages:
+{passages}
+
+Reference answer: {reference}
+
+Answer to grade: {answer}"""

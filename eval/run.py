@@ -9,11 +9,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chatbot.language import detect_language
+from chatbot.llm import LLMClient
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.service import AnswerConfig, AnswerService, Turn
 from eval.datasets import EvalQuery, EvalSet
+from eval.judge import judge
 from eval.metrics import (
     answer_contains,
     answer_f1,
@@ -30,7 +33,7 @@ from eval.metrics import (
 from index_store.embed_cache import EmbeddingCache
 from index_store.embeddings import embedder_key, make_embedder
 from index_store.keyword import TOKENIZER_VERSION
-from index_store.records import Chunk, SourceDocument
+from index_store.records import Answer, Chunk, SourceDocument
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
 from ingest.chunking import ChunkingConfig
@@ -70,6 +73,9 @@ class QueryResult:
     citation_recall: float | None
     latency_ms: float
     passed: bool
+    judge_faithful: bool | None = None
+    judge_agrees: bool | None = None
+    judge_parse_failed: bool | None = None  # None: not judged
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,11 @@ class _Gold:
 
 
 def evaluate_question(
-    q: EvalQuery, service: AnswerService, texts: dict[str, str], depth: int
+    q: EvalQuery,
+    service: AnswerService,
+    texts: dict[str, str],
+    depth: int,
+    judge_llm: LLMClient | None = None,
 ) -> QueryResult:
     """Retrieve (for ranking metrics) and answer (for answer, citation and refusal metrics)."""
     filters = {"source": list(q.scope)} if q.scope else None
@@ -225,7 +235,19 @@ def evaluate_question(
         citation_precision=precision if cited else None,
         citation_recall=recall if cited else None, latency_ms=latency,
         passed=not answer.refused and rank is not None and rank <= 5,
+        **_judged(judge_llm, answer, refs[0] if refs else None),
     )  # fmt: skip
+
+
+def _judged(llm: LLMClient | None, answer: Answer, reference: str | None) -> dict[str, Any]:
+    if llm is None or answer.refused:
+        return {}
+    verdict = judge(llm, answer, reference)
+    return {
+        "judge_faithful": verdict.faithful,
+        "judge_agrees": verdict.agrees,
+        "judge_parse_failed": verdict.parse_failed,
+    }
 
 
 def summarize(results: list[QueryResult]) -> dict[str, float]:
@@ -246,6 +268,15 @@ def summarize(results: list[QueryResult]) -> dict[str, float]:
         values = [getattr(r, name) for r in answerable if getattr(r, name) is not None]
         if values:
             metrics[name] = mean(values)
+    judged = [r for r in answerable if r.judge_parse_failed is not None]
+    if judged:
+        parsed = [r for r in judged if not r.judge_parse_failed]
+        metrics["judge_parse_failure_rate"] = 1 - len(parsed) / len(judged)
+        if parsed:
+            metrics["judge_faithfulness"] = mean([1.0 if r.judge_faithful else 0.0 for r in parsed])
+        graded = [r for r in parsed if r.judge_agrees is not None]
+        if graded:
+            metrics["judge_agreement"] = mean([1.0 if r.judge_agrees else 0.0 for r in graded])
     if negatives:
         metrics["refusal_accuracy"] = mean([1.0 if r.refused else 0.0 for r in negatives])
     if answerable:
@@ -263,12 +294,13 @@ def run_eval(
     service: AnswerService,
     depth: int = 10,
     on_progress: Callable[[int, int], None] | None = None,
+    judge_llm: LLMClient | None = None,
 ) -> EvalReport:
     """Every question of the set through retrieval and the answer service."""
     texts = {d.doc_id: normalize_text(d.text) for d in eval_set.documents}
     results: list[QueryResult] = []
     for i, q in enumerate(eval_set.queries, 1):
-        results.append(evaluate_question(q, service, texts, depth))
+        results.append(evaluate_question(q, service, texts, depth, judge_llm))
         if on_progress is not None:
             on_progress(i, len(eval_set.queries))
     config: dict[str, object] = {
@@ -279,6 +311,7 @@ def run_eval(
         "depth": depth,
         "retrieval": asdict(service.retriever.config),
         "refusal": {k: asdict(v) for k, v in service.config.refusal.items()},
+        "judge": judge_llm.config.model if judge_llm is not None else None,
     }
     return EvalReport(eval_set.name, len(results), config, summarize(results), results)
 

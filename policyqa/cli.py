@@ -326,12 +326,17 @@ def eval_run(
         list[str] | None,
         typer.Option(help="METRIC=VALUE ceiling (false_refusal_rate, latency); exit 1 when above."),
     ] = None,
+    use_judge: Annotated[
+        bool, typer.Option("--judge", help="Grade answers with the configured LLM (optional).")
+    ] = False,
 ) -> None:
     """Run an eval set through the real pipeline (index cached per corpus) and score it."""
     from eval.datasets import load_eval_set
     from eval.negatives import with_negatives
     from eval.report import report_html, report_json, summary_table
     from eval.run import build_index, make_service, restrict_corpus, run_eval
+    from index_store.errors import ConfigError
+    from policyqa.services import build_answer_service
 
     floors = _parse_floors(fail_under or [])
     ceilings = _parse_floors(fail_over or [])
@@ -342,7 +347,15 @@ def eval_run(
         if negatives_from is not None and negatives:
             eval_set = with_negatives(eval_set, load_eval_set(negatives_from), negatives, seed)
         store = build_index(eval_set, settings)
-        report = run_eval(eval_set, store, make_service(store, settings))
+        judge_llm = None
+        if use_judge:
+            judge_llm = build_answer_service(settings, store).llm
+            if judge_llm is None:
+                raise ConfigError(
+                    "--judge needs an LLM: set OPENAI_API_KEY and/or OPENAI_BASE_URL "
+                    "and POLICYQA_LLM_MODEL"
+                )
+        report = run_eval(eval_set, store, make_service(store, settings), judge_llm=judge_llm)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
     typer.echo(summary_table(report))
