@@ -37,7 +37,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     breaks; whitespace trimmed."""
     spans: list[tuple[int, int]] = []
     pos = 0
-    pattern = re.compile(r"[。！？!?]+[”’」』)）]*|\n|(?<=[A-Za-z)])\.(?=\s)")
+    pattern = re.compile(r"[。！？!?]+[”’」』)）]*|\n|[ \t\u3000]{2,}|\u3000|(?<=[A-Za-z)])\.(?=\s)")
     for match in pattern.finditer(text):
         spans.append((pos, match.end()))
         pos = match.end()
