@@ -18,6 +18,11 @@ from index_store.keyword import tokenize
 from index_store.records import Hit
 
 _MIN_SENTENCE_CHARS = 6
+# Sentence ends, line breaks, and paragraph gaps (runs of spaces, ideographic spaces), which
+# many notices use instead of line breaks; "Mr." style periods need a letter before them.
+_SENTENCE_END = re.compile(
+    r"[。！？!?]+[”’」』)）]*|\n|[ \t\u3000]{2,}|\u3000|(?<=[A-Za-z)])\.(?=\s)"
+)
 RANK_DECAY = 0.06  # each lower passage rank costs 6 % of a sentence's score
 SECOND_SENTENCE_SHARE = 0.75  # further sentences must score this share of the best one
 LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
@@ -37,8 +42,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     breaks; whitespace trimmed."""
     spans: list[tuple[int, int]] = []
     pos = 0
-    pattern = re.compile(r"[。！？!?]+[”’」』)）]*|\n|[ \t\u3000]{2,}|\u3000|(?<=[A-Za-z)])\.(?=\s)")
-    for match in pattern.finditer(text):
+    for match in _SENTENCE_END.finditer(text):
         spans.append((pos, match.end()))
         pos = match.end()
     spans.append((pos, len(text)))
