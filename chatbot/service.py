@@ -52,11 +52,11 @@ class Turn:
 @dataclass(frozen=True)
 class RefusalPolicy:
     """Refuse when the best sentence covers less than ``min_coverage`` of the question's
-    keyword weight *and* the best dense similarity is below ``min_dense``. Both values were
-    measured on the shared sets (see README, "Refusal threshold")."""
+    keyword weight *and* the best dense similarity is below ``min_dense``. The values in use
+    (``Settings.refusal_*``) were measured per language by ``python -m eval.refusal``."""
 
-    min_coverage: float = 0.36
-    min_dense: float = 0.91
+    min_coverage: float
+    min_dense: float
 
     def refuses(self, coverage: float, dense: float) -> bool:
         return coverage < self.min_coverage and dense < self.min_dense
@@ -78,7 +78,7 @@ class AnswerConfig:
     max_sentences: int = 3
     # Per question language: Chinese and English questions score differently.
     refusal: Mapping[str, RefusalPolicy] = field(
-        default_factory=lambda: {"zh": RefusalPolicy(), "en": RefusalPolicy()}
+        default_factory=lambda: {"zh": RefusalPolicy(0.36, 0.91), "en": RefusalPolicy(0.18, 0.855)}
     )
 
     @classmethod

@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     # Refusal thresholds per question language, measured by `python -m eval.refusal`.
     refusal_zh_min_coverage: float = Field(default=0.36, ge=0, le=1)
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
-    refusal_en_min_coverage: float = Field(default=0.36, ge=0, le=1)
-    refusal_en_min_dense: float = Field(default=0.91, ge=0, le=1)
+    refusal_en_min_coverage: float = Field(default=0.18, ge=0, le=1)
+    refusal_en_min_dense: float = Field(default=0.855, ge=0, le=1)
 
     @property
     def llm_configured(self) -> bool:
