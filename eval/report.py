@@ -66,11 +66,11 @@ def format_comparison(c: Comparison) -> str:
 
     lines = [f"{'metric':<20} {'A':>8} {'B':>8} {'delta':>8}"]
     for name, va, vb in c.deltas:
-        delta = "" if va is None or vb is None else f"{vb - va:+8.3f}"
-        worse = (
-            va is not None and vb is not None and (vb > va if name in LOWER_IS_BETTER else vb < va)
-        )
-        flag = "  worse" if worse and abs(vb - va) > 1e-9 else ""  # type: ignore[operator]
+        delta, flag = "", ""
+        if va is not None and vb is not None:
+            delta = f"{vb - va:+8.3f}"
+            change = vb - va if name in LOWER_IS_BETTER else va - vb
+            flag = "  worse" if change > 1e-9 else ""
         lines.append(f"{name:<20} {cell(va)} {cell(vb)} {delta:>8}{flag}")
     lines.append(f"\n{len(c.regressions)} questions went from pass to fail:")
     lines += [f"  {qid}  {question}" for qid, question in c.regressions]
