@@ -4,7 +4,7 @@
 # whole gate embeds about 1,550 passages (4 minutes on 2 cores; cached in POLICYQA_CACHE_DIR).
 # Each also asks 60 questions of the other set, which the corpus must refuse. Floors (and
 # ceilings) sit just beside the values measured on these exact samples -- ncp: passage_hit@5
-# 0.950, doc_hit@5 0.988, answer_contains 0.600, refusal_accuracy 0.983, false_refusal_rate
+# 0.950, doc_hit@5 0.988, answer_contains 0.613, refusal_accuracy 0.983, false_refusal_rate
 # 0.037; FAQ: doc_hit@5 0.940, doc_mrr@10 0.847, refusal_accuracy 0.983, false_refusal_rate
 # 0.107 -- so a retrieval, answer or refusal regression fails CI.
 set -euo pipefail
@@ -18,7 +18,7 @@ fi
 .venv/bin/policyqa eval "$DATA/ncp-policy-qa" --limit 80 --max-docs 100 --seed 7 \
     --negatives-from "$DATA/msgabench-gov-faq" --negatives 60 \
     --fail-under passage_hit@5=0.92 --fail-under doc_hit@5=0.96 \
-    --fail-under answer_contains=0.57 --fail-under refusal_accuracy=0.95 \
+    --fail-under answer_contains=0.59 --fail-under refusal_accuracy=0.95 \
     --fail-over false_refusal_rate=0.06
 .venv/bin/policyqa eval "$DATA/msgabench-gov-faq" --limit 150 --max-docs 400 --seed 7 \
     --negatives-from "$DATA/ncp-policy-qa" --negatives 60 \
