@@ -336,25 +336,23 @@ def eval_run(
     from eval.report import report_html, report_json, summary_table
     from eval.run import build_index, make_service, restrict_corpus, run_eval
     from index_store.errors import ConfigError
-    from policyqa.services import build_answer_service
+    from policyqa.services import build_llm
 
     floors = _parse_floors(fail_under or [])
     ceilings = _parse_floors(fail_over or [])
     try:
         settings = _settings()
+        judge_llm = build_llm(settings) if use_judge else None
+        if use_judge and judge_llm is None:
+            raise ConfigError(
+                "--judge needs an LLM: set OPENAI_API_KEY and/or OPENAI_BASE_URL "
+                "and POLICYQA_LLM_MODEL"
+            )
         eval_set = load_eval_set(path).sample(limit, seed)
         eval_set = restrict_corpus(eval_set, max_docs, seed)
         if negatives_from is not None and negatives:
             eval_set = with_negatives(eval_set, load_eval_set(negatives_from), negatives, seed)
         store = build_index(eval_set, settings)
-        judge_llm = None
-        if use_judge:
-            judge_llm = build_answer_service(settings, store).llm
-            if judge_llm is None:
-                raise ConfigError(
-                    "--judge needs an LLM: set OPENAI_API_KEY and/or OPENAI_BASE_URL "
-                    "and POLICYQA_LLM_MODEL"
-                )
         report = run_eval(eval_set, store, make_service(store, settings), judge_llm=judge_llm)
     except PolicyQAError as exc:
         raise _fail(exc) from exc

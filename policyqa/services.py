@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from index_store.settings import Settings
 
 if TYPE_CHECKING:
+    from chatbot.llm import LLMClient
     from chatbot.retrieval import HybridRetriever
     from chatbot.service import AnswerService
     from index_store.store import IndexStore
@@ -49,33 +50,33 @@ def build_retriever(settings: Settings, store: IndexStore) -> HybridRetriever:
     return HybridRetriever(store, make_embedder(settings), RetrievalConfig.from_settings(settings))
 
 
-def build_answer_service(settings: Settings, store: IndexStore) -> AnswerService:
-    """The answer service, with the LLM when one is configured (and a notice when it is
-    configured but unusable)."""
+def build_llm(settings: Settings) -> LLMClient | None:
+    """The configured OpenAI-compatible endpoint, or None (no endpoint, or no model named)."""
     from chatbot.llm import LLMClient, LLMConfig
+
+    if not (settings.llm_configured and settings.llm_model):
+        return None
+    key = settings.openai_api_key
+    return LLMClient(
+        LLMConfig(
+            model=settings.llm_model,
+            base_url=settings.openai_base_url or None,
+            api_key=key.get_secret_value() if key else None,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            max_tokens=settings.llm_max_tokens,
+            temperature=settings.llm_temperature,
+        )
+    )
+
+
+def build_answer_service(settings: Settings, store: IndexStore) -> AnswerService:
+    """The answer service, with the LLM when one is configured (and a notice when an endpoint
+    is configured but no model is named)."""
     from chatbot.prompts import LLM_MISCONFIGURED_NOTICE
     from chatbot.service import AnswerConfig, AnswerService
 
-    llm: LLMClient | None = None
-    notice: dict[str, str] | None = None
-    if settings.llm_configured:
-        if settings.llm_model:
-            llm = LLMClient(
-                LLMConfig(
-                    model=settings.llm_model,
-                    base_url=settings.openai_base_url or None,
-                    api_key=(
-                        settings.openai_api_key.get_secret_value()
-                        if settings.openai_api_key
-                        else None
-                    ),
-                    timeout_s=settings.llm_timeout_s,
-                    max_retries=settings.llm_max_retries,
-                    max_tokens=settings.llm_max_tokens,
-                    temperature=settings.llm_temperature,
-                )
-            )
-        else:
-            notice = LLM_MISCONFIGURED_NOTICE
+    llm = build_llm(settings)
+    notice = LLM_MISCONFIGURED_NOTICE if settings.llm_configured and llm is None else None
     config = AnswerConfig.from_settings(settings)
     return AnswerService(build_retriever(settings, store), config, llm, notice)
