@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -103,19 +103,19 @@ def build_api(service: AnswerService) -> APIRouter:
     def chat_completions(
         req: ChatCompletionRequest,
     ) -> dict[str, Any] | StreamingResponse | JSONResponse:
-        try:
-            question, history = _split_chat(req.messages)
-            events = service.stream(question, history)
-            first = next(events)  # validation errors surface before any byte is sent
-        except PolicyQAError as exc:
-            return _error(400, str(exc))
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
-        if req.stream:
-            return StreamingResponse(
-                _sse(cid, created, first, events), media_type="text/event-stream"
-            )
-        answer = first if isinstance(first, Answer) else _last(events)
+        try:
+            question, history = _split_chat(req.messages)
+            if req.stream:
+                events = service.stream(question, history)
+                first = next(events)  # validation errors surface before any byte is sent
+                return StreamingResponse(
+                    _sse(cid, created, first, events), media_type="text/event-stream"
+                )
+            answer = service.ask(question, history)
+        except PolicyQAError as exc:
+            return _error(400, str(exc))
         message = {"role": "assistant", "content": _completion_text(answer)}
         record = answer_json(answer)
         return {
@@ -130,15 +130,6 @@ def build_api(service: AnswerService) -> APIRouter:
         }
 
     return router
-
-
-def _last(events: Iterator[str | Answer]) -> Answer:
-    answer: Answer | None = None
-    for event in events:
-        if isinstance(event, Answer):
-            answer = event
-    assert answer is not None
-    return answer
 
 
 def _sse(
@@ -174,15 +165,11 @@ def _sse(
     rest = full[len(streamed) :] if full.startswith(streamed) else "\n\n" + full
     if rest:
         yield chunk({"content": rest})
-    yield chunk(
-        {}, "stop", citations=answer_json(answer)["citations"], policyqa=answer_json(answer)
-    )
+    record = answer_json(answer)
+    yield chunk({}, "stop", citations=record["citations"], policyqa=record)
     yield b"data: [DONE]\n\n"
 
 
 def install_api(app: FastAPI, service: AnswerService) -> None:
+    """Mount the routes; each answers its own errors with 4xx JSON."""
     app.include_router(build_api(service))
-
-    @app.exception_handler(InvalidQuestionError)
-    def _bad_question(_: Request, exc: InvalidQuestionError) -> JSONResponse:
-        return _error(400, str(exc))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -18,8 +17,6 @@ from chatbot.render import answer_json, sources_html
 from chatbot.service import AnswerService, Turn
 from index_store.errors import PolicyQAError
 from index_store.records import Answer
-
-logger = logging.getLogger(__name__)
 
 CSS = """
 .pqa-sources h4 { margin: 0 0 .5em 0; }
