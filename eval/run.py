@@ -14,7 +14,7 @@ from typing import Any
 from chatbot.language import detect_language
 from chatbot.llm import LLMClient
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerConfig, AnswerService, Turn
+from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
 from eval.datasets import EvalQuery, EvalSet
 from eval.judge import judge
 from eval.metrics import (
@@ -194,7 +194,8 @@ def evaluate_question(
     """Retrieve (for ranking metrics) and answer (for answer, citation and refusal metrics)."""
     filters = {"source": list(q.scope)} if q.scope else None
     history = [Turn("user", h) for h in q.history]
-    retrieval_query = " ".join([*q.history, q.question]) if q.history else q.question
+    # Rank with the query the answer service retrieves with (its follow-up heuristic).
+    retrieval_query = follow_up_query(q.question, history)
     started = time.perf_counter()
     answer = service.ask(q.question, history, filters)
     latency = (time.perf_counter() - started) * 1000
