@@ -142,9 +142,17 @@ def test_shared_formats_load(name: str, docs: int, check: object) -> None:
 
 
 def test_comparison_flags_what_got_worse() -> None:
-    a = {"metrics": {"doc_hit@5": 0.9, "latency_p95_ms": 50.0, "answer_f1": 0.3}, "per_question": []}
-    b = {"metrics": {"doc_hit@5": 0.8, "latency_p95_ms": 40.0, "answer_f1": 0.3}, "per_question": []}
-    lines = {line.split()[0]: line for line in format_comparison(compare(a, b)).splitlines() if line}
+    a = {
+        "metrics": {"doc_hit@5": 0.9, "latency_p95_ms": 50.0, "answer_f1": 0.3},
+        "per_question": [],
+    }
+    b = {
+        "metrics": {"doc_hit@5": 0.8, "latency_p95_ms": 40.0, "answer_f1": 0.3},
+        "per_question": [],
+    }
+    lines = {
+        line.split()[0]: line for line in format_comparison(compare(a, b)).splitlines() if line
+    }
     assert lines["doc_hit@5"].endswith("worse") and "-0.100" in lines["doc_hit@5"]
     assert not lines["latency_p95_ms"].endswith("worse")  # lower latency is better
     assert not lines["answer_f1"].endswith("worse")
