@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     chroma_url: str = Field(
         default="", description="Chroma server URL (http://host:port); empty = embedded Chroma."
     )
+    refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="Server mode: how often a reader checks the collection for new writes.",
+    )
 
     embedder: EmbedderName = Field(
         default="e5",

@@ -1,7 +1,9 @@
 """The index: a Chroma collection (vectors) + the registry (truth) + the keyword index (derived).
 
 ``open_store`` is the one factory; it builds the Chroma client from the settings (embedded
-``PersistentClient`` by default, ``HttpClient`` when ``POLICYQA_CHROMA_URL`` is set).
+``PersistentClient`` by default, ``HttpClient`` when ``POLICYQA_CHROMA_URL`` is set). In server
+mode, readers (app replicas) need no registry: they read chunk records from Chroma through a
+:class:`~index_store.catalog.ChromaCatalog`; only the ingest writer keeps a registry.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
 )
 
+from index_store.catalog import (
+    EMBEDDER_KEY,
+    Catalog,
+    ChromaCatalog,
+    bump_generation,
+    chunk_metadata,
+)
 from index_store.errors import ConfigError, IndexNotFoundError
 from index_store.keyword import KeywordHit, KeywordIndex
-from index_store.records import HEADING_SEPARATOR, Chunk, DocumentRecord
+from index_store.records import Chunk, DocumentRecord
 from index_store.registry import Registry
 from index_store.settings import Settings
 
@@ -96,33 +105,51 @@ class IndexStore:
     """Reads and writes one index. Thread-safe for readers; one writer at a time."""
 
     def __init__(
-        self, index_dir: Path, collection_name: str, embedder_key: str, chroma_client: Any
+        self,
+        index_dir: Path,
+        embedder_key: str,
+        collection: Any,
+        *,
+        registry: Registry | None,
+        catalog: Catalog | None = None,
     ) -> None:
+        """``registry`` is None for a server-mode reader; ``catalog`` defaults to the registry."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.index_dir = index_dir
         self.embedder_key = embedder_key
-        self.registry = Registry(index_dir / REGISTRY_FILE)
-        built_with = self.registry.get_meta("embedder")
-        if built_with is None:
-            self.registry.set_meta("embedder", embedder_key)
-        elif built_with != embedder_key:
-            raise ConfigError(
-                f"the index at {index_dir} was built with embedder {built_with!r}, but the "
-                f"settings choose {embedder_key!r}: change POLICYQA_EMBEDDER/POLICYQA_EMBED_MODEL "
-                "back, or ingest into a new POLICYQA_INDEX_DIR"
-            )
-        # embedding_function=None: we always pass vectors, and Chroma's default function would
-        # try to download an ONNX model.
-        self._collection = chroma_client.get_or_create_collection(
-            name=collection_name,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-        )
-        self.vector_store = ChromaVectorStore(chroma_collection=self._collection)
+        self._registry = registry
+        built_with = [(collection.metadata or {}).get(EMBEDDER_KEY)]
+        if registry is not None:
+            built_with.append(registry.get_meta("embedder"))
+            if built_with[-1] is None:
+                registry.set_meta("embedder", embedder_key)
+        for key in built_with:
+            if key is not None and key != embedder_key:
+                raise ConfigError(
+                    f"the index at {index_dir} was built with embedder {key!r}, but the "
+                    f"settings choose {embedder_key!r}: change POLICYQA_EMBEDDER/"
+                    "POLICYQA_EMBED_MODEL back, or ingest into a new POLICYQA_INDEX_DIR"
+                )
+        catalog = catalog if catalog is not None else registry
+        if catalog is None:
+            raise ConfigError("an index needs a registry or a catalog to read chunk records from")
+        self._catalog: Catalog = catalog
+        self._collection = collection
+        self.vector_store = ChromaVectorStore(chroma_collection=collection)
         self._keyword: KeywordIndex | None = None
         self._keyword_generation = -1
         self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> Registry:
+        """The writer's registry; server-mode readers have none."""
+        if self._registry is None:
+            raise ConfigError(
+                "this process reads a Chroma server index and has no registry: run writes "
+                "(`policyqa ingest`, `policyqa docs remove`) where the index was built"
+            )
+        return self._registry
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -135,7 +162,9 @@ class IndexStore:
         cost more than the embedding of a short FAQ answer.
         """
         nodes: list[BaseNode] = [
-            _to_node(c, vec) for v in versions for c, vec in zip(v.chunks, v.vectors, strict=True)
+            _to_node(c, vec, v.record, tokens)
+            for v in versions
+            for c, vec, tokens in zip(v.chunks, v.vectors, v.tokens, strict=True)
         ]
         if nodes:
             self.vector_store.add(nodes)
@@ -146,23 +175,26 @@ class IndexStore:
             stale.extend(cid for cid in replaced if cid not in current)
         if stale:
             self.vector_store.delete_nodes(node_ids=stale)
+        if versions:
+            bump_generation(self._collection, self.embedder_key)
 
     def remove_document(self, doc_id: str) -> int:
         ids = self.registry.remove_document(doc_id)
         if ids:
             self.vector_store.delete_nodes(node_ids=ids)
+            bump_generation(self._collection, self.embedder_key)
         return len(ids)
 
     # -- reads --------------------------------------------------------------------------------
 
     def documents(self) -> list[DocumentRecord]:
-        return self.registry.documents()
+        return self._catalog.documents()
 
     def count_vectors(self) -> int:
         return int(self._collection.count())
 
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
-        return self.registry.chunks(chunk_ids)
+        return self._catalog.chunks(chunk_ids)
 
     def dense_search(
         self, query_vector: Sequence[float], k: int, filters: Filters | None = None
@@ -188,11 +220,11 @@ class IndexStore:
         return self.keyword_index().search(question, k, filters)
 
     def keyword_index(self) -> KeywordIndex:
-        """The BM25 index, rebuilt from the registry when another write has happened."""
-        generation = self.registry.generation
+        """The BM25 index, rebuilt from the catalog when another write has happened."""
+        generation = self._catalog.generation
         with self._lock:
             if self._keyword is None or generation != self._keyword_generation:
-                rows = list(self.registry.keyword_rows())
+                rows = list(self._catalog.keyword_rows())
                 self._keyword = KeywordIndex(
                     [r.chunk_id for r in rows],
                     [r.tokens for r in rows],
@@ -203,26 +235,20 @@ class IndexStore:
             return self._keyword
 
     def close(self) -> None:
-        self.registry.close()
+        if self._registry is not None:
+            self._registry.close()
 
 
-def _to_node(chunk: Chunk, vector: Sequence[float]) -> TextNode:
+def _to_node(
+    chunk: Chunk, vector: Sequence[float], record: DocumentRecord, tokens: Sequence[str]
+) -> TextNode:
     node = TextNode(
         id_=chunk.chunk_id,
         text=chunk.text,
         embedding=list(vector),
         start_char_idx=chunk.start,
         end_char_idx=chunk.end,
-        metadata={
-            "doc_id": chunk.doc_id,
-            "source": chunk.source,
-            "title": chunk.title,
-            "heading_path": HEADING_SEPARATOR.join(chunk.heading_path),
-            "ordinal": chunk.ordinal,
-            "start": chunk.start,
-            "end": chunk.end,
-            "page": -1 if chunk.page is None else chunk.page,
-        },
+        metadata=chunk_metadata(chunk, record, tokens),
     )
     # The SOURCE relationship becomes Chroma's ``document_id`` field (llama-index convention).
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
@@ -234,15 +260,43 @@ def open_store(
 ) -> IndexStore:
     """Open the index the settings point at.
 
-    With ``create=False`` a missing index is an error that says how to make one.
+    With ``create=False`` a missing index is an error that says how to make one. In server mode a
+    reader (``create=False``) without a local registry reads records from the Chroma server.
     """
     directory = (index_dir or settings.index_dir).expanduser().resolve()
-    if not (directory / REGISTRY_FILE).exists():
-        if not create:
-            raise IndexNotFoundError(
-                f"no index at {directory}: run `policyqa ingest PATH` first "
-                "(or set POLICYQA_INDEX_DIR)"
-            )
+    has_registry = (directory / REGISTRY_FILE).exists()
+    server_reader = bool(settings.chroma_url) and not create
+    if not has_registry and not create and not server_reader:
+        raise IndexNotFoundError(
+            f"no index at {directory}: run `policyqa ingest PATH` first (or set POLICYQA_INDEX_DIR)"
+        )
+    if create:
         directory.mkdir(parents=True, exist_ok=True)
     client = make_chroma_client(settings, directory)
-    return IndexStore(directory, settings.collection, embedder_key, client)
+    if server_reader:
+        collection = _server_collection(client, settings)
+        catalog = ChromaCatalog(client, settings.collection, settings.refresh_seconds)
+        registry = Registry(directory / REGISTRY_FILE) if has_registry else None
+        return IndexStore(directory, embedder_key, collection, registry=registry, catalog=catalog)
+    # embedding_function=None: we always pass vectors, and Chroma's default function would
+    # try to download an ONNX model.
+    collection = client.get_or_create_collection(
+        name=settings.collection,
+        embedding_function=None,
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+    return IndexStore(
+        directory, embedder_key, collection, registry=Registry(directory / REGISTRY_FILE)
+    )
+
+
+def _server_collection(client: Any, settings: Settings) -> Any:
+    try:
+        return client.get_collection(name=settings.collection, embedding_function=None)
+    except Exception as exc:  # chromadb raises NotFoundError or a bare ValueError by version
+        if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
+            raise
+        raise IndexNotFoundError(
+            f"no collection {settings.collection!r} on the Chroma server {settings.chroma_url}: "
+            "run `policyqa ingest PATH` with the same POLICYQA_CHROMA_URL first"
+        ) from exc

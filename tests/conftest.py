@@ -138,3 +138,45 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Index
 
 def needs_shared() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not SHARED.exists(), reason=f"{SHARED} is not present")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` on 127.0.0.1 (the CLI installed with chromadb), telemetry off."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    chroma = Path(sys.executable).with_name("chroma")
+    port = free_port()
+    log = tmp_path_factory.mktemp("chroma-log") / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-data")),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"chroma run did not start: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
