@@ -43,9 +43,13 @@ class Catalog(Protocol):
     def keyword_rows(self) -> Iterable[KeywordRow]: ...
 
 
-def chunk_metadata(chunk: Chunk, record: DocumentRecord, tokens: Sequence[str]) -> dict[str, Any]:
-    """Everything a replica needs to rebuild the chunk, its document row and its keyword entry."""
+def chunk_metadata(
+    chunk: Chunk, record: DocumentRecord, tokens: Sequence[str], generation: int
+) -> dict[str, Any]:
+    """Everything a replica needs to rebuild the chunk, its document row and its keyword entry;
+    ``generation`` is the one at which the writing batch commits."""
     return {
+        "generation": generation,
         "doc_id": chunk.doc_id,
         "source": chunk.source,
         "title": chunk.title,
@@ -118,31 +122,40 @@ class ChromaCatalog:
             return self._snapshot
 
     def _load(self, generation: int) -> _Snapshot:
+        """Read every vector's record; keep what a reader at ``generation`` may see: chunks of
+        committed batches only, and per source only its newest document version (an old
+        version's vectors linger until the writer has deleted them)."""
         started = time.perf_counter()
         collection = self._client.get_collection(self._name)
-        chunks: dict[str, Chunk] = {}
-        rows: list[KeywordRow] = []
-        docs: dict[str, dict[str, Any]] = {}
+        metas: dict[str, dict[str, Any]] = {}
+        texts: dict[str, str] = {}
         offset = 0
         while True:
             page = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             for chunk_id, text, meta in zip(
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
-                chunk = _chunk(chunk_id, text or "", meta)
-                chunks[chunk_id] = chunk
-                rows.append(
-                    KeywordRow(
-                        chunk_id,
-                        chunk.doc_id,
-                        chunk.source,
-                        str(meta["tokens"]).split(TOKEN_SEPARATOR),
-                    )
-                )
-                docs.setdefault(chunk.doc_id, meta)
+                if int(meta.get("generation", 0)) <= generation:
+                    metas[chunk_id], texts[chunk_id] = meta, text or ""
             if len(page["ids"]) < _PAGE:
                 break
             offset += _PAGE
+        newest: dict[str, tuple[int, str]] = {}
+        for meta in metas.values():
+            source = str(meta["source"])
+            candidate = (int(meta.get("generation", 0)), str(meta["doc_id"]))
+            newest[source] = max(newest.get(source, candidate), candidate)
+        live = {doc_id for _, doc_id in newest.values()}
+        chunks: dict[str, Chunk] = {}
+        rows: list[KeywordRow] = []
+        docs: dict[str, dict[str, Any]] = {}
+        for chunk_id, meta in metas.items():
+            if str(meta["doc_id"]) not in live:
+                continue
+            chunk = chunks[chunk_id] = _chunk(chunk_id, texts[chunk_id], meta)
+            tokens = str(meta["tokens"]).split(TOKEN_SEPARATOR)
+            rows.append(KeywordRow(chunk_id, chunk.doc_id, chunk.source, tokens))
+            docs.setdefault(chunk.doc_id, meta)
         rows.sort(key=lambda r: (r.doc_id, chunks[r.chunk_id].ordinal))
         counts = Counter(c.doc_id for c in chunks.values())
         documents = sorted(

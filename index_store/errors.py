@@ -19,6 +19,10 @@ class IndexNotFoundError(PolicyQAError):
     """No index exists where the settings point."""
 
 
+class IndexBusyError(PolicyQAError):
+    """Another process holds the index's write lock (one writer per index)."""
+
+
 class DocumentNotFoundError(PolicyQAError):
     """A document id or path is not in the index."""
 

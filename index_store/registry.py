@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +91,28 @@ class Registry:
                 self._all.append(conn)
         return conn
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction; nested calls (on the same thread) join the outer one, so a whole
+        ingest run can commit at once."""
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        conn = self._conn
+        self._local.depth = 1
+        try:
+            with conn:
+                yield
+        finally:
+            self._local.depth = 0
+
+    def all_chunk_ids(self) -> set[str]:
+        return {str(r[0]) for r in self._conn.execute("SELECT chunk_id FROM chunks")}
+
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
@@ -104,7 +127,7 @@ class Registry:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._conn:
+        with self.transaction():
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @property
@@ -179,7 +202,7 @@ class Registry:
 
         Returns the chunk ids of the replaced version (to delete from the vector store).
         """
-        with self._conn:
+        with self.transaction():
             old = self._conn.execute(
                 "SELECT doc_id FROM documents WHERE source = ? AND doc_id != ?",
                 (record.source, record.doc_id),
@@ -229,7 +252,7 @@ class Registry:
 
     def remove_document(self, doc_id: str) -> list[str]:
         """Delete a document and its chunks; returns the chunk ids that were removed."""
-        with self._conn:
+        with self.transaction():
             ids = self.chunk_ids_of(doc_id)
             self._conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             self._conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))

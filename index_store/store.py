@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+from filelock import FileLock, Timeout
+from llama_index.core.schema import (
+    BaseNode,
+    MetadataMode,
+    NodeRelationship,
+    RelatedNodeInfo,
+    TextNode,
+)
 from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
     MetadataFilters,
     VectorStoreQuery,
 )
+from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
 from index_store.catalog import (
     EMBEDDER_KEY,
@@ -30,8 +39,9 @@ from index_store.catalog import (
     ChromaCatalog,
     bump_generation,
     chunk_metadata,
+    collection_generation,
 )
-from index_store.errors import ConfigError, IndexNotFoundError
+from index_store.errors import ConfigError, IndexBusyError, IndexNotFoundError
 from index_store.keyword import KeywordHit, KeywordIndex
 from index_store.records import Chunk, DocumentRecord
 from index_store.registry import Registry
@@ -41,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = "registry.sqlite"
 CHROMA_DIR = "chroma"
+WRITE_LOCK = "write.lock"
+WRITE_LOCK_WAIT_S = 1.0
 # Fields a search may be restricted by; both retrievers can filter on them.
 FILTER_FIELDS = ("doc_id", "source")
 Filters = dict[str, list[str]]
@@ -56,6 +68,13 @@ class DocumentVersion:
     chunks: Sequence[Chunk]
     vectors: Sequence[Sequence[float]]
     tokens: Sequence[Sequence[str]]
+
+
+@dataclass
+class _Batch:
+    generation: int  # what the collection's generation becomes when the batch commits
+    stale: list[str] = field(default_factory=list)
+    changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,7 @@ class IndexStore:
         self._catalog: Catalog = catalog
         self._collection = collection
         self.vector_store = ChromaVectorStore(chroma_collection=collection)
+        self._batch: _Batch | None = None
         self._keyword: KeywordIndex | None = None
         self._keyword_generation = -1
         self._lock = threading.Lock()
@@ -153,36 +173,115 @@ class IndexStore:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def put_documents(self, versions: Sequence[DocumentVersion]) -> None:
-        """Add document versions and retire the versions they replace.
+    @contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """Writes inside become visible to readers at once, under the index's write lock.
 
-        Order matters for crash safety: all vectors first (invisible until the registry names
-        them), then each document's registry rows in one transaction of its own, then the old
-        vectors are deleted. Vectors go to Chroma in one call per batch: per-document calls
-        cost more than the embedding of a short FAQ answer.
+        Order (crash safety): vectors are added to Chroma as documents arrive (invisible: no
+        registry row names them); the registry rows of the whole batch commit in one SQLite
+        transaction; then replaced vectors are deleted and replicas are told. A batch killed
+        before its commit leaves only unnamed vectors, removed by :meth:`reconcile` when the
+        next writer starts (the registry's ``dirty`` flag says one is needed).
         """
-        nodes: list[BaseNode] = [
-            _to_node(c, vec, v.record, tokens)
-            for v in versions
-            for c, vec, tokens in zip(v.chunks, v.vectors, v.tokens, strict=True)
-        ]
-        if nodes:
-            self.vector_store.add(nodes)
-        stale: list[str] = []
-        for v in versions:
-            replaced = self.registry.put_document(v.record, v.text, v.metadata, v.chunks, v.tokens)
-            current = {c.chunk_id for c in v.chunks}
-            stale.extend(cid for cid in replaced if cid not in current)
-        if stale:
-            self.vector_store.delete_nodes(node_ids=stale)
-        if versions:
-            bump_generation(self._collection, self.embedder_key)
+        if self._batch is not None:  # nested: join the outer batch
+            yield
+            return
+        with self._write_lock():
+            if self.registry.get_meta("dirty") == "1":
+                self.reconcile()
+            self.registry.set_meta("dirty", "1")
+            self._batch = _Batch(collection_generation(self._collection) + 1)
+            try:
+                with self.registry.transaction():
+                    yield
+                stale = self._batch.stale
+                if stale:
+                    self.vector_store.delete_nodes(node_ids=stale)
+                if self._batch.changed:
+                    bump_generation(self._collection, self.embedder_key)
+                self.registry.set_meta("dirty", "0")
+            finally:
+                self._batch = None
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        lock = FileLock(str(self.index_dir / WRITE_LOCK), timeout=WRITE_LOCK_WAIT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise IndexBusyError(
+                f"another process is writing to the index at {self.index_dir} (an ingest, a "
+                "removal or a backup): wait for it to finish, then run this again"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def reconcile(self) -> tuple[int, int]:
+        """Make Chroma and the registry agree after an interrupted write: vectors no registry
+        row names are deleted; documents with vectors missing are dropped from the registry so
+        the next ingest adds them again. Returns (vectors deleted, documents dropped)."""
+        known = self.registry.all_chunk_ids()
+        stored: set[str] = set()
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=5000, offset=offset)
+            stored.update(page["ids"])
+            if len(page["ids"]) < 5000:
+                break
+            offset += 5000
+        orphans = sorted(stored - known)
+        if orphans:
+            self._collection.delete(ids=orphans)
+        missing = known - stored
+        dropped = {c.doc_id for c in self.registry.chunks(sorted(missing)).values()}
+        for doc_id in dropped:
+            self.registry.remove_document(doc_id)
+        logger.warning(
+            "reconciled index dir=%s orphan_vectors=%d documents_dropped=%d",
+            self.index_dir,
+            len(orphans),
+            len(dropped),
+        )
+        return len(orphans), len(dropped)
+
+    def put_documents(self, versions: Sequence[DocumentVersion]) -> None:
+        """Add document versions and retire the versions they replace (inside a write batch:
+        visible when the batch commits)."""
+        with self.write_batch():
+            assert self._batch is not None
+            generation = self._batch.generation
+            nodes: list[BaseNode] = [
+                _to_node(c, vec, v.record, tokens, generation)
+                for v in versions
+                for c, vec, tokens in zip(v.chunks, v.vectors, v.tokens, strict=True)
+            ]
+            if nodes:
+                # upsert, not add: Chroma silently ignores ``add`` of an id it already holds.
+                self._collection.upsert(
+                    ids=[n.node_id for n in nodes],
+                    embeddings=[n.get_embedding() for n in nodes],
+                    metadatas=[
+                        node_to_metadata_dict(n, remove_text=True, flat_metadata=False)
+                        for n in nodes
+                    ],
+                    documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
+                )
+            for v in versions:
+                replaced = self.registry.put_document(
+                    v.record, v.text, v.metadata, v.chunks, v.tokens
+                )
+                current = {c.chunk_id for c in v.chunks}
+                self._batch.stale.extend(cid for cid in replaced if cid not in current)
+                self._batch.changed = True
 
     def remove_document(self, doc_id: str) -> int:
-        ids = self.registry.remove_document(doc_id)
-        if ids:
-            self.vector_store.delete_nodes(node_ids=ids)
-            bump_generation(self._collection, self.embedder_key)
+        with self.write_batch():
+            assert self._batch is not None
+            ids = self.registry.remove_document(doc_id)
+            self._batch.stale.extend(ids)
+            self._batch.changed = self._batch.changed or bool(ids)
         return len(ids)
 
     # -- reads --------------------------------------------------------------------------------
@@ -240,7 +339,11 @@ class IndexStore:
 
 
 def _to_node(
-    chunk: Chunk, vector: Sequence[float], record: DocumentRecord, tokens: Sequence[str]
+    chunk: Chunk,
+    vector: Sequence[float],
+    record: DocumentRecord,
+    tokens: Sequence[str],
+    generation: int,
 ) -> TextNode:
     node = TextNode(
         id_=chunk.chunk_id,
@@ -248,7 +351,7 @@ def _to_node(
         embedding=list(vector),
         start_char_idx=chunk.start,
         end_char_idx=chunk.end,
-        metadata=chunk_metadata(chunk, record, tokens),
+        metadata=chunk_metadata(chunk, record, tokens, generation),
     )
     # The SOURCE relationship becomes Chroma's ``document_id`` field (llama-index convention).
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)

@@ -1,7 +1,8 @@
 """The ingest pipeline: files or loaded documents -> chunks -> vectors + keyword tokens -> index.
 
 Each document is all-or-nothing: a file that fails to load or chunk is reported with its reason
-and skipped; the rest of the batch goes on. Unchanged documents cost one registry lookup.
+and skipped; the rest of the batch goes on. Unchanged documents cost one registry lookup. A run
+is one write batch (see ``IndexStore.write_batch``): it commits at its end, all at once.
 """
 
 from __future__ import annotations
@@ -212,15 +213,17 @@ def ingest_documents(
             group.clear()
             emit(done)
 
-    for item in items:
-        prepared = item if isinstance(item, FileOutcome) else _prepare(item, ing)
-        if isinstance(prepared, FileOutcome):
-            emit([prepared])
-            continue
-        group.append(prepared)
-        if sum(len(p.chunks) for p in group) >= _EMBED_GROUP:
-            flush()
-    flush()
+    # One write batch: readers see the index before this run or after it, never half of it.
+    with ing.store.write_batch():
+        for item in items:
+            prepared = item if isinstance(item, FileOutcome) else _prepare(item, ing)
+            if isinstance(prepared, FileOutcome):
+                emit([prepared])
+                continue
+            group.append(prepared)
+            if sum(len(p.chunks) for p in group) >= _EMBED_GROUP:
+                flush()
+        flush()
     seconds = time.perf_counter() - started
     logger.info("ingest done files=%d embedded=%d seconds=%.1f", len(outcomes), embedded, seconds)
     return IngestReport(tuple(outcomes), seconds, embedded)

@@ -220,6 +220,58 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
 
 
 @app.command()
+def bench(
+    eval_data: Annotated[
+        Path | None, typer.Option(help="Shared eval data (default: POLICYQA_EVAL_DATA_DIR).")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Scratch folder (default: a temp dir).")
+    ] = None,
+    docs: Annotated[int, typer.Option(min=1, help="ncp documents for the ingest comparison.")] = 60,
+    sizes: Annotated[str, typer.Option(help="Index sizes (chunks) for query latency.")] = (
+        "1000,10000,100000"
+    ),
+    questions: Annotated[int, typer.Option(min=2)] = 100,
+    users: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    duration: Annotated[float, typer.Option(min=1, max=600, help="Seconds of load.")] = 20.0,
+    as_json: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """Measure ingest, query latency (1k-100k chunks), concurrency and cold start, each against
+    the naive llama-index pipeline in the same run."""
+    import tempfile
+
+    from policyqa.bench.report import format_bench
+    from policyqa.bench.runner import BenchConfig, run_bench
+
+    settings = _settings()
+    data = (eval_data or settings.eval_data_dir).expanduser().resolve()
+    if not (data / "ncp-policy-qa").is_dir():
+        typer.echo(f"error: no shared eval data at {data} (give --eval-data)", err=True)
+        raise typer.Exit(code=2)
+    try:
+        size_list = tuple(int(s) for s in sizes.split(",") if s.strip())
+    except ValueError:
+        typer.echo(f"error: --sizes must be comma-separated integers, not {sizes!r}", err=True)
+        raise typer.Exit(code=2) from None
+    with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as tmp:
+        cfg = BenchConfig(
+            eval_data=data,
+            work_dir=work_dir or Path(tmp),
+            docs=docs,
+            sizes=size_list,
+            questions=questions,
+            users=users,
+            duration_s=duration,
+        )
+        report = run_bench(cfg)
+    typer.echo(format_bench(report))
+    if as_json is not None:
+        as_json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+@app.command()
 def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
     """Index the bundled demo corpus (sample documents) and serve the app."""
     from ingest.pipeline import ingest_paths

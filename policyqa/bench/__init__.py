@@ -1,0 +1,1 @@
+"""``policyqa bench``: performance figures measured against the naive llama-index pipeline."""

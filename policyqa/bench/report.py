@@ -1,0 +1,67 @@
+"""The bench report as plain text: figures plus ratios measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_bench(report: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if "ingest" in report:
+        lines += _ingest(report["ingest"])
+    if "query" in report:
+        lines += _query(report["query"])
+    if "serve" in report:
+        s = report["serve"]
+        lines += [
+            "",
+            f"Server: ready in {s['server_ready_s']} s; {s['users']} users, {s['requests']} "
+            f"requests, {s['throughput_rps']} req/s, p50 {s['latency']['p50_ms']} ms, "
+            f"p95 {s['latency']['p95_ms']} ms, statuses {s['statuses']}",
+        ]
+    if "cold_start" in report:
+        c = report["cold_start"]
+        lines.append(
+            f"Cold start: policyqa --help {c['help_s']} s; first policyqa ask {c['first_ask_s']} s"
+        )
+    return "\n".join(lines)
+
+
+def _ingest(i: dict[str, Any]) -> list[str]:
+    ours, naive = i["ours"], i["naive"]
+    head = f"Ingest: {i['corpus']['files']} files, {i['corpus']['mb']} MB (cold embedding cache)"
+    rows = [
+        ("", "PolicyQA", "naive llama-index"),
+        ("passages", ours["passages"], naive["passages"]),
+        ("first ingest s", ours["first_s"], naive["first_s"]),
+        ("passages/s", ours["passages_per_s"], naive["passages_per_s"]),
+        ("MB/s", ours["mb_per_s"], naive["mb_per_s"]),
+        ("unchanged re-ingest s", ours["unchanged_s"], "(re-embeds all)"),
+        ("peak RSS MB", ours["peak_rss_mb"], naive["peak_rss_mb"]),
+        ("index on disk MB", ours["index_mb"], naive["index_mb"]),
+    ]
+    return [
+        head,
+        *(f"  {a:<24}{b!s:>14}{c!s:>20}" for a, b, c in rows),
+        f"  ratio MB/s ours/naive: {i['speedup_vs_naive_mb_per_s']}x; "
+        f"first/unchanged: {i['unchanged_speedup']}x",
+    ]
+
+
+def _query(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "",
+        "Query latency, warm (ms p50/p95); naive = VectorStoreIndex.as_retriever(), same data",
+        f"  {'chunks':>8} {'vectors':<24}{'retrieval':>14}{'+ answer':>14}{'naive':>14}"
+        f"{'RSS MB':>9}",
+    ]
+    for r in rows:
+        cells = [
+            f"{r[k]['p50_ms']}/{r[k]['p95_ms']}"
+            for k in ("retrieval", "retrieval_answer", "naive_retrieval")
+        ]
+        out.append(
+            f"  {r['chunks']:>8} {r['vectors']:<24}{cells[0]:>14}{cells[1]:>14}{cells[2]:>14}"
+            f"{r['peak_rss_mb']:>9}"
+        )
+    return out

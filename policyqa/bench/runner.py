@@ -1,0 +1,233 @@
+"""``policyqa bench``: ingest, query, concurrency and cold-start figures, with the naive
+llama-index pipeline measured in the same run as the baseline.
+
+Every heavy step runs in a child process of its own (fresh interpreter, own peak RSS). The work
+directory holds the corpora, indexes and caches of one run; nothing is reused between runs, so the
+first ingest really starts from a cold embedding cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from policyqa.bench.workloads import percentiles
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    eval_data: Path
+    work_dir: Path
+    docs: int = 60  # ncp documents for the ingest comparison
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    questions: int = 100
+    users: int = 4
+    duration_s: float = 20.0
+    max_requests: int = 2_000
+
+
+def _worker(task: str, request: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "policyqa.bench.worker", task],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench worker {task} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _settings(root: Path, **extra: Any) -> dict[str, Any]:
+    return {"index_dir": str(root / "index"), "cache_dir": str(root / "cache"), **extra}
+
+
+def write_corpus(cfg: BenchConfig) -> tuple[Path, float]:
+    """The first ``docs`` ncp documents as text files (both pipelines read the same files)."""
+    from eval.datasets import load_eval_set
+
+    corpus = cfg.work_dir / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    size = 0
+    for doc in load_eval_set(cfg.eval_data / "ncp-policy-qa").documents[: cfg.docs]:
+        path = corpus / f"{doc.doc_id}.txt"
+        path.write_text(f"{doc.title}\n{doc.text}\n", encoding="utf-8")
+        size += path.stat().st_size
+    return corpus, size / 2**20
+
+
+def questions(cfg: BenchConfig) -> list[str]:
+    """Real questions, Chinese and English, alternating."""
+    from eval.datasets import load_eval_set
+
+    zh = [q.question for q in load_eval_set(cfg.eval_data / "ncp-policy-qa").queries]
+    en = [q.question for q in load_eval_set(cfg.eval_data / "policyqa-privacy").queries]
+    mixed = [q for pair in zip(zh, en, strict=False) for q in pair]
+    return mixed[: cfg.questions]
+
+
+def bench_ingest(cfg: BenchConfig) -> dict[str, Any]:
+    corpus, mb = write_corpus(cfg)
+    ours = _worker(
+        "ingest-ours", {"settings": _settings(cfg.work_dir / "ours"), "corpus": str(corpus)}
+    )
+    naive = _worker(
+        "ingest-naive", {"settings": _settings(cfg.work_dir / "naive"), "corpus": str(corpus)}
+    )
+    for side in (ours, naive):
+        side["passages_per_s"] = round(side["passages"] / side["first_s"], 2)
+        side["mb_per_s"] = round(mb / side["first_s"], 4)
+    return {
+        "corpus": {"files": cfg.docs, "mb": round(mb, 3)},
+        "ours": ours,
+        "naive": naive,
+        "speedup_vs_naive_mb_per_s": round(ours["mb_per_s"] / naive["mb_per_s"], 2),
+        "unchanged_speedup": round(ours["first_s"] / max(ours["unchanged_s"], 1e-3), 1),
+    }
+
+
+def bench_query(cfg: BenchConfig, qs: list[str]) -> list[dict[str, Any]]:
+    rows = [{"size": "ingest corpus", "vectors": "e5"} | _worker(
+        "query", {"settings": _settings(cfg.work_dir / "ours"), "questions": qs}
+    )]  # fmt: skip
+    for size in cfg.sizes:
+        root = cfg.work_dir / f"scale-{size}"
+        built = _worker(
+            "build-scale",
+            {"settings": _settings(root), "eval_data": str(cfg.eval_data), "chunks": size},
+        )
+        result = _worker("query", {"settings": _settings(root), "questions": qs})
+        rows.append({"size": size, "vectors": "token-hash (scale only)", "build": built} | result)
+    return rows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+    return env | {
+        "POLICYQA_INDEX_DIR": str(root / "index"),
+        "POLICYQA_CACHE_DIR": str(root / "cache"),
+    }
+
+
+def _policyqa() -> str:
+    return str(Path(sys.executable).with_name("policyqa"))
+
+
+def bench_serve(cfg: BenchConfig, qs: list[str]) -> dict[str, Any]:
+    """Server ready time, then ``users`` simulated users posting questions for a bounded time."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [_policyqa(), "serve", "--port", str(port)], env=_env(cfg.work_dir / "ours"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        ready_s = _wait_ready(f"{url}/healthz", server, started)
+        _load(f"{url}/api/ask", qs[:3], replace(cfg, users=1, max_requests=3))  # warm up
+        load = _load(f"{url}/api/ask", qs, cfg)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"server_ready_s": round(ready_s, 2)} | load
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], started: float) -> float:
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return time.perf_counter() - started
+        except OSError:
+            if server.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError("the server did not become ready") from None
+            time.sleep(0.05)
+
+
+def _load(url: str, qs: list[str], cfg: BenchConfig) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + cfg.duration_s
+    counter = iter(range(cfg.max_requests))
+
+    def user(offset: int) -> None:
+        for n in counter:
+            if time.perf_counter() > deadline:
+                return
+            body = json.dumps({"question": qs[(n + offset) % len(qs)]}).encode()
+            request = urllib.request.Request(
+                url, data=body, headers={"Content-Type": "application/json"}
+            )
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    response.read()
+                    status = str(response.status)
+            except urllib.error.HTTPError as exc:
+                status = str(exc.code)
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(cfg.users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    return {
+        "users": cfg.users,
+        "requests": len(latencies),
+        "statuses": statuses,
+        "throughput_rps": round(len(latencies) / wall, 2),
+        "latency": percentiles(latencies),
+    }
+
+
+def bench_cold_start(cfg: BenchConfig, question: str) -> dict[str, Any]:
+    def wall(args: list[str]) -> float:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [_policyqa(), *args], env=_env(cfg.work_dir / "ours"), check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return time.perf_counter() - t0
+
+    helps = sorted(wall(["--help"]) for _ in range(3))
+    return {"help_s": round(helps[1], 3), "first_ask_s": round(wall(["ask", question]), 2)}
+
+
+def run_bench(cfg: BenchConfig) -> dict[str, Any]:
+    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    qs = questions(cfg)
+    report: dict[str, Any] = {"config": {k: str(v) for k, v in vars(cfg).items()}}
+    logger.info("bench ingest docs=%d", cfg.docs)
+    report["ingest"] = bench_ingest(cfg)
+    logger.info("bench query sizes=%s", cfg.sizes)
+    report["query"] = bench_query(cfg, qs)
+    logger.info("bench serve users=%d", cfg.users)
+    report["serve"] = bench_serve(cfg, qs)
+    report["cold_start"] = bench_cold_start(cfg, qs[0])
+    return report

@@ -1,0 +1,249 @@
+"""Benchmark workloads. Each runs in a fresh child process (``python -m policyqa.bench.worker``)
+so its peak RSS is its own, and returns plain JSON-able figures.
+
+The "naive" side is the pipeline a user would write from the llama-index docs:
+``SimpleDirectoryReader`` -> ``VectorStoreIndex`` over ``ChromaVectorStore`` with the default
+``SentenceSplitter``, given the same embedder, and ``index.as_retriever()`` to query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import resource
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+
+from index_store.embeddings import embedder_key, make_embedder
+from index_store.records import SourceDocument
+from index_store.settings import Settings
+from index_store.store import open_store
+from ingest.chunking import ChunkingConfig
+from ingest.pipeline import Ingestor, ingest_documents, ingest_paths
+
+logger = logging.getLogger(__name__)
+
+NAIVE_COLLECTION = "naive"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1),
+        "n": len(ms),
+    }
+
+
+def chunking_config(settings: Settings) -> ChunkingConfig:
+    return ChunkingConfig(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
+
+
+def _ingestor(settings: Settings, embedder: BaseEmbedding | None = None) -> Ingestor:
+    """The app's ingestor; with a scale-only embedder there is no cache (its vectors must never
+    be mistaken for the real model's)."""
+    from index_store.embed_cache import EmbeddingCache
+
+    store = open_store(settings, embedder_key(settings), create=True)
+    cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite", embedder_key(settings))
+    return Ingestor(
+        store=store,
+        embedder=embedder or make_embedder(settings),
+        chunking=chunking_config(settings),
+        max_file_bytes=1 << 40,
+        cache=None if embedder else cache,
+    )
+
+
+def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
+    """First ingest (cold embedding cache), then an unchanged re-ingest, in one process."""
+    started = time.perf_counter()
+    ingestor = _ingestor(settings)
+    setup = time.perf_counter() - started
+    first = ingest_paths([corpus], ingestor)
+    again = ingest_paths([corpus], ingestor)
+    passages = ingestor.store.registry.count_chunks()
+    return {
+        "setup_s": round(setup, 2),
+        "first_s": round(first.seconds, 2),
+        "unchanged_s": round(again.seconds, 3),
+        "passages": passages,
+        "embedded": first.embedded_chunks,
+        "index_mb": round(dir_mb(settings.index_dir), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def ingest_naive(settings: Settings, corpus: Path) -> dict[str, Any]:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    started = time.perf_counter()
+    embedder = make_embedder(settings)
+    client = chromadb.PersistentClient(
+        path=str(settings.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    collection = client.get_or_create_collection(NAIVE_COLLECTION)
+    setup = time.perf_counter() - started
+    started = time.perf_counter()
+    documents = SimpleDirectoryReader(str(corpus), recursive=True).load_data()
+    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(collection))
+    VectorStoreIndex.from_documents(
+        documents, storage_context=storage, embed_model=embedder,
+        transformations=[SentenceSplitter()],
+    )  # fmt: skip
+    first = time.perf_counter() - started
+    return {
+        "setup_s": round(setup, 2),
+        "first_s": round(first, 2),
+        "passages": int(collection.count()),
+        "embedded": int(collection.count()),
+        "index_mb": round(dir_mb(settings.index_dir), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+class TokenHashEmbedding(BaseEmbedding):
+    """Scale-only vectors: character bigrams hashed into the model's 384 dimensions. Similar
+    texts get similar vectors, so the HNSW graph has realistic structure, at ~1000x the speed
+    of the real model. Used only to fill the 10k/100k benchmark indexes (the report says so)."""
+
+    def __init__(self) -> None:
+        super().__init__(model_name="bench-token-hash", embed_batch_size=256)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "TokenHashEmbedding"
+
+    def _vector(self, text: str) -> Embedding:
+        vec = np.zeros(384, dtype=np.float32)
+        for i in range(len(text) - 1):
+            digest = hashlib.blake2b(text[i : i + 2].encode(), digest_size=4).digest()
+            vec[int.from_bytes(digest) % 384] += 1.0
+        vec /= max(float(np.linalg.norm(vec)), 1e-9)
+        return [float(x) for x in vec]
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return self._vector(query)
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._vector(text)
+
+
+SCALE_SETS = ("ncp-policy-qa", "msgabench-gov-faq", "policyqa-privacy", "gitlab-handbook-rag")
+
+
+def scale_documents(eval_data: Path, chunks: int, chunking: ChunkingConfig) -> list[SourceDocument]:
+    """Documents of the shared corpora, cycled (each copy under its own source key) until they
+    make ``chunks`` passages: real text and real keyword statistics at any size."""
+    from eval.datasets import load_eval_set
+    from ingest.chunking import chunk_document
+
+    pool = []
+    for name in SCALE_SETS:
+        for d in load_eval_set(eval_data / name).documents:
+            doc = SourceDocument(source=f"bench://{name}/{d.doc_id}", text=d.text, title=d.title)
+            pool.append((doc, len(chunk_document(doc, chunking))))
+    random.Random(0).shuffle(pool)  # every size mixes all four corpora
+    out: list[SourceDocument] = []
+    total = 0
+    for copy in range(chunks):  # ends long before: each round adds at least len(pool) chunks
+        for doc, n in pool:
+            if total >= chunks:
+                return out
+            out.append(replace(doc, source=f"{doc.source}#{copy}"))
+            total += n
+    return out
+
+
+def build_scale_index(settings: Settings, eval_data: Path, chunks: int) -> dict[str, Any]:
+    """Fill an index through the real pipeline (chunking, tokens, registry, Chroma) with
+    scale-only vectors; stored under the real embedder's key so it is queried like any index."""
+    documents = scale_documents(eval_data, chunks, chunking_config(settings))
+    ingestor = _ingestor(settings, TokenHashEmbedding())
+    report = ingest_documents(documents, ingestor)
+    return {
+        "seconds": round(report.seconds, 1),
+        "passages": ingestor.store.registry.count_chunks(),
+        "index_mb": round(dir_mb(settings.index_dir), 1),
+    }
+
+
+def query_latency(settings: Settings, questions: list[str], warmup: int = 5) -> dict[str, Any]:
+    """Warm p50/p95 of retrieval alone and of retrieval + extractive answer, in a process that
+    only opens the index (its peak RSS is what a server holds), then the naive retriever."""
+    from chatbot.retrieval import HybridRetriever, RetrievalConfig
+    from chatbot.service import AnswerConfig, AnswerService
+
+    started = time.perf_counter()
+    store = open_store(settings, embedder_key(settings), create=False)
+    embedder = make_embedder(settings)
+    retriever = HybridRetriever(store, embedder, RetrievalConfig.from_settings(settings))
+    service = AnswerService(retriever, AnswerConfig.from_settings(settings))
+    store.keyword_index()
+    embedder.get_query_embedding("warm up")
+    open_s = time.perf_counter() - started
+    for q in questions[:warmup]:
+        service.ask(q)
+    retrieval = _timed(lambda q: retriever.search(q), questions)
+    answer = _timed(lambda q: service.ask(q), questions)
+    rss = peak_rss_mb()
+    naive = _naive_retrieval(settings, embedder, questions, warmup)
+    return {
+        "chunks": store.registry.count_chunks(),
+        "open_s": round(open_s, 2),
+        "retrieval": percentiles(retrieval),
+        "retrieval_answer": percentiles(answer),
+        "naive_retrieval": percentiles(naive),
+        "peak_rss_mb": round(rss, 1),
+    }
+
+
+def _timed(fn: Any, questions: list[str]) -> list[float]:
+    out = []
+    for q in questions:
+        started = time.perf_counter()
+        fn(q)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def _naive_retrieval(
+    settings: Settings, embedder: BaseEmbedding, questions: list[str], warmup: int
+) -> list[float]:
+    """``VectorStoreIndex.from_vector_store(...).as_retriever()`` over the same Chroma data."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from llama_index.core import VectorStoreIndex
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    client = chromadb.PersistentClient(
+        path=str(settings.index_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    store = ChromaVectorStore(chroma_collection=client.get_collection(settings.collection))
+    index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
+    retriever = index.as_retriever(similarity_top_k=settings.top_k)
+    for q in questions[:warmup]:
+        retriever.retrieve(q)
+    return _timed(retriever.retrieve, questions)

@@ -1,0 +1,39 @@
+"""`policyqa bench` end to end at a tiny size: every section runs and reports sane figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SHARED, needs_shared
+
+
+@needs_shared()
+def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
+         "--work-dir", str(tmp_path / "work"), "--docs", "3", "--sizes", "300",
+         "--questions", "6", "--users", "2", "--duration", "2", "--json", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    ingest = report["ingest"]
+    assert ingest["ours"]["passages"] > 0 and ingest["naive"]["passages"] > 0
+    assert ingest["ours"]["embedded"] == ingest["ours"]["passages"]  # cold cache: all embedded
+    assert ingest["ours"]["unchanged_s"] < ingest["ours"]["first_s"]
+    assert ingest["ours"]["peak_rss_mb"] > 100 and ingest["naive"]["peak_rss_mb"] > 100
+    real, scale = report["query"]
+    assert real["chunks"] == ingest["ours"]["passages"]
+    assert 300 <= scale["chunks"] < 600  # cycled corpora stop once they reach the size
+    for row in (real, scale):
+        for kind in ("retrieval", "retrieval_answer", "naive_retrieval"):
+            assert row[kind]["n"] == 6 and 0 < row[kind]["p50_ms"] <= row[kind]["p95_ms"]
+    serve = report["serve"]
+    assert serve["requests"] > 0 and set(serve["statuses"]) == {"200"}
+    assert report["cold_start"]["help_s"] > 0
+    # The printed report carries the ratios measured in this run.
+    assert "ratio MB/s ours/naive" in done.stdout and "first/unchanged" in done.stdout
