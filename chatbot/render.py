@@ -4,9 +4,21 @@ escaped: it is untrusted."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from index_store.records import Answer, Citation
+
+# Everything Markdown could read as syntax: link and image brackets, emphasis, headings, code,
+# and the ':' of a scheme (GFM turns a bare https://host into a link; 'https\://' stays text).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+
+
+def safe_markdown(text: str) -> str:
+    """Untrusted text (document or model output) made inert for a Markdown renderer: HTML
+    escaped, Markdown punctuation backslash-escaped. It displays exactly as written, but no
+    image loads, no link (``javascript:``, ``data:`` or any host) is created, no tag runs."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def citation_json(c: Citation) -> dict[str, Any]:

@@ -6,14 +6,13 @@ escaped before it reaches the page.
 
 from __future__ import annotations
 
-import html
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import gradio as gr
 
-from chatbot.render import answer_json, sources_html
+from chatbot.render import answer_json, safe_markdown, sources_html
 from chatbot.service import AnswerService, Turn
 from index_store.errors import PolicyQAError
 from index_store.records import Answer
@@ -37,12 +36,13 @@ MODE_TEXT = {
 
 
 def chat_markdown(answer: Answer) -> str:
-    """The answer as shown in the chat bubble: escaped text, notices and warnings above."""
+    """The answer as shown in the chat bubble: inert text (see ``safe_markdown``), the notice
+    above it and warnings below."""
     parts = []
     if answer.notice:
-        parts.append(f"*{html.escape(answer.notice)}*")
-    parts.append(html.escape(answer.answer).replace("\n", "  \n"))
-    parts.extend(f"⚠ {html.escape(w)}" for w in answer.warnings)
+        parts.append(f"*{safe_markdown(answer.notice)}*")
+    parts.append(safe_markdown(answer.answer).replace("\n", "  \n"))
+    parts.extend(f"⚠ {safe_markdown(w)}" for w in answer.warnings)
     return "\n\n".join(parts)
 
 
@@ -73,7 +73,7 @@ def build_ui(
             raise gr.Error(str(exc)) from exc
         chat = [
             *chat,
-            {"role": "user", "content": html.escape(message)},
+            {"role": "user", "content": safe_markdown(message)},
             {"role": "assistant", "content": ""},
         ]
         text = ""
@@ -83,7 +83,7 @@ def build_ui(
                 answer = event
                 break
             text += event
-            chat[-1] = {"role": "assistant", "content": html.escape(text)}
+            chat[-1] = {"role": "assistant", "content": safe_markdown(text)}
             yield "", chat, gr.skip(), turns
         assert answer is not None
         chat[-1] = {"role": "assistant", "content": chat_markdown(answer)}

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
 
     max_question_chars: int = Field(default=2000, gt=0, le=100_000)
+
+    # The HTTP API's door (chatbot.guard) and the UI queue.
+    api_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated keys; when set, /api and /v1 require one."
+    )
+    rate_limit_per_minute: int = Field(default=120, gt=0, le=100_000)
+    max_inflight: int = Field(default=8, gt=0, le=1024, description="Concurrent API requests.")
+    max_request_kb: int = Field(default=64, gt=0, le=10_240)
+    ui_queue_size: int = Field(default=32, gt=0, le=10_000)
     eval_data_dir: Path = Field(
         default=Path("../shared/eval-data"),
         description="Folder of eval sets offered in the app's Evaluation tab.",

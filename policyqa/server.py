@@ -12,6 +12,8 @@ from index_store.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from chatbot.guard import GuardConfig
+
 logger = logging.getLogger(__name__)
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_corpus"
@@ -33,6 +35,7 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     from fastapi import FastAPI
 
     from chatbot.api import install_api
+    from chatbot.guard import ApiGuard
     from chatbot.ui import CSS, build_ui
     from policyqa.services import build_answer_service, open_index
 
@@ -40,11 +43,25 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     service.retriever.store.keyword_index()  # build it now, not on the first question
     app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
     install_api(app, service)
+    app.add_middleware(ApiGuard, config=guard_config(settings))
     from eval.app_runner import EvalRunner
 
     ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples, EvalRunner(settings))
+    ui.queue(max_size=settings.ui_queue_size, default_concurrency_limit=2)
     mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", css=CSS, footer_links=[])
     return mounted
+
+
+def guard_config(settings: Settings) -> GuardConfig:
+    from chatbot.guard import GuardConfig
+
+    keys = settings.api_keys.get_secret_value() if settings.api_keys else ""
+    return GuardConfig(
+        api_keys=tuple(k.strip() for k in keys.split(",") if k.strip()),
+        rate_per_minute=settings.rate_limit_per_minute,
+        max_inflight=settings.max_inflight,
+        max_body_bytes=settings.max_request_kb * 1024,
+    )
 
 
 def run(settings: Settings, host: str, port: int, examples: list[str] | None = None) -> None:

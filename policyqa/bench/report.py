@@ -64,4 +64,11 @@ def _query(rows: list[dict[str, Any]]) -> list[str]:
             f"  {r['chunks']:>8} {r['vectors']:<24}{cells[0]:>14}{cells[1]:>14}{cells[2]:>14}"
             f"{r['peak_rss_mb']:>9}"
         )
+    for r in rows:
+        if "build" in r:
+            b = r["build"]
+            out.append(
+                f"  built {b['passages']} passages in {b['seconds']} s (scale-only vectors), "
+                f"peak RSS {b['peak_rss_mb']} MB, index {b['index_mb']} MB"
+            )
     return out

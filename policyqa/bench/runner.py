@@ -140,7 +140,10 @@ def bench_serve(cfg: BenchConfig, qs: list[str]) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     server = subprocess.Popen(
-        [_policyqa(), "serve", "--port", str(port)], env=_env(cfg.work_dir / "ours"),
+        [_policyqa(), "serve", "--port", str(port)],
+        # Capacity, not the rate limiter, is what this measures: lift the per-client limits.
+        env=_env(cfg.work_dir / "ours")
+        | {"POLICYQA_RATE_LIMIT_PER_MINUTE": "100000", "POLICYQA_MAX_INFLIGHT": "64"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

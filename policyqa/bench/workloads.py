@@ -187,6 +187,7 @@ def build_scale_index(settings: Settings, eval_data: Path, chunks: int) -> dict[
         "seconds": round(report.seconds, 1),
         "passages": ingestor.store.registry.count_chunks(),
         "index_mb": round(dir_mb(settings.index_dir), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
 

