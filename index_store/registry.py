@@ -181,6 +181,19 @@ class Registry:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def document_metadata(self, doc_id: str) -> dict[str, str]:
+        row = self._conn.execute(
+            "SELECT metadata FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        return {} if row is None else dict(json.loads(row[0]))
+
+    def tokens_of(self, doc_id: str) -> list[list[str]]:
+        """Keyword tokens of a document's chunks, in chunk order."""
+        rows = self._conn.execute(
+            "SELECT tokens FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)
+        ).fetchall()
+        return [str(r[0]).split() for r in rows]
+
     def chunk_ids_of(self, doc_id: str) -> list[str]:
         rows = self._conn.execute(
             "SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)

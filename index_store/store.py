@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,7 @@ class IndexStore:
         if self._batch is not None:  # nested: join the outer batch
             yield
             return
-        with self._write_lock():
+        with self.write_lock():
             if self.registry.get_meta("dirty") == "1":
                 self.reconcile()
             self.registry.set_meta("dirty", "1")
@@ -203,20 +203,9 @@ class IndexStore:
             finally:
                 self._batch = None
 
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        lock = FileLock(str(self.index_dir / WRITE_LOCK), timeout=WRITE_LOCK_WAIT_S)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise IndexBusyError(
-                f"another process is writing to the index at {self.index_dir} (an ingest, a "
-                "removal or a backup): wait for it to finish, then run this again"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
+    def write_lock(self) -> AbstractContextManager[None]:
+        """The index's single-writer lock (ingest, removal, backup); fails within a second."""
+        return index_write_lock(self.index_dir)
 
     def reconcile(self) -> tuple[int, int]:
         """Make Chroma and the registry agree after an interrupted write: vectors no registry
@@ -336,6 +325,22 @@ class IndexStore:
     def close(self) -> None:
         if self._registry is not None:
             self._registry.close()
+
+
+@contextmanager
+def index_write_lock(index_dir: Path) -> Iterator[None]:
+    lock = FileLock(str(index_dir / WRITE_LOCK), timeout=WRITE_LOCK_WAIT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusyError(
+            f"another process is writing to the index at {index_dir} (an ingest, a removal, a "
+            "backup or a restore): wait for it to finish, then run this again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _to_node(

@@ -153,7 +153,9 @@ def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:
     return _Prepared(doc, record, chunks, "updated" if existing else "added")
 
 
-def _embed(texts: list[str], ing: Ingestor) -> tuple[list[list[float]], int]:
+def embed_texts(texts: list[str], ing: Ingestor) -> tuple[list[list[float]], int]:
+    """Vectors for ``texts`` (from the cache when there is one) and how many were embedded."""
+
     def run(batch: list[str]) -> list[list[float]]:
         return ing.embedder.get_text_embedding_batch(batch)
 
@@ -164,7 +166,7 @@ def _embed(texts: list[str], ing: Ingestor) -> tuple[list[list[float]], int]:
 
 def _write_group(group: list[_Prepared], ing: Ingestor) -> tuple[list[FileOutcome], int]:
     texts = [indexed_text(c) for p in group for c in p.chunks]
-    vectors, embedded = _embed(texts, ing)
+    vectors, embedded = embed_texts(texts, ing)
     versions: list[DocumentVersion] = []
     offset = 0
     for p in group:

@@ -17,10 +17,13 @@ import typer
 from typer.core import TyperGroup
 
 from index_store.errors import PolicyQAError
+from policyqa.cli_common import fail as _fail
+from policyqa.cli_common import print_json as _print_json
+from policyqa.cli_common import settings as _settings
+from policyqa.cli_ops import bench, index_app
 
 if TYPE_CHECKING:
     from index_store.records import FileOutcome, Hit, IngestReport
-    from index_store.settings import Settings
 
 app = typer.Typer(
     help="Answer questions about policy documents with cited passages.",
@@ -30,6 +33,8 @@ app = typer.Typer(
 )
 docs_app = typer.Typer(help="List or remove indexed documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(index_app, name="index")
+app.command()(bench)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
@@ -45,21 +50,6 @@ def _configure(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-
-
-def _settings() -> Settings:
-    from index_store.settings import get_settings
-
-    return get_settings()
-
-
-def _fail(exc: PolicyQAError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=2)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @app.command()
@@ -217,58 +207,6 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
         run(settings, host, port)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
-
-
-@app.command()
-def bench(
-    eval_data: Annotated[
-        Path | None, typer.Option(help="Shared eval data (default: POLICYQA_EVAL_DATA_DIR).")
-    ] = None,
-    work_dir: Annotated[
-        Path | None, typer.Option(help="Scratch folder (default: a temp dir).")
-    ] = None,
-    docs: Annotated[int, typer.Option(min=1, help="ncp documents for the ingest comparison.")] = 60,
-    sizes: Annotated[str, typer.Option(help="Index sizes (chunks) for query latency.")] = (
-        "1000,10000,100000"
-    ),
-    questions: Annotated[int, typer.Option(min=2)] = 100,
-    users: Annotated[int, typer.Option(min=1, max=64)] = 4,
-    duration: Annotated[float, typer.Option(min=1, max=600, help="Seconds of load.")] = 20.0,
-    as_json: Annotated[
-        Path | None, typer.Option("--json", help="Also write the report here.")
-    ] = None,
-) -> None:
-    """Measure ingest, query latency (1k-100k chunks), concurrency and cold start, each against
-    the naive llama-index pipeline in the same run."""
-    import tempfile
-
-    from policyqa.bench.report import format_bench
-    from policyqa.bench.runner import BenchConfig, run_bench
-
-    settings = _settings()
-    data = (eval_data or settings.eval_data_dir).expanduser().resolve()
-    if not (data / "ncp-policy-qa").is_dir():
-        typer.echo(f"error: no shared eval data at {data} (give --eval-data)", err=True)
-        raise typer.Exit(code=2)
-    try:
-        size_list = tuple(int(s) for s in sizes.split(",") if s.strip())
-    except ValueError:
-        typer.echo(f"error: --sizes must be comma-separated integers, not {sizes!r}", err=True)
-        raise typer.Exit(code=2) from None
-    with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as tmp:
-        cfg = BenchConfig(
-            eval_data=data,
-            work_dir=work_dir or Path(tmp),
-            docs=docs,
-            sizes=size_list,
-            questions=questions,
-            users=users,
-            duration_s=duration,
-        )
-        report = run_bench(cfg)
-    typer.echo(format_bench(report))
-    if as_json is not None:
-        as_json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 @app.command()

@@ -39,6 +39,15 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     from chatbot.ui import CSS, build_ui
     from policyqa.services import build_answer_service, open_index
 
+    if not settings.chroma_url:
+        from index_store.probe import probe_index
+
+        index_dir = settings.index_dir.expanduser().resolve()
+        if (index_dir / "registry.sqlite").exists():
+            probe = probe_index(index_dir, settings.collection)
+            if not probe.ok:
+                logger.error("index unavailable dir=%s reason=%s", index_dir, probe.reason)
+                return unavailable_app(probe.reason)
     service = build_answer_service(settings, open_index(settings, create=False))
     service.retriever.store.keyword_index()  # build it now, not on the first question
     app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
@@ -50,6 +59,37 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     ui.queue(max_size=settings.ui_queue_size, default_concurrency_limit=2)
     mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", css=CSS, footer_links=[])
     return mounted
+
+
+UNAVAILABLE_PAGE = """<!doctype html><meta charset="utf-8"><title>PolicyQA</title>
+<h2>索引暂不可用 · The index is unavailable</h2><p>{reason}</p>
+<p>管理员请运行 / Administrators: <code>policyqa index repair</code>
+或恢复备份 / or restore a backup: <code>policyqa index restore BACKUP</code></p>"""
+
+
+def unavailable_app(reason: str) -> FastAPI:
+    """What the server offers while its index cannot be opened: a clear 503 everywhere."""
+    import html
+
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
+    body = {"status": "unavailable", "reason": reason, "fix": "policyqa index repair"}
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        return JSONResponse(body, status_code=503)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    def anything(path: str) -> HTMLResponse | JSONResponse:
+        if path.startswith(("api/", "v1/")):
+            message = f"the index is unavailable: {reason} (run `policyqa index repair`)"
+            error = {"message": message, "type": "unavailable"}
+            return JSONResponse({"error": error}, status_code=503)
+        return HTMLResponse(UNAVAILABLE_PAGE.format(reason=html.escape(reason)), status_code=503)
+
+    return app
 
 
 def guard_config(settings: Settings) -> GuardConfig:
