@@ -39,6 +39,10 @@ class LoadError(PolicyQAError):
         super().__init__(message)
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[LoadError], tuple[str, str]]:
+        # Crosses the process boundary when a file is parsed in the sandbox.
+        return (LoadError, (self.reason, str(self)))
+
 
 class InvalidQuestionError(PolicyQAError):
     """A question that cannot be answered as given (empty, too long, binary)."""

@@ -32,7 +32,8 @@ from index_store.records import (
 from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
 from ingest.chunking import ChunkingConfig, chunk_document
-from ingest.loaders import LOADERS, load_file
+from ingest.loaders import LOADERS
+from ingest.sandbox import IsolatedLoader
 
 logger = logging.getLogger(__name__)
 
@@ -94,24 +95,32 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
 
 
 def load_paths(paths: Sequence[Path], max_bytes: int) -> Iterator[SourceDocument | FileOutcome]:
-    for item in iter_files(paths):
-        if isinstance(item, FileOutcome):
-            yield item
-            continue
-        try:
-            doc = load_file(item, max_bytes)
-        except LoadError as exc:
-            logger.warning("load failed path=%s reason=%s", item, exc.reason)
-            yield FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
-            continue
-        yield SourceDocument(
-            source=str(item.resolve()),
-            text=doc.text,
-            title=doc.title,
-            kind=doc.kind,
-            page_starts=doc.page_starts,
-            metadata=doc.metadata,
-        )
+    """Load every file (PDF and DOCX parsed in a limited child process, see ``sandbox``)."""
+    loader = IsolatedLoader(max_bytes)
+    try:
+        for item in iter_files(paths):
+            if isinstance(item, FileOutcome):
+                yield item
+                continue
+            yield _loaded(item, loader)
+    finally:
+        loader.close()
+
+
+def _loaded(item: Path, loader: IsolatedLoader) -> SourceDocument | FileOutcome:
+    try:
+        doc = loader.load(item)
+    except LoadError as exc:
+        logger.warning("load failed path=%s reason=%s", item, exc.reason)
+        return FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
+    return SourceDocument(
+        source=str(item.resolve()),
+        text=doc.text,
+        title=doc.title,
+        kind=doc.kind,
+        page_starts=doc.page_starts,
+        metadata=doc.metadata,
+    )
 
 
 def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:
