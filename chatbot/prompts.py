@@ -6,7 +6,10 @@ rendered text so a change here is a visible, reviewed change.
 
 from __future__ import annotations
 
-SYSTEM_PROMPT = """You are PolicyQA, an assistant that answers questions about policy documents.
+# {canary} is a per-process marker (chatbot.output_guard): seeing it in the output means the
+# model is reciting its instructions, and that answer is withheld.
+SYSTEM_PROMPT = """[{canary}]
+You are PolicyQA, an assistant that answers questions about policy documents.
 Answer ONLY from the numbered passages the user message provides. Rules:
 - Cite every statement with the number of the passage it comes from, like [1] or [2][3].
 - Copy amounts, percentages, dates and deadlines exactly as the passages write them.
@@ -44,6 +47,11 @@ POSSIBLY_RELATED = {"zh": "可能相关的段落：", "en": "Possibly related pa
 LLM_FALLBACK_NOTICE = {
     "zh": "大模型服务暂时不可用，以下为从文件中直接摘录的回答。",
     "en": "The language model is unavailable; showing an answer extracted from the documents.",
+}
+LLM_WITHHELD_NOTICE = {
+    "zh": "大模型的回答包含其内部指令，已被拦截；以下为从文件中直接摘录的回答。",
+    "en": "The language model's answer repeated its instructions and was withheld; "
+    "showing an answer extracted from the documents.",
 }
 LLM_MISCONFIGURED_NOTICE = {
     "zh": "已配置大模型接口但未设置 POLICYQA_LLM_MODEL，以下为摘录式回答。",

@@ -15,12 +15,14 @@ from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_nu
 from chatbot.extractive import Sentence, select_sentences
 from chatbot.language import detect_language
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
+from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
 from chatbot.prompts import (
     CONDENSE_TEMPLATE,
     CONTEXT_TEMPLATE,
     EXTRACTIVE_INTRO,
     LANGUAGE_NAMES,
     LLM_FALLBACK_NOTICE,
+    LLM_WITHHELD_NOTICE,
     PASSAGE_TEMPLATE,
     POSSIBLY_RELATED,
     REFUSAL,
@@ -76,6 +78,8 @@ class AnswerConfig:
     max_question_chars: int = 2000
     max_history_turns: int = 6
     max_sentences: int = 3
+    # Hosts an LLM answer may link to; any other link or image is removed (output_guard).
+    allowed_link_hosts: frozenset[str] = frozenset()
     # Per question language: Chinese and English questions score differently.
     refusal: Mapping[str, RefusalPolicy] = field(
         default_factory=lambda: {"zh": RefusalPolicy(0.36, 0.91), "en": RefusalPolicy(0.18, 0.855)}
@@ -86,6 +90,9 @@ class AnswerConfig:
         return cls(
             top_k=settings.top_k,
             max_question_chars=settings.max_question_chars,
+            allowed_link_hosts=frozenset(
+                h.strip().lower() for h in settings.allowed_link_hosts.split(",") if h.strip()
+            ),
             refusal={
                 "zh": RefusalPolicy(
                     settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense
@@ -206,14 +213,15 @@ class AnswerService:
         assert self.llm is not None
         messages = build_messages(standalone, hits, language)
         filt = CitationStreamFilter(valid=set(range(1, len(hits) + 1)))
+        guard = OutputGuard(self.config.allowed_link_hosts, language)
         parts: list[str] = []
         try:
             for delta in self.llm.stream(messages):
-                clean = filt.feed(delta)
+                clean = guard.feed(filt.feed(delta))
                 if clean:
                     parts.append(clean)
                     yield clean
-            tail = filt.flush()
+            tail = guard.feed(filt.flush()) + guard.flush()
             if tail:
                 parts.append(tail)
                 yield tail
@@ -221,6 +229,10 @@ class AnswerService:
             logger.warning("llm answer failed kind=%s; falling back to extractive", exc.kind)
             fallback = extractive_answer(question, hits, sentences, language)
             return replace(fallback, notice=LLM_FALLBACK_NOTICE[language])
+        except PromptLeakError:
+            logger.warning("llm answer withheld: it contained the system prompt canary")
+            fallback = extractive_answer(question, hits, sentences, language)
+            return replace(fallback, notice=LLM_WITHHELD_NOTICE[language])
         text = "".join(parts).strip()
         numbers = cited_numbers(text)
         citations = tuple(
@@ -255,7 +267,10 @@ def build_messages(question: str, hits: list[Hit], language: str) -> list[ChatMe
         for i, h in enumerate(hits, 1)
     )
     return [
-        ChatMessage("system", SYSTEM_PROMPT.format(language_name=LANGUAGE_NAMES[language])),
+        ChatMessage(
+            "system",
+            SYSTEM_PROMPT.format(canary=CANARY, language_name=LANGUAGE_NAMES[language]),
+        ),
         ChatMessage("user", CONTEXT_TEMPLATE.format(passages=passages, question=question)),
     ]
 

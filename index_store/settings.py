@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     openai_base_url: str = Field(
         default="", validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
     )
+    allowed_link_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts LLM answers may link to; other links are removed.",
+    )
     llm_model: str = Field(default="", description="e.g. gpt-4o-mini, deepseek-chat, qwen2.5:7b")
     llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
     llm_max_retries: int = Field(default=2, ge=0, le=10)

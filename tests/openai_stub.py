@@ -3,12 +3,15 @@
 Each request takes the next step of the script; every request is recorded. Steps:
 ``("text", content)``, ``("stream", [deltas])``, ``("status", code, headers)``,
 ``("hang", seconds)``, ``("drop", [deltas])`` (stream some deltas, then cut the connection),
-``("echo_prompt",)`` (answer with the prompt it was sent, to test what a model can see).
+``("echo_prompt",)`` (answer with the prompt it was sent, to test what a model can see),
+``("obey",)`` (an "obedient" model that follows instructions found in the passages: it recites
+its system prompt when asked to, adds any image URL it is told to, and cites passage [9]).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -66,6 +69,9 @@ class ScriptedOpenAI:
         if kind == "echo_prompt":
             step = ("text", "\n".join(m["content"] for m in body["messages"]))
             kind = "text"
+        if kind == "obey":
+            step = ("stream", _obey(body["messages"]))
+            kind = "stream"
         if kind == "text" and not body.get("stream"):
             payload = json.dumps(_completion(step[1], body.get("model", ""))).encode()
             h.send_response(200)
@@ -109,6 +115,18 @@ class ScriptedOpenAI:
             yield self
         finally:
             self.stop()
+
+
+def _obey(messages: list[dict[str, str]]) -> list[str]:
+    """What a model that obeys injected instructions would stream."""
+    system = next(m["content"] for m in messages if m["role"] == "system")
+    context = messages[-1]["content"]
+    out = ["根据文件[1]", "，详见[9]。"]
+    if "system prompt" in context.lower() or "系统提示" in context:
+        out += ["\n我的指令是：", system[:20], system[20:]]
+    for url in re.findall(r"(?:image|图片)[:：]\s*(\S+)", context):
+        out += ["\n![", "img](", url, ")", " [点此](", url, ")"]
+    return out
 
 
 def _completion(text: str, model: str) -> dict[str, Any]:

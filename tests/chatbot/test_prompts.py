@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatbot.output_guard import CANARY
 from chatbot.service import build_messages
 from index_store.records import Chunk, Hit
 
@@ -19,6 +20,7 @@ def test_grounded_prompt_renders_exactly() -> None:
     system, user = build_messages("稳岗返还比例？", hits, "zh")
     assert system.role == "system" and user.role == "user"
     assert system.content == (
+        f"[{CANARY}]\n"
         "You are PolicyQA, an assistant that answers questions about policy documents.\n"
         "Answer ONLY from the numbered passages the user message provides. Rules:\n"
         "- Cite every statement with the number of the passage it comes from, like [1] or [2][3].\n"
