@@ -56,11 +56,8 @@ class EvalBackend(Protocol):
     ) -> tuple[list[list[object]], list[list[object]]]: ...
 
 
-def build_ui(
-    service: AnswerService, examples: list[str], evals: EvalBackend | None = None
-) -> gr.Blocks:
-    """The chat page (conversation, question box, examples, sources panel) and, when an eval
-    backend is given, an Evaluation tab."""
+def build_ui(service: AnswerService, examples: list[str]) -> gr.Blocks:
+    """The chat page: conversation, question box, examples, sources panel."""
 
     def respond(
         message: str, chat: list[dict[str, Any]], turns: list[dict[str, str]]
@@ -129,10 +126,17 @@ def build_ui(
         box.submit(respond, [box, chat, turns], outputs, api_visibility="private")
         send.click(respond, [box, chat, turns], outputs, api_visibility="private")
         clear.click(lambda: ("", [], "", []), None, outputs, api_visibility="private")
-        if evals is not None:
-            _eval_tab(evals)
         gr.api(ask_api, api_name="ask")  # type: ignore[attr-defined]
     blocks: gr.Blocks = ui
+    return blocks
+
+
+def build_admin_ui(evals: EvalBackend) -> gr.Blocks:
+    """The admin pages (served behind a login): evaluation runs."""
+    with gr.Blocks(title="PolicyQA admin", analytics_enabled=False) as admin:
+        gr.Markdown("## PolicyQA · 管理 / Admin")
+        _eval_tab(evals)
+    blocks: gr.Blocks = admin
     return blocks
 
 

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     max_inflight: int = Field(default=8, gt=0, le=1024, description="Concurrent API requests.")
     max_request_kb: int = Field(default=64, gt=0, le=10_240)
     ui_queue_size: int = Field(default=32, gt=0, le=10_000)
+    # UI logins, "name:password" comma-separated. Admin pages (evaluation runs) exist only when
+    # admin users are set; the chat asks for a login only when chat users are set.
+    admin_users: SecretStr | None = None
+    chat_users: SecretStr | None = None
     eval_data_dir: Path = Field(
         default=Path("../shared/eval-data"),
         description="Folder of eval sets offered in the app's Evaluation tab.",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from typer.core import TyperGroup
 
 from index_store.errors import PolicyQAError
@@ -223,6 +224,14 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
         store.close()
         _print_report(report)
         typer.echo(f"PolicyQA demo on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
+        if settings.admin_users is None:  # the demo's admin pages get a one-off password
+            import secrets
+
+            password = secrets.token_urlsafe(9)
+            settings = settings.model_copy(update={"admin_users": SecretStr(f"admin:{password}")})
+            typer.echo(
+                f"Admin pages: http://{host}:{port}/admin  (user admin, password {password})"
+            )
         run(settings, host, port)
     except PolicyQAError as exc:
         raise _fail(exc) from exc

@@ -53,6 +53,11 @@ def bench(
     except ValueError:
         typer.echo(f"error: --sizes must be comma-separated integers, not {sizes!r}", err=True)
         raise typer.Exit(code=2) from None
+
+    def save(report: dict[str, object]) -> None:
+        assert as_json is not None
+        as_json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+
     with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as tmp:
         cfg = BenchConfig(
             eval_data=data,
@@ -63,10 +68,8 @@ def bench(
             users=users,
             duration_s=duration,
         )
-        report = run_bench(cfg)
+        report = run_bench(cfg, save if as_json is not None else None)
     typer.echo(format_bench(report))
-    if as_json is not None:
-        as_json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 @index_app.command("check")

@@ -35,8 +35,9 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     from fastapi import FastAPI
 
     from chatbot.api import install_api
+    from chatbot.auth import ThrottledLogin, parse_users
     from chatbot.guard import ApiGuard
-    from chatbot.ui import CSS, build_ui
+    from chatbot.ui import CSS, build_admin_ui, build_ui
     from policyqa.services import build_answer_service, open_index
 
     if not settings.chroma_url:
@@ -55,9 +56,18 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     app.add_middleware(ApiGuard, config=guard_config(settings))
     from eval.app_runner import EvalRunner
 
-    ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples, EvalRunner(settings))
+    admins = parse_users(settings.admin_users.get_secret_value()) if settings.admin_users else {}
+    chatters = parse_users(settings.chat_users.get_secret_value()) if settings.chat_users else {}
+    max_file_bytes = int(settings.max_file_mb * 2**20)
+    common = {"css": CSS, "footer_links": [], "max_file_size": max_file_bytes}
+    if admins:  # mounted before "/", which would otherwise catch /admin
+        admin = build_admin_ui(EvalRunner(settings))
+        admin.queue(max_size=settings.ui_queue_size, default_concurrency_limit=1)
+        gr.mount_gradio_app(app, admin, path="/admin", auth=ThrottledLogin(admins), **common)
+    ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples)
     ui.queue(max_size=settings.ui_queue_size, default_concurrency_limit=2)
-    mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", css=CSS, footer_links=[])
+    chat_auth = ThrottledLogin(chatters | admins) if chatters else None
+    mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", auth=chat_auth, **common)
     return mounted
 
 

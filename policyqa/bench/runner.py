@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -222,15 +223,23 @@ def bench_cold_start(cfg: BenchConfig, question: str) -> dict[str, Any]:
     return {"help_s": round(helps[1], 3), "first_ask_s": round(wall(["ask", question]), 2)}
 
 
-def run_bench(cfg: BenchConfig) -> dict[str, Any]:
+def run_bench(
+    cfg: BenchConfig, save: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
+    """Every section in turn; ``save`` gets the report after each one (a long run that fails
+    late keeps what it measured)."""
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     qs = questions(cfg)
     report: dict[str, Any] = {"config": {k: str(v) for k, v in vars(cfg).items()}}
-    logger.info("bench ingest docs=%d", cfg.docs)
-    report["ingest"] = bench_ingest(cfg)
-    logger.info("bench query sizes=%s", cfg.sizes)
-    report["query"] = bench_query(cfg, qs)
-    logger.info("bench serve users=%d", cfg.users)
-    report["serve"] = bench_serve(cfg, qs)
-    report["cold_start"] = bench_cold_start(cfg, qs[0])
+    sections: list[tuple[str, Callable[[], Any]]] = [
+        ("ingest", lambda: bench_ingest(cfg)),
+        ("query", lambda: bench_query(cfg, qs)),
+        ("serve", lambda: bench_serve(cfg, qs)),
+        ("cold_start", lambda: bench_cold_start(cfg, qs[0])),
+    ]
+    for name, run in sections:
+        logger.info("bench section=%s", name)
+        report[name] = run()
+        if save is not None:
+            save(report)
     return report

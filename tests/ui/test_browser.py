@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.skipif(
 
 
 SECRET = "sk-test-never-served-7f3a"
+ADMIN_PASSWORD = "admin-test-pass-3c1d"
+AUDITOR_PASSWORD = "auditor-test-pass-9e2b"  # the throttling test locks this one
 HOSTILE = (
     '第一条 网络安全须知：<img src=x onerror="window.__pqa_xss=1">本条说明申报安全。\n'
     "第二条 申报安全提示：详见 ![logo](http://127.0.0.1:9/leak.png?d=secret) 和 "
@@ -55,6 +58,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "POLICYQA_INDEX_DIR": str(root / "index"),
         "POLICYQA_CACHE_DIR": str(root / "cache"),
         "POLICYQA_EVAL_DATA_DIR": str(root / "evals"),
+        "POLICYQA_ADMIN_USERS": f"admin:{ADMIN_PASSWORD},auditor:{AUDITOR_PASSWORD}",
     }
     exe = str(Path(sys.executable).with_name("policyqa"))
     # A hostile document beside the demo corpus, and secrets the server must never hand out.
@@ -153,9 +157,13 @@ def test_out_of_scope_question_is_refused_in_the_browser(page) -> None:  # type:
         raise
 
 
-def test_evaluation_tab_runs_a_set_with_results(page) -> None:  # type: ignore[no-untyped-def]
+def test_evaluation_tab_runs_a_set_with_results(page, demo_server: str) -> None:  # type: ignore[no-untyped-def]
     try:
-        page.get_by_role("tab", name="评测 / Evaluation").click()
+        assert page.get_by_role("tab", name="评测 / Evaluation").count() == 0  # not on the chat
+        page.goto(f"{demo_server}/admin/", wait_until="load")
+        page.get_by_label("username").fill("admin")
+        page.get_by_label("password").fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="Login").click()
         page.locator("#eval-run").click()
         page.locator("#eval-metrics").get_by_text("doc_hit@5").wait_for(timeout=120_000)
         questions = page.locator("#eval-questions").inner_text()
@@ -163,6 +171,26 @@ def test_evaluation_tab_runs_a_set_with_results(page) -> None:  # type: ignore[n
     except BaseException:
         print("screenshot:", shoot_on_failure(page, "evaluation-tab"))
         raise
+
+
+def login(url: str, username: str, password: str) -> int:
+    body = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_admin_pages_need_a_login_and_failures_are_throttled(demo_server: str) -> None:
+    config = urllib.request.urlopen(f"{demo_server}/admin/config", timeout=10)
+    assert b"eval-run" not in config.read()  # nothing of the admin app before a login
+    assert login(f"{demo_server}/admin/login", "guesser", "wrong") == 400
+    assert login(f"{demo_server}/admin/login", "auditor", AUDITOR_PASSWORD) == 200
+    for _ in range(5):
+        assert login(f"{demo_server}/admin/login", "auditor", "wrong") == 400
+    # Locked now: even the right password is refused until the lock expires.
+    assert login(f"{demo_server}/admin/login", "auditor", AUDITOR_PASSWORD) == 400
 
 
 def test_hostile_document_text_stays_inert(page) -> None:  # type: ignore[no-untyped-def]

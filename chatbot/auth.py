@@ -1,0 +1,66 @@
+"""Logins for the UI: user tables from settings, checked in constant time, with failed attempts
+throttled per user name (a locked name fails even with the right password until it unlocks)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+def parse_users(spec: str) -> dict[str, str]:
+    """``"alice:pw1, bob:pw2"`` -> ``{"alice": "pw1", "bob": "pw2"}``."""
+    users: dict[str, str] = {}
+    for item in spec.split(","):
+        name, sep, password = item.strip().partition(":")
+        if item.strip() and (not sep or not name or not password):
+            raise ValueError(f"user entry {name!r} must be written NAME:PASSWORD")
+        if sep:
+            users[name] = password
+    return users
+
+
+class ThrottledLogin:
+    """Gradio's ``auth`` callable: True for a known user and password, unless that user name
+    has failed ``max_failures`` times within ``window_s`` (then locked for ``lockout_s``)."""
+
+    def __init__(
+        self,
+        users: dict[str, str],
+        max_failures: int = 5,
+        window_s: float = 300.0,
+        lockout_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._users = users
+        self._max = max_failures
+        self._window = window_s
+        self._lockout = lockout_s
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, username: str, password: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            if self._locked_until.get(username, 0.0) > now:
+                logger.warning("login refused: user locked")
+                return False
+            expected = self._users.get(username)
+            ok = expected is not None and hmac.compare_digest(password.encode(), expected.encode())
+            if ok:
+                self._failures.pop(username, None)
+                return True
+            recent = [t for t in self._failures.get(username, []) if now - t < self._window]
+            recent.append(now)
+            self._failures[username] = recent
+            if len(recent) >= self._max:
+                self._locked_until[username] = now + self._lockout
+                self._failures.pop(username, None)
+                logger.warning("login locked after %d failures", len(recent))
+            return False
