@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import SecretStr
 from typer.core import TyperGroup
 
 from index_store.errors import PolicyQAError
@@ -226,6 +225,8 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
         typer.echo(f"PolicyQA demo on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
         if settings.admin_users is None:  # the demo's admin pages get a one-off password
             import secrets
+
+            from pydantic import SecretStr
 
             password = secrets.token_urlsafe(9)
             settings = settings.model_copy(update={"admin_users": SecretStr(f"admin:{password}")})

@@ -104,6 +104,28 @@ def test_unauthorized_falls_back_without_retrying(make_service) -> None:  # type
     assert len(stub.requests) == 1
 
 
+@pytest.mark.parametrize(
+    ("failure", "requests"),
+    [
+        (("status", 429, {}), 2),  # rate limited, no retry-after: one bounded retry
+        (("status", 500, {}), 2),
+        (("status", 503, {"retry-after": "0"}), 2),
+        (("status", 404, {}), 1),  # unknown model: retrying cannot help
+        (("status", 400, {}), 1),
+    ],
+)
+def test_endpoint_failures_are_bounded_then_extractive(  # type: ignore[no-untyped-def]
+    make_service, failure: tuple[object, ...], requests: int
+) -> None:
+    service, stub = make_service([failure, failure, ("stream", ["never"])], max_retries=1)
+    started = time.monotonic()
+    answer = service.ask(QUESTION)
+    assert time.monotonic() - started < 20  # inside a deadline, whatever the endpoint says
+    assert answer.mode == "extractive" and "60%予以返还" in answer.answer
+    assert answer.notice is not None and "不可用" in answer.notice
+    assert len(stub.requests) == requests
+
+
 def test_stream_dropped_mid_answer_falls_back_once(make_service) -> None:  # type: ignore[no-untyped-def]
     service, stub = make_service(
         [("drop", ["按上年度", "实际缴纳"]), ("stream", ["x"])], max_retries=2

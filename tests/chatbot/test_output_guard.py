@@ -123,3 +123,12 @@ def test_an_obedient_model_without_a_leak_keeps_only_real_citations(
     assert streamed == answer.answer
     assert "127.0.0.1:9" not in answer.answer and "![" not in answer.answer
     assert "[9]" not in answer.answer and [c.n for c in answer.citations] == [1]
+
+
+def test_html_in_model_output_is_shown_as_text_in_the_chat() -> None:
+    payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>[1]'
+    answer = Answer(question="q", answer=payload, mode="llm", refused=False, citations=(),
+                    language="zh")  # fmt: skip
+    shown = chat_markdown(answer)
+    assert "<img" not in shown and "<script" not in shown
+    assert "&lt;img" in shown and "&lt;script&gt;" in shown
