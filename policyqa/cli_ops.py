@@ -30,7 +30,11 @@ def bench(
     ),
     questions: Annotated[int, typer.Option(min=2)] = 100,
     users: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    embed_passages: Annotated[int, typer.Option(min=2, help="For the embedder section.")] = 128,
     duration: Annotated[float, typer.Option(min=1, max=600, help="Seconds of load.")] = 20.0,
+    sections: Annotated[
+        str, typer.Option(help="Comma-separated: embedder, ingest, query, serve, cold_start.")
+    ] = "embedder,ingest,query,serve,cold_start",
     as_json: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
@@ -67,6 +71,8 @@ def bench(
             questions=questions,
             users=users,
             duration_s=duration,
+            embed_passages=embed_passages,
+            sections=tuple(s.strip() for s in sections.split(",") if s.strip()),
         )
         report = run_bench(cfg, save if as_json is not None else None)
     typer.echo(format_bench(report))

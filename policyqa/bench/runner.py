@@ -38,6 +38,8 @@ class BenchConfig:
     users: int = 4
     duration_s: float = 20.0
     max_requests: int = 2_000
+    embed_passages: int = 128
+    sections: tuple[str, ...] = ("embedder", "ingest", "query", "serve", "cold_start")
 
 
 def _worker(task: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -80,6 +82,19 @@ def questions(cfg: BenchConfig) -> list[str]:
     en = [q.question for q in load_eval_set(cfg.eval_data / "policyqa-privacy").queries]
     mixed = [q for pair in zip(zh, en, strict=False) for q in pair]
     return mixed[: cfg.questions]
+
+
+def bench_embedder(cfg: BenchConfig) -> dict[str, Any]:
+    """Embedding throughput on 300-character Chinese passages cut from the ncp corpus."""
+    from eval.datasets import load_eval_set
+
+    passages: list[str] = []
+    for doc in load_eval_set(cfg.eval_data / "ncp-policy-qa").documents:
+        text = doc.text.replace("\n", "")
+        passages += [text[i : i + 300] for i in range(0, len(text) - 300, 300)]
+        if len(passages) >= cfg.embed_passages:
+            break
+    return _worker("embedder", {"settings": {}, "passages": passages[: cfg.embed_passages]})
 
 
 def bench_ingest(cfg: BenchConfig) -> dict[str, Any]:
@@ -232,12 +247,15 @@ def run_bench(
     qs = questions(cfg)
     report: dict[str, Any] = {"config": {k: str(v) for k, v in vars(cfg).items()}}
     sections: list[tuple[str, Callable[[], Any]]] = [
+        ("embedder", lambda: bench_embedder(cfg)),
         ("ingest", lambda: bench_ingest(cfg)),
         ("query", lambda: bench_query(cfg, qs)),
         ("serve", lambda: bench_serve(cfg, qs)),
         ("cold_start", lambda: bench_cold_start(cfg, qs[0])),
     ]
     for name, run in sections:
+        if name not in cfg.sections:
+            continue
         logger.info("bench section=%s", name)
         report[name] = run()
         if save is not None:

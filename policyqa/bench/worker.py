@@ -22,6 +22,8 @@ def run(task: str, request: dict[str, Any]) -> dict[str, Any]:
         return workloads.build_scale_index(
             settings, Path(request["eval_data"]), int(request["chunks"])
         )
+    if task == "embedder":
+        return workloads.embedder_throughput(list(request["passages"]))
     if task == "query":
         return workloads.query_latency(settings, list(request["questions"]))
     raise SystemExit(f"unknown bench task {task!r}")

