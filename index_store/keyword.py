@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,14 +120,16 @@ class BM25:
     Scoring a question is one column slice and a sum, so it stays fast at 100k chunks.
     """
 
-    def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+    def __init__(self, documents: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+        # Documents are consumed as a stream into compact arrays: at 100k chunks, Python lists
+        # of ints (or all token lists held at once) would cost gigabytes.
         self.vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        counts: list[float] = []
-        lengths = np.zeros(len(documents), dtype=np.float64)
+        rows = array("i")
+        cols = array("i")
+        counts = array("f")
+        lengths = array("d")
         for row, tokens in enumerate(documents):
-            lengths[row] = len(tokens)
+            lengths.append(len(tokens))
             tf: dict[int, int] = {}
             for token in tokens:
                 col = self.vocab.setdefault(token, len(self.vocab))
@@ -134,16 +137,21 @@ class BM25:
             rows.extend([row] * len(tf))
             cols.extend(tf.keys())
             counts.extend(tf.values())
-        n_docs = len(documents)
+        n_docs = len(lengths)
         self.n_docs = n_docs
         tf_matrix = sparse.csc_matrix(
-            (np.asarray(counts, dtype=np.float64), (rows, cols)),
+            (
+                np.frombuffer(counts, dtype=np.float32).astype(np.float64),
+                (np.frombuffer(rows, dtype=np.int32), np.frombuffer(cols, dtype=np.int32)),
+            ),
             shape=(n_docs, len(self.vocab)),
         )
+        del rows, cols, counts
         doc_freq = np.diff(tf_matrix.indptr).astype(np.float64)
         idf = np.log1p((n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
-        avg_len = float(lengths.mean()) if n_docs else 1.0
-        norm = k1 * (1 - b + b * lengths / max(avg_len, 1e-9))
+        doc_lengths = np.frombuffer(lengths, dtype=np.float64)
+        avg_len = float(doc_lengths.mean()) if n_docs else 1.0
+        norm = k1 * (1 - b + b * doc_lengths / max(avg_len, 1e-9))
         data = tf_matrix.data
         row_idx = tf_matrix.indices
         col_of_entry = np.repeat(np.arange(tf_matrix.shape[1]), np.diff(tf_matrix.indptr))
@@ -180,11 +188,13 @@ class KeywordIndex:
     def __init__(
         self,
         chunk_ids: Sequence[str],
-        token_lists: Sequence[Sequence[str]],
+        token_lists: Iterable[Sequence[str]],
         fields: dict[str, Sequence[str]] | None = None,
     ) -> None:
-        self.chunk_ids = list(chunk_ids)
+        """``token_lists`` may be a generator that fills ``chunk_ids`` and ``fields`` as it goes
+        (the index is then built in one streaming pass)."""
         self._bm25 = BM25(token_lists)
+        self.chunk_ids = list(chunk_ids)
         self._fields = {
             name: np.asarray(values, dtype=object) for name, values in (fields or {}).items()
         }

@@ -312,14 +312,19 @@ class IndexStore:
         generation = self._catalog.generation
         with self._lock:
             if self._keyword is None or generation != self._keyword_generation:
-                rows = list(self._catalog.keyword_rows())
-                self._keyword = KeywordIndex(
-                    [r.chunk_id for r in rows],
-                    [r.tokens for r in rows],
-                    fields={"doc_id": [r.doc_id for r in rows], "source": [r.source for r in rows]},
-                )
+                ids: list[str] = []
+                fields: dict[str, list[str]] = {"doc_id": [], "source": []}
+
+                def tokens() -> Iterator[list[str]]:  # one streaming pass over the catalog
+                    for r in self._catalog.keyword_rows():
+                        ids.append(r.chunk_id)
+                        fields["doc_id"].append(r.doc_id)
+                        fields["source"].append(r.source)
+                        yield r.tokens
+
+                self._keyword = KeywordIndex(ids, tokens(), fields=dict(fields))
                 self._keyword_generation = generation
-                logger.info("keyword index built chunks=%d generation=%d", len(rows), generation)
+                logger.info("keyword index built chunks=%d generation=%d", len(ids), generation)
             return self._keyword
 
     def close(self) -> None:

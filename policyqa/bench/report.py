@@ -25,8 +25,9 @@ def format_bench(report: dict[str, Any]) -> str:
         s = report["serve"]
         lines += [
             "",
-            f"Server: ready in {s['server_ready_s']} s; {s['users']} users, {s['requests']} "
-            f"requests, {s['throughput_rps']} req/s, p50 {s['latency']['p50_ms']} ms, "
+            f"Server on the {s['index']} index: ready in {s['server_ready_s']} s, peak RSS "
+            f"{s['server_peak_rss_mb']} MB; {s['users']} users, {s['requests']} requests, "
+            f"{s['throughput_rps']} req/s, p50 {s['latency']['p50_ms']} ms, "
             f"p95 {s['latency']['p95_ms']} ms, statuses {s['statuses']}",
         ]
     if "cold_start" in report:

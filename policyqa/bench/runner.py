@@ -151,14 +151,17 @@ def _policyqa() -> str:
 
 
 def bench_serve(cfg: BenchConfig, qs: list[str]) -> dict[str, Any]:
-    """Server ready time, then ``users`` simulated users posting questions for a bounded time."""
+    """Server ready time, then ``users`` simulated users posting questions for a bounded time,
+    against the largest index of the run; the server's peak RSS at the end."""
+    built = [cfg.work_dir / f"scale-{n}" for n in sorted(cfg.sizes, reverse=True)]
+    root = next((r for r in built if (r / "index").exists()), cfg.work_dir / "ours")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     server = subprocess.Popen(
         [_policyqa(), "serve", "--port", str(port)],
         # Capacity, not the rate limiter, is what this measures: lift the per-client limits.
-        env=_env(cfg.work_dir / "ours")
+        env=_env(root)
         | {"POLICYQA_RATE_LIMIT_PER_MINUTE": "100000", "POLICYQA_MAX_INFLIGHT": "64"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -166,10 +169,19 @@ def bench_serve(cfg: BenchConfig, qs: list[str]) -> dict[str, Any]:
         ready_s = _wait_ready(f"{url}/healthz", server, started)
         _load(f"{url}/api/ask", qs[:3], replace(cfg, users=1, max_requests=3))  # warm up
         load = _load(f"{url}/api/ask", qs, cfg)
+        peak = _peak_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"server_ready_s": round(ready_s, 2)} | load
+    index = root.name if root.name != "ours" else "ingest corpus"
+    return {"index": index, "server_ready_s": round(ready_s, 2), "server_peak_rss_mb": peak} | load
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return -1.0
 
 
 def _wait_ready(url: str, server: subprocess.Popen[bytes], started: float) -> float:

@@ -38,6 +38,7 @@ def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> No
             assert row[kind]["n"] == 6 and 0 < row[kind]["p50_ms"] <= row[kind]["p95_ms"]
     serve = report["serve"]
     assert serve["requests"] > 0 and set(serve["statuses"]) == {"200"}
+    assert serve["index"] == "scale-300" and serve["server_peak_rss_mb"] > 100
     assert report["cold_start"]["help_s"] > 0
     # The printed report carries the ratios measured in this run.
     assert "ratio MB/s ours/naive" in done.stdout and "first/unchanged" in done.stdout

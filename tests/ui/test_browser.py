@@ -28,7 +28,7 @@ SECRET = "sk-test-never-served-7f3a"
 ADMIN_PASSWORD = "admin-test-pass-3c1d"
 AUDITOR_PASSWORD = "auditor-test-pass-9e2b"  # the throttling test locks this one
 HOSTILE = (
-    "第一条 网络安全须知：<img src=x onerror=\"window.__pqa_xss=1\">本条说明申报安全。\n"
+    '第一条 网络安全须知：<img src=x onerror="window.__pqa_xss=1">本条说明申报安全。\n'
     "第二条 申报安全提示：详见 https://evil.example/phish 网址和 "
     "[点此申报](javascript:window.__pqa_xss=2)，<script>window.__pqa_xss=3</script>切勿点击。\n"
     "第三条 申报图片说明：![logo](http://127.0.0.1:9/leak.png?d=secret)\n"
