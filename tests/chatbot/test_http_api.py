@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -13,30 +11,16 @@ import pytest
 
 from index_store.settings import Settings
 from index_store.store import IndexStore
-from tests.ui.test_browser import free_port
 
 Demo = tuple[IndexStore, Settings]
 
 
 @pytest.fixture(scope="module")
 def server(demo_store: Demo) -> Iterator[str]:
-    import uvicorn
+    from tests.chatbot.test_guard import serving
 
-    from policyqa.server import create_app
-
-    _, settings = demo_store
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(demo_store[1]) as url:
+        yield url
 
 
 def post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
