@@ -140,30 +140,13 @@ def test_rate_limiter_buckets(rate: int, calls_at: list[float], allowed: list[bo
 
 
 def test_the_chat_can_require_a_login(demo_store: Demo) -> None:
-    import urllib.parse
+    from tests.ui.test_browser import login
 
     _, base = demo_store
     settings = Settings.model_validate(base.model_dump() | {"chat_users": "alice:wonder-land-42"})
     with serving(settings) as url:
         assert call(f"{url}/config")[0] == 401  # the chat app's config needs a login
-        form = urllib.parse.urlencode({"username": "alice", "password": "wonder-land-42"})
-        assert (
-            call(
-                f"{url}/login",
-                form.encode(),
-                **{"content-type": "application/x-www-form-urlencoded"},
-            )[0]
-            == 200
-        )
-        wrong = urllib.parse.urlencode({"username": "alice", "password": "nope"})
-        assert (
-            call(
-                f"{url}/login",
-                wrong.encode(),
-                **{"content-type": "application/x-www-form-urlencoded"},
-            )[0]
-            == 400
-        )
-    public = base  # without chat users the chat is public
-    with serving(public) as url:
+        assert login(f"{url}/login", "alice", "wonder-land-42") == 200
+        assert login(f"{url}/login", "alice", "nope") == 400
+    with serving(base) as url:  # without chat users the chat is public
         assert call(f"{url}/config")[0] == 200
