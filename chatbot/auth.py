@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from index_store.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 
@@ -18,7 +20,10 @@ def parse_users(spec: str) -> dict[str, str]:
     for item in spec.split(","):
         name, sep, password = item.strip().partition(":")
         if item.strip() and (not sep or not name or not password):
-            raise ValueError(f"user entry {name!r} must be written NAME:PASSWORD")
+            raise ConfigError(
+                f"user entry {name!r} must be written NAME:PASSWORD "
+                "(POLICYQA_ADMIN_USERS / POLICYQA_CHAT_USERS)"
+            )
         if sep:
             users[name] = password
     return users

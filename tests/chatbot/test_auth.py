@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from chatbot.auth import ThrottledLogin, parse_users
+from index_store.errors import ConfigError
 
 
 def test_user_tables_parse_and_reject_malformed_entries() -> None:
     assert parse_users("alice:pw1, bob:p:w2") == {"alice": "pw1", "bob": "p:w2"}
     assert parse_users("") == {}
-    with pytest.raises(ValueError, match="NAME:PASSWORD"):
+    with pytest.raises(ConfigError, match="NAME:PASSWORD"):
         parse_users("alice")
 
 
