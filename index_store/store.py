@@ -9,6 +9,7 @@ mode, readers (app replicas) need no registry: they read chunk records from Chro
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -29,7 +30,6 @@ from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
     MetadataFilters,
-    VectorStoreQuery,
 )
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -287,18 +287,23 @@ class IndexStore:
     def dense_search(
         self, query_vector: Sequence[float], k: int, filters: Filters | None = None
     ) -> list[DenseHit]:
-        result = self.vector_store.query(
-            VectorStoreQuery(
-                query_embedding=list(query_vector),
-                similarity_top_k=k,
-                filters=to_metadata_filters(filters),
-            )
+        """Nearest chunks by cosine. Asks Chroma for ids and distances only: fetching the
+        metadata and texts of 50 candidates cost most of the query at 100k chunks."""
+        to_metadata_filters(filters)  # validates the field names
+        where = [{name: {"$in": list(values)}} for name, values in (filters or {}).items()]
+        result = self._collection.query(
+            query_embeddings=[list(query_vector)],
+            n_results=k,
+            where=None if not where else where[0] if len(where) == 1 else {"$and": where},
+            include=["distances"],
         )
-        ids = result.ids or []
-        sims = result.similarities or [0.0] * len(ids)
+        ids = result["ids"][0]
+        distances = (result["distances"] or [[]])[0]
+        # exp(-distance), as llama-index's ChromaVectorStore reports it: the refusal thresholds
+        # (POLICYQA_REFUSAL_*_MIN_DENSE) were calibrated on this scale.
         return [
-            DenseHit(cid, float(s), rank)
-            for rank, (cid, s) in enumerate(zip(ids, sims, strict=False), 1)
+            DenseHit(cid, math.exp(-float(d)), rank)
+            for rank, (cid, d) in enumerate(zip(ids, distances, strict=True), 1)
         ]
 
     def keyword_search(
