@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,6 +64,17 @@ def chunk_metadata(
         "ingested_at": record.ingested_at,
         "tokens": TOKEN_SEPARATOR.join(tokens),
     }
+
+
+def collection_pages(collection: Any, include: list[str]) -> Iterator[dict[str, Any]]:
+    """The whole collection, ``_PAGE`` records at a time (``collection.get`` result dicts)."""
+    offset = 0
+    while True:
+        page: dict[str, Any] = collection.get(include=include, limit=_PAGE, offset=offset)
+        yield page
+        if len(page["ids"]) < _PAGE:
+            return
+        offset += _PAGE
 
 
 def collection_generation(collection: Any) -> int:
@@ -129,17 +140,12 @@ class ChromaCatalog:
         collection = self._client.get_collection(self._name)
         metas: dict[str, dict[str, Any]] = {}
         texts: dict[str, str] = {}
-        offset = 0
-        while True:
-            page = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+        for page in collection_pages(collection, ["documents", "metadatas"]):
             for chunk_id, text, meta in zip(
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
                 if int(meta.get("generation", 0)) <= generation:
                     metas[chunk_id], texts[chunk_id] = meta, text or ""
-            if len(page["ids"]) < _PAGE:
-                break
-            offset += _PAGE
         newest: dict[str, tuple[int, str]] = {}
         for meta in metas.values():
             source = str(meta["source"])

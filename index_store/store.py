@@ -26,11 +26,6 @@ from llama_index.core.schema import (
     RelatedNodeInfo,
     TextNode,
 )
-from llama_index.core.vector_stores.types import (
-    FilterOperator,
-    MetadataFilter,
-    MetadataFilters,
-)
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
 from index_store.catalog import (
@@ -40,6 +35,7 @@ from index_store.catalog import (
     bump_generation,
     chunk_metadata,
     collection_generation,
+    collection_pages,
 )
 from index_store.errors import ConfigError, IndexBusyError, IndexNotFoundError
 from index_store.keyword import KeywordHit, KeywordIndex
@@ -106,18 +102,17 @@ def make_chroma_client(settings: Settings, index_dir: Path) -> Any:
     )
 
 
-def to_metadata_filters(filters: Filters | None) -> MetadataFilters | None:
+def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    """Search filters as a Chroma ``where`` clause; unknown fields are a ConfigError."""
     if not filters:
         return None
     unknown = set(filters) - set(FILTER_FIELDS)
     if unknown:
         raise ConfigError(f"cannot filter on {sorted(unknown)}: use one of {FILTER_FIELDS}")
-    return MetadataFilters(
-        filters=[
-            MetadataFilter(key=name, value=list(values), operator=FilterOperator.IN)
-            for name, values in filters.items()
-        ]
-    )
+    clauses: list[dict[str, Any]] = [
+        {name: {"$in": list(values)}} for name, values in filters.items()
+    ]
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class IndexStore:
@@ -212,14 +207,7 @@ class IndexStore:
         row names are deleted; documents with vectors missing are dropped from the registry so
         the next ingest adds them again. Returns (vectors deleted, documents dropped)."""
         known = self.registry.all_chunk_ids()
-        stored: set[str] = set()
-        offset = 0
-        while True:
-            page = self._collection.get(include=[], limit=5000, offset=offset)
-            stored.update(page["ids"])
-            if len(page["ids"]) < 5000:
-                break
-            offset += 5000
+        stored = {cid for page in collection_pages(self._collection, []) for cid in page["ids"]}
         orphans = sorted(stored - known)
         if orphans:
             self._collection.delete(ids=orphans)
@@ -289,12 +277,10 @@ class IndexStore:
     ) -> list[DenseHit]:
         """Nearest chunks by cosine. Asks Chroma for ids and distances only: fetching the
         metadata and texts of 50 candidates cost most of the query at 100k chunks."""
-        to_metadata_filters(filters)  # validates the field names
-        where = [{name: {"$in": list(values)}} for name, values in (filters or {}).items()]
         result = self._collection.query(
             query_embeddings=[list(query_vector)],
             n_results=k,
-            where=None if not where else where[0] if len(where) == 1 else {"$and": where},
+            where=chroma_where(filters),
             include=["distances"],
         )
         ids = result["ids"][0]
@@ -309,7 +295,7 @@ class IndexStore:
     def keyword_search(
         self, question: str, k: int, filters: Filters | None = None
     ) -> list[KeywordHit]:
-        to_metadata_filters(filters)  # same validation as the dense side
+        chroma_where(filters)  # same validation as the dense side
         return self.keyword_index().search(question, k, filters)
 
     def keyword_index(self) -> KeywordIndex:
