@@ -113,7 +113,7 @@ def build_index(
 ) -> IndexStore:
     """The set's corpus ingested with the real pipeline into an index cached by corpus
     content; a second run re-uses it (every document is 'unchanged')."""
-    chunking = ChunkingConfig(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
+    chunking = ChunkingConfig.from_settings(settings)
     directory = _index_dir(eval_set, settings, chunking)
     # Eval indexes are always embedded Chroma: they are private, derived data.
     local = settings.model_copy(update={"chroma_url": ""})

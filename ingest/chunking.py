@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index_store.records import ChunkDraft, SourceDocument
+from index_store.settings import Settings
 
 _CN = "[一二三四五六七八九十百零〇两]+"
 _ROMAN = "[IVXLC]+"
@@ -78,6 +79,10 @@ class ChunkingConfig:
     size: int = 300
     overlap: int = 50
     min_chars: int = 60
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChunkingConfig:
+        return cls(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
 
 
 def _label(text: str, start: int, marker_end: int) -> str:

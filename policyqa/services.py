@@ -33,11 +33,7 @@ def build_ingestor(settings: Settings, store: IndexStore) -> Ingestor:
     return Ingestor(
         store=store,
         embedder=make_embedder(settings),
-        chunking=ChunkingConfig(
-            size=settings.chunk_size,
-            overlap=settings.chunk_overlap,
-            min_chars=settings.min_chunk_chars,
-        ),
+        chunking=ChunkingConfig.from_settings(settings),
         max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
         cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite", embedder_key(settings)),
     )

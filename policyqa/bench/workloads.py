@@ -50,30 +50,12 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def chunking_config(settings: Settings) -> ChunkingConfig:
-    return ChunkingConfig(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
-
-
-def _ingestor(settings: Settings, embedder: BaseEmbedding | None = None) -> Ingestor:
-    """The app's ingestor; with a scale-only embedder there is no cache (its vectors must never
-    be mistaken for the real model's)."""
-    from index_store.embed_cache import EmbeddingCache
-
-    store = open_store(settings, embedder_key(settings), create=True)
-    cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite", embedder_key(settings))
-    return Ingestor(
-        store=store,
-        embedder=embedder or make_embedder(settings),
-        chunking=chunking_config(settings),
-        max_file_bytes=1 << 40,
-        cache=None if embedder else cache,
-    )
-
-
 def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
     """First ingest (cold embedding cache), then an unchanged re-ingest, in one process."""
+    from policyqa.services import build_ingestor
+
     started = time.perf_counter()
-    ingestor = _ingestor(settings)
+    ingestor = build_ingestor(settings, open_store(settings, embedder_key(settings), create=True))
     setup = time.perf_counter() - started
     first = ingest_paths([corpus], ingestor)
     again = ingest_paths([corpus], ingestor)
@@ -180,8 +162,11 @@ def scale_documents(eval_data: Path, chunks: int, chunking: ChunkingConfig) -> l
 def build_scale_index(settings: Settings, eval_data: Path, chunks: int) -> dict[str, Any]:
     """Fill an index through the real pipeline (chunking, tokens, registry, Chroma) with
     scale-only vectors; stored under the real embedder's key so it is queried like any index."""
-    documents = scale_documents(eval_data, chunks, chunking_config(settings))
-    ingestor = _ingestor(settings, TokenHashEmbedding())
+    chunking = ChunkingConfig.from_settings(settings)
+    store = open_store(settings, embedder_key(settings), create=True)
+    # No embedding cache: scale-only vectors must never be mistaken for the real model's.
+    ingestor = Ingestor(store, TokenHashEmbedding(), chunking, max_file_bytes=1 << 40)
+    documents = scale_documents(eval_data, chunks, chunking)
     report = ingest_documents(documents, ingestor)
     return {
         "seconds": round(report.seconds, 1),
@@ -194,14 +179,12 @@ def build_scale_index(settings: Settings, eval_data: Path, chunks: int) -> dict[
 def query_latency(settings: Settings, questions: list[str], warmup: int = 5) -> dict[str, Any]:
     """Warm p50/p95 of retrieval alone and of retrieval + extractive answer, in a process that
     only opens the index (its peak RSS is what a server holds), then the naive retriever."""
-    from chatbot.retrieval import HybridRetriever, RetrievalConfig
-    from chatbot.service import AnswerConfig, AnswerService
+    from eval.run import make_service
 
     started = time.perf_counter()
     store = open_store(settings, embedder_key(settings), create=False)
-    embedder = make_embedder(settings)
-    retriever = HybridRetriever(store, embedder, RetrievalConfig.from_settings(settings))
-    service = AnswerService(retriever, AnswerConfig.from_settings(settings))
+    service = make_service(store, settings)  # the app's service, extractive
+    retriever, embedder = service.retriever, service.retriever.embedder
     store.keyword_index()
     embedder.get_query_embedding("warm up")
     open_s = time.perf_counter() - started
