@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -113,14 +113,7 @@ def _loaded(item: Path, loader: IsolatedLoader) -> SourceDocument | FileOutcome:
     except LoadError as exc:
         logger.warning("load failed path=%s reason=%s", item, exc.reason)
         return FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
-    return SourceDocument(
-        source=str(item.resolve()),
-        text=doc.text,
-        title=doc.title,
-        kind=doc.kind,
-        page_starts=doc.page_starts,
-        metadata=doc.metadata,
-    )
+    return replace(doc, source=str(item.resolve()))
 
 
 def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:

@@ -42,9 +42,10 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
 
     if not settings.chroma_url:
         from index_store.probe import probe_index
+        from index_store.store import REGISTRY_FILE
 
         index_dir = settings.index_dir.expanduser().resolve()
-        if (index_dir / "registry.sqlite").exists():
+        if (index_dir / REGISTRY_FILE).exists():
             probe = probe_index(index_dir, settings.collection)
             if not probe.ok:
                 logger.error("index unavailable dir=%s reason=%s", index_dir, probe.reason)
@@ -54,13 +55,13 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
     install_api(app, service)
     app.add_middleware(ApiGuard, config=guard_config(settings))
-    from eval.app_runner import EvalRunner
-
     admins = parse_users(settings.admin_users.get_secret_value()) if settings.admin_users else {}
     chatters = parse_users(settings.chat_users.get_secret_value()) if settings.chat_users else {}
     max_file_bytes = int(settings.max_file_mb * 2**20)
     common = {"css": CSS, "footer_links": [], "max_file_size": max_file_bytes}
     if admins:  # mounted before "/", which would otherwise catch /admin
+        from eval.app_runner import EvalRunner
+
         admin = build_admin_ui(EvalRunner(settings))
         admin.queue(max_size=settings.ui_queue_size, default_concurrency_limit=1)
         gr.mount_gradio_app(app, admin, path="/admin", auth=ThrottledLogin(admins), **common)
