@@ -13,6 +13,8 @@ from index_store.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+_MAX_TRACKED = 10_000  # names with recent failures or locks before stale ones are dropped
+
 
 def parse_users(spec: str) -> dict[str, str]:
     """``"alice:pw1, bob:pw2"`` -> ``{"alice": "pw1", "bob": "pw2"}``."""
@@ -53,6 +55,8 @@ class ThrottledLogin:
     def __call__(self, username: str, password: str) -> bool:
         now = self._clock()
         with self._lock:
+            if len(self._failures) + len(self._locked_until) > _MAX_TRACKED:
+                self._forget_stale(now)
             if self._locked_until.get(username, 0.0) > now:
                 logger.warning("login refused: user locked")
                 return False
@@ -69,3 +73,13 @@ class ThrottledLogin:
                 self._failures.pop(username, None)
                 logger.warning("login locked after %d failures", len(recent))
             return False
+
+    def _forget_stale(self, now: float) -> None:
+        """Drop failures outside the window and expired locks: names tried once (a flood of
+        made-up user names) do not pile up, and no live count or lock is lost."""
+        self._failures = {
+            name: times
+            for name, times in self._failures.items()
+            if any(now - t < self._window for t in times)
+        }
+        self._locked_until = {n: t for n, t in self._locked_until.items() if t > now}

@@ -36,3 +36,17 @@ def test_failures_spread_over_time_do_not_lock() -> None:
         now[0] = step * 31.0  # never three failures within 60 s
         assert not login("alice", "wrong")
     assert login("alice", "right")
+
+
+def test_stale_failures_of_many_names_are_forgotten_but_live_locks_kept() -> None:
+    now = [0.0]
+    login = ThrottledLogin({"alice": "right"}, max_failures=3, window_s=60, lockout_s=300,
+                           clock=lambda: now[0])  # fmt: skip
+    for _ in range(3):
+        login("alice", "wrong")  # alice is locked until t=300
+    for n in range(10_001):
+        login(f"made-up-{n}", "x")
+    now[0] = 100.0  # every made-up failure is outside the window now
+    assert not login("someone", "x")
+    assert len(login._failures) == 1  # only the failure just made
+    assert not login("alice", "right")  # the live lock survived the clean-up
