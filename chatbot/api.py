@@ -11,15 +11,18 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from chatbot.render import answer_json, sources_text
-from chatbot.service import AnswerService, Turn
+from chatbot.context import ChatContext
+from chatbot.render import answer_json, basis_line, checklist_lines, sources_text
+from chatbot.service import Turn
 from index_store.errors import InvalidQuestionError, PolicyQAError
+from index_store.policy import Scope
 from index_store.records import Answer
 
 MODEL_ID = "policyqa"
@@ -33,7 +36,39 @@ class HistoryMessage(BaseModel):
 class AskRequest(BaseModel):
     question: str
     history: list[HistoryMessage] = Field(default_factory=list, max_length=50)
-    filters: dict[str, list[str]] | None = None
+    # Which documents count: policies in force on ``as_of`` (default today) unless
+    # ``include_expired``; then the narrowing filters (empty = no restriction).
+    as_of: date | None = None
+    include_expired: bool = False
+    regions: list[str] = Field(default_factory=list, max_length=50)
+    issuers: list[str] = Field(default_factory=list, max_length=50)
+    published_from: date | None = None
+    published_to: date | None = None
+    doc_ids: list[str] = Field(default_factory=list, max_length=500)
+    filters: dict[str, list[str]] | None = None  # older form: {"doc_id": [...], "source": [...]}
+
+    def scope(self, ctx: ChatContext, principal: str | None) -> Scope:
+        filters = self.filters or {}
+        unknown = set(filters) - {"doc_id", "source"}
+        if unknown:
+            raise InvalidQuestionError(f"cannot filter on {sorted(unknown)}: use doc_id or source")
+        return ctx.scope_for(
+            principal,
+            as_of=self.as_of,
+            in_force_only=not self.include_expired,
+            regions=tuple(self.regions),
+            issuers=tuple(self.issuers),
+            published_from=self.published_from,
+            published_to=self.published_to,
+            doc_ids=tuple(self.doc_ids) + tuple(filters.get("doc_id", [])),
+            sources=tuple(filters.get("source", [])),
+        )
+
+
+class FeedbackRequest(BaseModel):
+    answer: dict[str, Any]  # the answer as /api/ask returned it
+    rating: Literal[1, -1]
+    reason: str = Field(default="", max_length=2000)
 
 
 class ChatMessageIn(BaseModel):
@@ -74,25 +109,44 @@ def _completion_text(answer: Answer) -> str:
     text = answer.answer
     if answer.notice:
         text = f"({answer.notice})\n\n{text}"
+    extra = ["\n".join(checklist_lines(answer)), basis_line(answer), *answer.warnings]
+    text += "".join(f"\n\n{part}" for part in extra if part)
     if answer.citations and not answer.refused:
         text += "\n\n" + sources_text(answer)
     return text
 
 
-def build_api(service: AnswerService) -> APIRouter:
+def _principal(request: Request) -> str | None:
+    return getattr(request.state, "principal", None)
+
+
+def build_api(ctx: ChatContext) -> APIRouter:
     router = APIRouter()
+    service = ctx.service
 
     @router.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "mode": service.mode}
 
     @router.post("/api/ask", response_model=None)
-    def ask(req: AskRequest) -> dict[str, Any] | JSONResponse:
+    def ask(req: AskRequest, request: Request) -> dict[str, Any] | JSONResponse:
         history = [Turn(m.role, m.content) for m in req.history]
         try:
-            return answer_json(service.ask(req.question, history, req.filters))
+            scope = req.scope(ctx, _principal(request))
+            return answer_json(service.ask(req.question, history, scope), ctx.links)
         except PolicyQAError as exc:
             return _error(400, str(exc))
+
+    @router.post("/api/feedback", response_model=None)
+    def feedback(req: FeedbackRequest, request: Request) -> dict[str, Any] | JSONResponse:
+        if ctx.feedback is None:
+            return _error(404, "feedback is not enabled on this server", "not_found")
+        missing = {"question", "answer", "refused", "citations"} - set(req.answer)
+        if missing:
+            return _error(400, f"answer lacks {sorted(missing)}: send it as /api/ask returned it")
+        principal = _principal(request) or ""
+        item = ctx.feedback.add(req.answer, req.rating, ctx.config, principal, req.reason)
+        return {"id": item}
 
     @router.get("/v1/models")
     def models() -> dict[str, Any]:
@@ -101,23 +155,24 @@ def build_api(service: AnswerService) -> APIRouter:
 
     @router.post("/v1/chat/completions", response_model=None)
     def chat_completions(
-        req: ChatCompletionRequest,
+        req: ChatCompletionRequest, request: Request
     ) -> dict[str, Any] | StreamingResponse | JSONResponse:
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         try:
             question, history = _split_chat(req.messages)
+            scope = ctx.scope_for(_principal(request))
             if req.stream:
-                events = service.stream(question, history)
+                events = service.stream(question, history, scope)
                 first = next(events)  # validation errors surface before any byte is sent
                 return StreamingResponse(
-                    _sse(cid, created, first, events), media_type="text/event-stream"
+                    _sse(cid, created, first, events, ctx), media_type="text/event-stream"
                 )
-            answer = service.ask(question, history)
+            answer = service.ask(question, history, scope)
         except PolicyQAError as exc:
             return _error(400, str(exc))
         message = {"role": "assistant", "content": _completion_text(answer)}
-        record = answer_json(answer)
+        record = answer_json(answer, ctx.links)
         return {
             "id": cid,
             "object": "chat.completion",
@@ -133,7 +188,7 @@ def build_api(service: AnswerService) -> APIRouter:
 
 
 def _sse(
-    cid: str, created: int, first: str | Answer, events: Iterator[str | Answer]
+    cid: str, created: int, first: str | Answer, events: Iterator[str | Answer], ctx: ChatContext
 ) -> Iterator[bytes]:
     """OpenAI chunk events: the answer's deltas, then (when the final answer differs from what
     was streamed, e.g. after an LLM fallback) the rest, then the numbered sources, then a final
@@ -165,11 +220,11 @@ def _sse(
     rest = full[len(streamed) :] if full.startswith(streamed) else "\n\n" + full
     if rest:
         yield chunk({"content": rest})
-    record = answer_json(answer)
+    record = answer_json(answer, ctx.links)
     yield chunk({}, "stop", citations=record["citations"], policyqa=record)
     yield b"data: [DONE]\n\n"
 
 
-def install_api(app: FastAPI, service: AnswerService) -> None:
+def install_api(app: FastAPI, ctx: ChatContext) -> None:
     """Mount the routes; each answers its own errors with 4xx JSON."""
-    app.include_router(build_api(service))
+    app.include_router(build_api(ctx))

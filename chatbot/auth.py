@@ -7,9 +7,11 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from index_store.errors import ConfigError
+from index_store.policy import PUBLIC_LABEL
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,37 @@ def parse_users(spec: str) -> dict[str, str]:
         if sep:
             users[name] = password
     return users
+
+
+def parse_access(spec: str) -> dict[str, frozenset[str]]:
+    """``"alice=internal|hr; ci-bot=internal"`` -> ``{"alice": {"internal", "hr"}, ...}``."""
+    access: dict[str, frozenset[str]] = {}
+    for item in spec.split(";"):
+        name, sep, labels = item.strip().partition("=")
+        if not item.strip():
+            continue
+        granted = frozenset(x.strip() for x in labels.split("|") if x.strip())
+        if not sep or not name.strip() or not granted:
+            raise ConfigError(
+                f"access entry {item.strip()!r} must be written NAME=LABEL|LABEL "
+                "(POLICYQA_ACCESS_LABELS)"
+            )
+        access[name.strip()] = access.get(name.strip(), frozenset()) | granted
+    return access
+
+
+@dataclass(frozen=True)
+class Access:
+    """Which document labels a principal (UI user name or API key name) may read."""
+
+    grants: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    admins: frozenset[str] = frozenset()
+
+    def labels_for(self, principal: str | None) -> frozenset[str] | None:
+        """None (everything) for admins; otherwise "public" plus what was granted."""
+        if principal is not None and principal in self.admins:
+            return None
+        return frozenset({PUBLIC_LABEL}) | self.grants.get(principal or "", frozenset())
 
 
 class ThrottledLogin:

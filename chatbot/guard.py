@@ -68,17 +68,27 @@ class ApiGuard:
         self._inflight = 0
         self._lock = threading.Lock()
 
+    def _key_name(self, key: str) -> str | None:
+        """The name of the configured key ``key`` is, compared in constant time; None when it
+        is none of them."""
+        found = None
+        for name, secret in key_names(self.config.api_keys):
+            if hmac.compare_digest(key.encode(), secret.encode()):
+                found = name
+        return found
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope["path"]).startswith(GUARDED_PREFIXES):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = _presented_key(headers)
-        if self.config.api_keys and not any(
-            hmac.compare_digest(key.encode(), k.encode()) for k in self.config.api_keys
-        ):
+        principal = self._key_name(key)
+        if self.config.api_keys and principal is None:
             await _reject(send, 401, "a valid API key is required (Authorization: Bearer KEY)")
             return
+        if principal is not None:  # routes read it as request.state.principal
+            scope.setdefault("state", {})["principal"] = principal
         length = headers.get("content-length", "0")
         if not length.isdigit() or int(length) > self.config.max_body_bytes:
             await _reject(send, 413, f"request body over {self.config.max_body_bytes} bytes")
@@ -100,6 +110,15 @@ class ApiGuard:
         finally:
             with self._lock:
                 self._inflight -= 1
+
+
+def key_names(entries: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, key) pairs: an entry "name:KEY" is named, a bare "KEY" is "key-N"."""
+    pairs = []
+    for i, entry in enumerate(entries, 1):
+        name, sep, key = entry.partition(":")
+        pairs.append((name, key) if sep and name and key else (f"key-{i}", entry))
+    return pairs
 
 
 def _presented_key(headers: dict[str, str]) -> str:

@@ -63,6 +63,108 @@ UNVERIFIED_NUMBERS = {
     "zh": "以下数字未在引用段落中找到，请核实：{numbers}",
     "en": "These numbers were not found in the cited passages; please verify: {numbers}",
 }
+POLICY_LINE = {
+    "zh": {
+        "line": "《{title}》（{details}）",
+        "sep": "，",
+        "from": "{day} 起施行",
+        "until": "有效期至 {day}",
+        "unknown": "有效期未注明",
+    },
+    "en": {
+        "line": "{title} ({details})",
+        "sep": "; ",
+        "from": "effective {day}",
+        "until": "valid until {day}",
+        "unknown": "validity not stated",
+    },
+}
+BASIS_LABEL = {"zh": "依据", "en": "Based on"}
+LIFECYCLE_WARNINGS = {
+    "zh": {
+        "expired": "《{title}》已于 {day} 失效，所引内容可能不再适用。",
+        "superseded": "《{title}》已被废止，请以新政策为准：{newer}",
+        "not_yet_effective": "《{title}》自 {day} 起施行，目前尚未生效。",
+    },
+    "en": {
+        "expired": "{title} expired on {day}; the cited text may no longer apply.",
+        "superseded": "{title} has been replaced; see the newer policy: {newer}",
+        "not_yet_effective": "{title} takes effect on {day} and is not in force yet.",
+    },
+}
+NOT_IN_FORCE_NOTICE = {
+    "zh": "现行有效的政策中没有找到答案；以下内容出自已失效或已被替代的政策，仅供参考。",
+    "en": "No policy in force answers this; the answer below comes from policies that have "
+    "expired or been replaced, for reference only.",
+}
+# Added to an eligibility question to find the policy's conditions (a retrieval query).
+CHECKLIST_QUERY = {
+    "zh": "适用范围 申请条件 补贴标准 申报材料 申报时间",
+    "en": "eligibility who may apply conditions amount deadline required documents",
+}
+CHECKLIST_TITLE = {"zh": "申请条件核对", "en": "Eligibility checklist"}
+CHECKLIST_STATUS = {
+    "zh": {"met": "✅ 符合", "not_met": "❌ 不符合", "unknown": "❔ 待确认"},
+    "en": {"met": "✅ met", "not_met": "❌ not met", "unknown": "❔ unknown"},
+}
+CHECKLIST_CATEGORIES = {
+    "zh": {
+        "size": "企业规模", "region": "注册地区", "industry": "所属行业", "founded": "成立时间",
+        "headcount": "职工人数", "amount": "金额与上限", "deadline": "申报时间",
+        "materials": "申报材料",
+    },
+    "en": {
+        "size": "Enterprise size", "region": "Region", "industry": "Industry",
+        "founded": "Registration date", "headcount": "Headcount", "amount": "Amounts and caps",
+        "deadline": "Deadline", "materials": "Required materials",
+    },
+}  # fmt: skip
+CHECKLIST_REASONS = {
+    "zh": {
+        "size_met": "您所述的企业规模在条款范围内",
+        "size_not_met": "您所述的企业规模不在条款范围内",
+        "size_unknown": "请说明企业规模（如小微企业）",
+        "region_met": "您所述的地区与政策地区一致",
+        "region_not_met": "您所述的地区不在政策适用地区",
+        "region_unknown": "请确认企业注册地",
+        "industry_met": "您所述的行业在条款所列行业中",
+        "industry_not_met": "您所述的行业不在条款所列行业中",
+        "industry_unknown": "请确认所属行业",
+        "founded_met": "按您所述的成立年份符合",
+        "founded_not_met": "按您所述的成立年份不符合",
+        "founded_unknown": "请说明企业成立时间",
+        "headcount_met": "按您所述的人数符合",
+        "headcount_not_met": "按您所述的人数不符合",
+        "headcount_unknown": "请说明职工人数",
+        "deadline_open": "所查日期在申报期内",
+        "deadline_closed": "所查日期不在申报期内",
+        "deadline_unknown": "请核对申报时间",
+        "amount_check": "金额以审核结果为准",
+        "materials_check": "请准备该材料",
+    },
+    "en": {
+        "size_met": "the size you gave is covered",
+        "size_not_met": "the size you gave is not covered",
+        "size_unknown": "state your enterprise size",
+        "region_met": "the region you gave matches the policy's",
+        "region_not_met": "the region you gave is outside the policy's",
+        "region_unknown": "confirm where the enterprise is registered",
+        "industry_met": "your industry is listed",
+        "industry_not_met": "your industry is not listed",
+        "industry_unknown": "confirm your industry",
+        "founded_met": "met by the founding year you gave",
+        "founded_not_met": "not met by the founding year you gave",
+        "founded_unknown": "state when the enterprise was founded",
+        "headcount_met": "met by the headcount you gave",
+        "headcount_not_met": "not met by the headcount you gave",
+        "headcount_unknown": "state your headcount",
+        "deadline_open": "the application window is open on the date asked",
+        "deadline_closed": "the application window is closed on the date asked",
+        "deadline_unknown": "check the deadline",
+        "amount_check": "the amount is set on review",
+        "materials_check": "prepare this",
+    },
+}
 
 # -- eval judge (optional, needs an LLM endpoint) -----------------------------------------------
 

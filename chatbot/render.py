@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from index_store.records import Answer, Citation
+from chatbot.prompts import BASIS_LABEL, CHECKLIST_CATEGORIES, CHECKLIST_STATUS, CHECKLIST_TITLE
+from index_store.records import Answer, Citation, Condition
+
+if TYPE_CHECKING:
+    from chatbot.doc_view import DocLinks
 
 # Everything Markdown could read as syntax: link and image brackets, emphasis, headings, code,
 # and the ':' of a scheme (GFM turns a bare https://host into a link; 'https\://' stays text).
@@ -21,7 +25,7 @@ def safe_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def citation_json(c: Citation) -> dict[str, Any]:
+def citation_json(c: Citation, links: DocLinks | None = None) -> dict[str, Any]:
     return {
         "n": c.n,
         "doc_id": c.doc_id,
@@ -34,21 +38,56 @@ def citation_json(c: Citation) -> dict[str, Any]:
         "end": c.end,
         "score": round(c.score, 6),
         "chunk_id": c.chunk_id,
+        "clause": c.clause,
+        "policy": c.policy,
+        "quote_start": c.quote_start,
+        "quote_end": c.quote_end,
+        "view_url": links.url(c.doc_id, c.quote_start, c.quote_end) if links else None,
     }
 
 
-def answer_json(a: Answer) -> dict[str, Any]:
+def condition_json(c: Condition) -> dict[str, Any]:
+    return {
+        "category": c.category,
+        "text": c.text,
+        "n": c.n,
+        "status": c.status,
+        "reason": c.reason,
+    }
+
+
+def answer_json(a: Answer, links: DocLinks | None = None) -> dict[str, Any]:
     """The ``Answer`` record as the CLI and ``POST /api/ask`` return it."""
     return {
         "question": a.question,
         "answer": a.answer,
         "mode": a.mode,
         "refused": a.refused,
-        "citations": [citation_json(c) for c in a.citations],
+        "citations": [citation_json(c, links) for c in a.citations],
         "notice": a.notice,
         "warnings": list(a.warnings),
         "language": a.language,
+        "basis": list(a.basis),
+        "checklist": [condition_json(c) for c in a.checklist],
+        "as_of": a.as_of,
     }
+
+
+def checklist_lines(a: Answer) -> list[str]:
+    """The checklist as plain lines: status, kind, the clause's sentence, its citation."""
+    if not a.checklist:
+        return []
+    status = CHECKLIST_STATUS[a.language]
+    kinds = CHECKLIST_CATEGORIES[a.language]
+    lines = [f"{CHECKLIST_TITLE[a.language]}:"]
+    for c in a.checklist:
+        lines.append(f"{status[c.status]} {kinds[c.category]}: {c.text} [{c.n}] ({c.reason})")
+    return lines
+
+
+def basis_line(a: Answer) -> str:
+    sep = "；" if a.language == "zh" else "; "
+    return f"{BASIS_LABEL[a.language]}: {sep.join(a.basis)}" if a.basis else ""
 
 
 def sources_text(a: Answer) -> str:
@@ -56,7 +95,7 @@ def sources_text(a: Answer) -> str:
     label = "来源" if a.language == "zh" else "Sources"
     lines = [f"{label}:"]
     for c in a.citations:
-        where = f"{c.title} › {c.locator}" if c.locator else c.title
+        where = f"{c.title} › {c.clause}" if c.clause else c.title
         lines.append(f"[{c.n}] {where}: {c.quote or c.text}")
     return "\n".join(lines)
 
@@ -81,8 +120,9 @@ def _highlight(text: str, quote: str) -> str:
     return "".join(out)
 
 
-def sources_html(a: Answer) -> str:
-    """The sources panel: one card per cited passage, the quoted sentences highlighted."""
+def sources_html(a: Answer, links: DocLinks | None = None) -> str:
+    """The sources panel: one card per cited passage (its clause, the policy's 文号 and
+    validity, the quoted sentences highlighted) with a link to the document view."""
     if not a.citations:
         return ""
     heading = "引用来源" if a.language == "zh" else "Sources"
@@ -90,11 +130,16 @@ def sources_html(a: Answer) -> str:
         heading = "可能相关的段落" if a.language == "zh" else "Possibly related passages"
     cards = []
     for c in a.citations:
-        where = html.escape(c.title) + (f" › {html.escape(c.locator)}" if c.locator else "")
+        title = f"《{c.title}》" if a.language == "zh" else c.title
+        where = html.escape(title) + (f" {html.escape(c.clause)}" if c.clause else "")
+        if links is not None:
+            url = html.escape(links.url(c.doc_id, c.quote_start, c.quote_end))
+            where = f'<a class="pqa-open" href="{url}" target="_blank" rel="noopener">{where}</a>'
+        meta = html.escape(c.policy or c.source)
         cards.append(
             f'<div class="pqa-source" id="source-{c.n}">'
             f'<div class="pqa-source-head"><b>[{c.n}]</b> {where}</div>'
-            f'<div class="pqa-source-meta">{html.escape(c.source)} · {c.start}–{c.end}</div>'
+            f'<div class="pqa-source-meta">{meta}</div>'
             f'<blockquote class="pqa-source-text">{_highlight(c.text, c.quote)}</blockquote>'
             "</div>"
         )

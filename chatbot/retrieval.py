@@ -57,8 +57,8 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``question``, best first."""
         question = question.strip()
-        if not question:
-            return []
+        if not question or (filters and not all(filters.values())):
+            return []  # an empty filter list allows nothing
         k = top_k or self.config.top_k
         n = max(self.config.candidate_k, k)
         dense = self.store.dense_search(self.embedder.get_query_embedding(question), n, filters)

@@ -10,19 +10,24 @@ import logging
 import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
+from chatbot.eligibility import build_checklist, is_eligibility_question
 from chatbot.extractive import Sentence, select_sentences
 from chatbot.language import detect_language
+from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
 from chatbot.prompts import (
+    CHECKLIST_QUERY,
     CONDENSE_TEMPLATE,
     CONTEXT_TEMPLATE,
     EXTRACTIVE_INTRO,
     LANGUAGE_NAMES,
     LLM_FALLBACK_NOTICE,
     LLM_WITHHELD_NOTICE,
+    NOT_IN_FORCE_NOTICE,
     PASSAGE_TEMPLATE,
     POSSIBLY_RELATED,
     REFUSAL,
@@ -31,9 +36,9 @@ from chatbot.prompts import (
 )
 from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
+from index_store.policy import Scope
 from index_store.records import Answer, Citation, Hit
 from index_store.settings import Settings
-from index_store.store import Filters
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +142,11 @@ class AnswerService:
         config: AnswerConfig,
         llm: LLMClient | None = None,
         llm_notice: dict[str, str] | None = None,
+        library: Library | None = None,
     ) -> None:
         self.retriever = retriever
         self.config = config
+        self.library = library or Library(retriever.store)
         self.llm = llm
         # By language: shown with every answer when an LLM is configured but unusable.
         self.llm_notice = llm_notice
@@ -149,23 +156,56 @@ class AnswerService:
         return "llm" if self.llm is not None else "extractive"
 
     def ask(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+        self, question: str, history: Sequence[Turn] = (), scope: Scope | None = None
     ) -> Answer:
         answer: Answer | None = None
-        for event in self.stream(question, history, filters):
+        for event in self.stream(question, history, scope):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None  # stream() always ends with the Answer
         return answer
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+        self, question: str, history: Sequence[Turn] = (), scope: Scope | None = None
     ) -> Iterator[str | Answer]:
-        """Text deltas, then the final :class:`Answer` (which supersedes the deltas)."""
+        """Text deltas, then the final :class:`Answer` (which supersedes the deltas).
+
+        ``scope`` limits the documents (default: all labels, policies in force today). When no
+        policy in force answers, policies that have expired or been replaced may, flagged so.
+        """
         question = clean_question(question, self.config.max_question_chars)
         history = list(history)[-self.config.max_history_turns :]
         language = detect_language(question)
         query = self._standalone(question, history)
+        scope = scope or Scope()
+        as_of = scope.day(self.library.today())
+        hits, sentences, refused = self._evidence(question, query, scope, language)
+        notice = None
+        if refused and scope.in_force_only:
+            wider = self._evidence(question, query, replace(scope, in_force_only=False), language)
+            if not wider[2]:
+                (hits, sentences, refused), notice = wider, NOT_IN_FORCE_NOTICE[language]
+        if refused:
+            answer = refusal_answer(question, hits, language)
+        elif self.llm is not None:
+            answer = yield from self._llm_answer(question, query, hits, sentences, language)
+        else:
+            answer = extractive_answer(question, hits, sentences, language)
+        if not answer.refused and is_eligibility_question(question):
+            answer = self._with_checklist(answer, hits, scope, as_of)
+        answer = self.library.annotate(answer, as_of)
+        notice = answer.notice or notice or (self.llm_notice or {}).get(language)
+        answer = replace(answer, notice=notice)
+        if answer.mode == "extractive" or answer.refused:
+            yield answer.answer
+        yield answer
+
+    def _evidence(
+        self, question: str, query: str, scope: Scope, language: str
+    ) -> tuple[list[Hit], list[Sentence], bool]:
+        """Passages for ``query`` within ``scope``, the sentences that answer ``question``, and
+        whether they are too weak to answer from (refuse)."""
+        filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=self.config.top_k, filters=filters)
         idf = self.retriever.store.keyword_index().idf
         # Sentences answer the question as asked; the expanded follow-up query only helps
@@ -174,17 +214,41 @@ class AnswerService:
         best = max((s.score for s in sentences), default=0.0)
         if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.config.max_sentences, idf)
-        if self.config.refusal[language].refuses(*evidence(hits, sentences)):
-            answer = refusal_answer(question, hits, language)
-        elif self.llm is not None:
-            answer = yield from self._llm_answer(question, query, hits, sentences, language)
-        else:
-            answer = extractive_answer(question, hits, sentences, language)
-        if self.llm_notice and answer.notice is None:
-            answer = replace(answer, notice=self.llm_notice[language])
-        if answer.mode == "extractive" or answer.refused:
-            yield answer.answer
-        yield answer
+        refused = self.config.refusal[language].refuses(*evidence(hits, sentences))
+        return hits, sentences, refused
+
+    def _with_checklist(self, answer: Answer, hits: list[Hit], scope: Scope, as_of: date) -> Answer:
+        """The eligibility conditions of the best-matching policy, each with its citation:
+        its clauses about who may apply, deadlines and materials are searched within that one
+        document; the measure's own conditions come from the passages that answer."""
+        doc_id = answer.citations[0].doc_id if answer.citations else hits[0].chunk.doc_id
+        probe = f"{answer.question} {CHECKLIST_QUERY[answer.language]}"
+        found = self.retriever.search(probe, top_k=6, filters={"doc_id": [doc_id]})
+        cited = {c.chunk_id: c.n for c in answer.citations}
+        by_id = {h.chunk.chunk_id: h for h in found if h.chunk.chunk_id not in cited}
+        new = sorted(by_id.values(), key=lambda h: h.chunk.ordinal)
+        numbers = {**cited, **{h.chunk.chunk_id: len(cited) + i for i, h in enumerate(new, 1)}}
+        passages = [(c.n, c.text, True) for c in answer.citations if c.doc_id == doc_id]
+        passages += [(numbers[h.chunk.chunk_id], h.chunk.text, False) for h in new]
+        record = self.library.records().get(doc_id)
+        region = record.info.region if record is not None else ""
+        checklist = build_checklist(answer.question, passages, region, as_of, answer.language)
+        quotes: dict[int, list[str]] = {}
+        for condition in checklist:
+            if condition.text not in quotes.setdefault(condition.n, []):
+                quotes[condition.n].append(condition.text)
+        extra = [
+            Citation.from_hit(numbers[h.chunk.chunk_id], h, "\n".join(quotes[n]))
+            for h in new
+            if (n := numbers[h.chunk.chunk_id]) in quotes
+        ]
+        # Renumber so the citation list stays 1..n without gaps.
+        renumber = {c.n: i for i, c in enumerate([*answer.citations, *extra], 1)}
+        return replace(
+            answer,
+            citations=tuple(replace(c, n=renumber[c.n]) for c in [*answer.citations, *extra]),
+            checklist=tuple(replace(c, n=renumber[c.n]) for c in checklist),
+        )
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         if not history:

@@ -33,6 +33,7 @@ from eval.metrics import (
 from index_store.embed_cache import EmbeddingCache
 from index_store.embeddings import embedder_key, make_embedder
 from index_store.keyword import TOKENIZER_VERSION
+from index_store.policy import Scope
 from index_store.records import Answer, Chunk, SourceDocument
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
@@ -197,7 +198,9 @@ def evaluate_question(
     # Rank with the query the answer service retrieves with (its follow-up heuristic).
     retrieval_query = follow_up_query(q.question, history)
     started = time.perf_counter()
-    answer = service.ask(q.question, history, filters)
+    # Eval sets ask about their documents as written, whatever their validity dates say.
+    scope = Scope(sources=tuple(q.scope), in_force_only=False)
+    answer = service.ask(q.question, history, scope)
     latency = (time.perf_counter() - started) * 1000
     cited = list(answer.citations) if not answer.refused else []
     if q.should_refuse:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
 from index_store.registry import KeywordRow
 
@@ -42,6 +43,8 @@ class Catalog(Protocol):
 
     def keyword_rows(self) -> Iterable[KeywordRow]: ...
 
+    def document_text(self, doc_id: str) -> str | None: ...
+
 
 def chunk_metadata(
     chunk: Chunk, record: DocumentRecord, tokens: Sequence[str], generation: int
@@ -63,6 +66,7 @@ def chunk_metadata(
         "n_chars": record.n_chars,
         "ingested_at": record.ingested_at,
         "tokens": TOKEN_SEPARATOR.join(tokens),
+        "policy": json.dumps(record.info.to_metadata(), ensure_ascii=False),
     }
 
 
@@ -187,6 +191,22 @@ class ChromaCatalog:
     def keyword_rows(self) -> Iterable[KeywordRow]:
         return list(self._current().rows)
 
+    def document_text(self, doc_id: str) -> str | None:
+        """The document rebuilt from its chunks at their offsets (Chroma holds no whole
+        texts); what no chunk covers, whitespace between chunks, reads as a line break."""
+        parts = sorted(
+            (c for c in self._current().chunks.values() if c.doc_id == doc_id),
+            key=lambda c: c.start,
+        )
+        if not parts:
+            return None
+        text = [" "] * max(c.end for c in parts)
+        covered = [False] * len(text)
+        for c in parts:
+            text[c.start : c.end] = c.text
+            covered[c.start : c.end] = [True] * (c.end - c.start)
+        return "".join(ch if ok else "\n" for ch, ok in zip(text, covered, strict=True))
+
 
 def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     page = int(meta["page"])
@@ -214,4 +234,5 @@ def _document(doc_id: str, meta: dict[str, Any], n_chunks: int) -> DocumentRecor
         n_chunks=n_chunks,
         n_chars=int(meta["n_chars"]),
         ingested_at=str(meta["ingested_at"]),
+        info=PolicyInfo.from_metadata(json.loads(str(meta.get("policy", "{}")))),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from index_store.policy import PolicyInfo
+
 HEADING_SEPARATOR = " › "
 
 
@@ -101,6 +103,7 @@ class DocumentRecord:
     n_chars: int
     ingested_at: str
     status: DocumentStatus = "indexed"
+    info: PolicyInfo = field(default_factory=PolicyInfo)
 
 
 FileStatus = Literal["added", "updated", "unchanged", "failed"]
@@ -152,10 +155,22 @@ class Citation:
     score: float
     chunk_id: str = ""
     quote: str = ""  # the sentences of ``text`` the answer relies on, verbatim, one per line
+    # Where the quote sits in the document (offsets into its text; the chunk when no quote).
+    quote_start: int = 0
+    quote_end: int = 0
+    clause: str = ""  # "第三章 第十二条 第二款", "Section 4.2(b)", with the page for PDFs
+    policy: str = ""  # 《title》（文号，validity）
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit, quote: str = "") -> Citation:
         c = hit.chunk
+        span = (c.start, c.end)
+        lines = quote.split("\n") if quote else []
+        first = c.text.find(lines[0]) if lines else -1
+        if first >= 0:
+            last = c.text.find(lines[-1], first)
+            end = last + len(lines[-1]) if last >= 0 else first + len(lines[0])
+            span = (c.start + first, c.start + end)
         return cls(
             n=n,
             doc_id=c.doc_id,
@@ -168,6 +183,9 @@ class Citation:
             end=c.end,
             score=hit.score,
             quote=quote,
+            quote_start=span[0],
+            quote_end=span[1],
+            clause=c.locator,
         )
 
 
@@ -183,3 +201,20 @@ class Answer:
     notice: str | None = None  # e.g. "the LLM endpoint failed; extractive answer shown"
     warnings: tuple[str, ...] = ()  # e.g. numbers in an LLM answer found in no cited passage
     language: str = "en"
+    basis: tuple[str, ...] = ()  # the cited policies: 《title》（文号，validity）
+    checklist: tuple[Condition, ...] = ()  # eligibility questions only
+    as_of: str = ""  # the day whose policies counted as in force (ISO date)
+
+
+ConditionStatus = Literal["met", "not_met", "unknown"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition a cited clause sets, judged against what the user said about themselves."""
+
+    category: str  # size, region, industry, founded, headcount, amount, deadline, materials
+    text: str  # the clause's sentence, verbatim
+    n: int  # the citation it comes from
+    status: ConditionStatus
+    reason: str  # why, in the user's language

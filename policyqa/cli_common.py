@@ -3,14 +3,57 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from index_store.errors import PolicyQAError
 
 if TYPE_CHECKING:
+    from index_store.policy import Scope
     from index_store.settings import Settings
+
+# Which documents a question may draw on (``index_store.policy.Scope``).
+AsOfOpt = Annotated[
+    datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Policies in force on this day."),
+]
+ExpiredOpt = Annotated[
+    bool, typer.Option("--include-expired", help="Also expired and replaced policies.")
+]
+RegionOpt = Annotated[list[str] | None, typer.Option("--region", help="Region (repeatable).")]
+IssuerOpt = Annotated[list[str] | None, typer.Option("--issuer", help="Issuing body (repeatable).")]
+DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="Document id (repeatable).")]
+SinceOpt = Annotated[
+    datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="Published on or after.")
+]
+UntilOpt = Annotated[
+    datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Published on or before.")
+]
+
+
+def scope_of(
+    as_of: datetime | None,
+    include_expired: bool,
+    regions: list[str] | None,
+    issuers: list[str] | None,
+    docs: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Scope:
+    """The command line's scope: every label (the operator reads all), narrowed as asked."""
+    from index_store.policy import Scope
+
+    return Scope(
+        as_of=as_of.date() if as_of else None,
+        in_force_only=not include_expired,
+        regions=tuple(regions or ()),
+        issuers=tuple(issuers or ()),
+        doc_ids=tuple(docs or ()),
+        published_from=since.date() if since else None,
+        published_to=until.date() if until else None,
+    )
 
 
 def settings() -> Settings:

@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_corpus"
+# Ingested with the label "internal": only users granted it (and admins) can read it.
+DEMO_INTERNAL_DIR = Path(__file__).resolve().parent / "demo_internal"
 DEMO_EXAMPLES = [
     "稳岗返还的比例是多少？",
     "申请纾困支持需要提交哪些材料？",
     "首次认定为高新技术企业能拿到多少奖励？",
+    "我们是一家示例市的小微企业，成立3年，做餐饮的，能申请贷款贴息吗？",
+    "首次创业能拿到多少创业补贴？",
     "How long do I have to return an unused item?",
     "What is the first response time for severity 1 incidents?",
 ]
@@ -36,9 +40,10 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
 
     from chatbot.api import install_api
     from chatbot.auth import ThrottledLogin, parse_users
+    from chatbot.doc_view import install_doc_view
     from chatbot.guard import ApiGuard
     from chatbot.ui import CSS, build_admin_ui, build_ui
-    from policyqa.services import build_answer_service, open_index
+    from policyqa.services import build_chat_context, open_index
 
     if not settings.chroma_url:
         from index_store.probe import probe_index
@@ -50,22 +55,29 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
             if not probe.ok:
                 logger.error("index unavailable dir=%s reason=%s", index_dir, probe.reason)
                 return unavailable_app(probe.reason)
-    service = build_answer_service(settings, open_index(settings, create=False))
-    service.retriever.store.keyword_index()  # build it now, not on the first question
-    app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
-    install_api(app, service)
-    app.add_middleware(ApiGuard, config=guard_config(settings))
     admins = parse_users(settings.admin_users.get_secret_value()) if settings.admin_users else {}
     chatters = parse_users(settings.chat_users.get_secret_value()) if settings.chat_users else {}
+    store = open_index(settings, create=False)
+    ctx = build_chat_context(settings, store, frozenset(admins))
+    store.keyword_index()  # build it now, not on the first question
+    app = FastAPI(title="PolicyQA", docs_url=None, redoc_url=None)
+    install_api(app, ctx)
+    install_doc_view(app, ctx.service.library, ctx.links)
+    app.add_middleware(ApiGuard, config=guard_config(settings))
     max_file_bytes = int(settings.max_file_mb * 2**20)
     common = {"css": CSS, "footer_links": [], "max_file_size": max_file_bytes}
     if admins:  # mounted before "/", which would otherwise catch /admin
         from eval.app_runner import EvalRunner
+        from policyqa.manage import DocumentManager
+        from policyqa.services import build_ingestor
 
-        admin = build_admin_ui(EvalRunner(settings))
+        manager = DocumentManager(
+            build_ingestor(settings, store), ctx.service.library, ctx.feedback
+        )
+        admin = build_admin_ui(EvalRunner(settings), manager, ctx.feedback)
         admin.queue(max_size=settings.ui_queue_size, default_concurrency_limit=1)
         gr.mount_gradio_app(app, admin, path="/admin", auth=ThrottledLogin(admins), **common)
-    ui = build_ui(service, DEMO_EXAMPLES if examples is None else examples)
+    ui = build_ui(ctx, DEMO_EXAMPLES if examples is None else examples)
     ui.queue(max_size=settings.ui_queue_size, default_concurrency_limit=2)
     chat_auth = ThrottledLogin(chatters | admins) if chatters else None
     mounted: FastAPI = gr.mount_gradio_app(app, ui, path="/", auth=chat_auth, **common)

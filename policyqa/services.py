@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from index_store.settings import Settings
 
 if TYPE_CHECKING:
+    from chatbot.context import ChatContext
     from chatbot.llm import LLMClient
     from chatbot.retrieval import HybridRetriever
     from chatbot.service import AnswerService
@@ -76,3 +77,31 @@ def build_answer_service(settings: Settings, store: IndexStore) -> AnswerService
     notice = LLM_MISCONFIGURED_NOTICE if settings.llm_configured and llm is None else None
     config = AnswerConfig.from_settings(settings)
     return AnswerService(build_retriever(settings, store), config, llm, notice)
+
+
+def build_chat_context(
+    settings: Settings, store: IndexStore, admins: frozenset[str] = frozenset()
+) -> ChatContext:
+    """Everything the UI and HTTP API share: the answer service, who reads which labels,
+    document-view links and the feedback store."""
+    from chatbot.auth import Access, parse_access
+    from chatbot.context import ChatContext
+    from chatbot.doc_view import DocLinks
+    from chatbot.feedback import FeedbackStore
+    from index_store.embeddings import embedder_key
+
+    secret = settings.link_secret.get_secret_value().encode() if settings.link_secret else None
+    service = build_answer_service(settings, store)
+    return ChatContext(
+        service=service,
+        access=Access(parse_access(settings.access_labels), admins),
+        links=DocLinks(secret),
+        feedback=FeedbackStore(settings.feedback_file.expanduser()),
+        config={
+            "mode": service.mode,
+            "llm_model": settings.llm_model or None,
+            "embedder": embedder_key(settings),
+            "top_k": settings.top_k,
+            "chunk_size": settings.chunk_size,
+        },
+    )

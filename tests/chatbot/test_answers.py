@@ -9,6 +9,7 @@ import pytest
 from chatbot.retrieval import RetrievalConfig
 from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
 from index_store.errors import InvalidQuestionError
+from index_store.policy import Scope
 from index_store.settings import Settings
 from index_store.store import IndexStore
 from policyqa.services import build_answer_service, build_retriever
@@ -117,6 +118,6 @@ def test_filters_reach_the_answer(demo_store: Demo) -> None:
     store, settings = demo_store
     sla = next(d.source for d in store.documents() if d.source.endswith("support-sla.md"))
     service = AnswerService(build_retriever(settings, store), AnswerConfig(top_k=3), None, None)
-    answer = service.ask("refund within 30 days", filters={"source": [sla]})
+    answer = service.ask("refund within 30 days", scope=Scope(sources=(sla,)))
     assert {c.source for c in answer.citations} == {sla}
     assert RetrievalConfig().top_k == 5

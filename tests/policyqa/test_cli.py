@@ -46,7 +46,8 @@ def test_ingest_search_list_remove(docs: Path) -> None:
     code, out, err = run("ingest", str(docs), "--json")
     assert code == 1, err  # one file failed
     report = json.loads(out)
-    assert report["counts"] == {"added": 4, "updated": 0, "unchanged": 0, "failed": 1}
+    n_demo = len(list(DEMO_DIR.iterdir()))
+    assert report["counts"] == {"added": n_demo, "updated": 0, "unchanged": 0, "failed": 1}
     assert report["failed"][0]["reason"] == "corrupt"
     assert report["failed"][0]["source"].endswith("broken.pdf")
     assert report["embedded_chunks"] == report["chunks"] > 0
@@ -66,7 +67,7 @@ def test_ingest_search_list_remove(docs: Path) -> None:
 
     code, out, _ = run("docs", "list", "--json")
     listed = json.loads(out)
-    assert len(listed) == 4
+    assert len(listed) == n_demo
     target = next(d for d in listed if d["source"].endswith("高新技术企业认定奖励办法.md"))
     code, out, _ = run("docs", "remove", target["doc_id"])
     assert code == 0 and target["doc_id"] in out
@@ -74,6 +75,36 @@ def test_ingest_search_list_remove(docs: Path) -> None:
     assert all("高新技术企业认定奖励办法" not in h["source"] for h in json.loads(out)["hits"])
     code, _, err = run("docs", "remove", target["doc_id"])
     assert code == 2 and "no document" in err
+
+
+def test_lifecycle_and_filters_on_the_command_line(docs: Path) -> None:
+    run("ingest", str(docs))
+    code, out, _ = run("docs", "list", "--json")
+    by_name = {Path(d["source"]).name: d for d in json.loads(out)}
+    old = by_name["示例市扶持小微企业创业发展办法.txt"]
+    new = by_name["中小企业纾困扶持办法.txt"]
+    assert new["info"]["doc_number"] == "示政办〔2026〕3号"
+    assert (new["info"]["effective"], new["info"]["expires"]) == ("2026-01-01", "2027-12-31")
+    assert old["info"]["doc_number"] in new["info"]["replaces"]
+
+    question = "首次创业能拿到多少创业补贴？"  # only the repealed 2024 policy says
+    code, out, _ = run("ask", question, "--as-of", "2026-06-01", "--json")
+    answer = json.loads(out)
+    assert code == 0 and not answer["refused"] and "3万元" in answer["answer"]
+    assert "已失效或已被替代" in answer["notice"]
+    assert any("已被废止" in w and "示政办〔2026〕3号" in w for w in answer["warnings"])
+    code, out, _ = run("ask", question, "--as-of", "2025-06-01", "--json")
+    answer = json.loads(out)
+    assert answer["notice"] is None and answer["warnings"] == []  # in force back then
+    assert answer["basis"] == ["《示例市扶持小微企业创业发展办法》（示政办〔2024〕5号，"
+                               "2024-01-01 起施行，有效期至 2025-12-31）"]  # fmt: skip
+
+    code, out, _ = run("search", "创业补贴", "--doc", new["doc_id"], "--json")
+    assert {h["doc_id"] for h in json.loads(out)["hits"]} == {new["doc_id"]}
+    code, out, _ = run("search", "创业补贴", "--region", "上海市", "--json")
+    assert json.loads(out)["hits"] == []  # no document from that region
+    code, out, _ = run("search", "补贴", "--from", "2026-01-01", "--include-expired", "--json")
+    assert old["doc_id"] not in {h["doc_id"] for h in json.loads(out)["hits"]}
 
 
 def test_search_without_an_index_says_how_to_make_one(env: Path) -> None:

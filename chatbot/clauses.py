@@ -1,0 +1,130 @@
+"""Clause-exact locators: "第三章 第十二条 第二款", "Section 4.2(b)", built from a chunk's heading
+path and the position of the quoted sentence in the document."""
+
+from __future__ import annotations
+
+import re
+
+_CN_NUM = "[一二三四五六七八九十百零〇两]+"
+_CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
+_CN_ITEM = re.compile(rf"^[（(]({_CN_NUM})[）)]")
+_CN_SUBITEM = re.compile(r"^(\d{1,2})[.．、]")
+_EN_DIVISION = re.compile(
+    r"^((?:Chapter|CHAPTER|Part|PART|Section|SECTION|Article|ARTICLE|§)\s*[\dIVXLC]+(?:\.\d+)*)"
+)
+_EN_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\b")
+_ARTICLE_START = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}条")
+_NEXT_DIVISION = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}[编章节条]")
+_EN_SUBCLAUSE = re.compile(r"^\s*\(?([a-z]|[ivx]{1,4})\)\s")
+_ITEM_LINE = re.compile(rf"^\s*(?:[（(]{_CN_NUM}[）)]|[（(]?\d{{1,2}}[.．、)）])")
+_SENTENCE_PUNCT = re.compile(r"[。；;！？!?，,]")
+
+
+def _part(label: str) -> tuple[str, bool]:
+    """The citable part of one heading label, and whether it is Chinese."""
+    if match := _CN_DIVISION.match(label):
+        return match.group(1), True
+    if match := _CN_ITEM.match(label):
+        return f"第（{match.group(1)}）项", True
+    if match := _EN_DIVISION.match(label):
+        return match.group(1), False
+    if match := _EN_NUMBERED.match(label):
+        return f"Section {match.group(1)}", False
+    if match := _CN_SUBITEM.match(label):
+        return f"第{match.group(1)}目", True
+    return label, not label.isascii()
+
+
+def _articles(text: str, begin: int, pos: int) -> list[re.Match[str]]:
+    """Article markers starting in ``[begin, pos]`` (a quote may begin with its marker)."""
+    found = _ARTICLE_START.finditer(text, begin, min(len(text), pos + 12))
+    return [m for m in found if m.start() <= pos]
+
+
+def _paragraph(text: str, quote_pos: int) -> str:
+    """ "第N款" when the article holding ``quote_pos`` has several paragraphs, else ""."""
+    starts = [m.start() for m in _articles(text, 0, quote_pos)]
+    if not starts:
+        return ""
+    begin = starts[-1]
+    following = _NEXT_DIVISION.search(text, quote_pos + 1)
+    end = following.start() if following else len(text)
+    lines = [(i, line) for i, line in _lines(text, begin, end)]
+    # A first line that only names the article ("第四条 稳岗返还") is no paragraph, and
+    # list items ("（一）", "1.") belong to the paragraph above them.
+    first = lines[0][1] if lines else ""
+    if first and len(first) <= 20 and not _SENTENCE_PUNCT.search(first):
+        lines = lines[1:]
+    paragraphs = [i for i, line in lines if not _ITEM_LINE.match(line)]
+    if len(paragraphs) < 2:
+        return ""
+    number = sum(1 for i in paragraphs if i <= quote_pos)
+    return f"第{_cn_ordinal(number)}款" if number else ""
+
+
+def _lines(text: str, begin: int, end: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    pos = begin
+    for line in text[begin:end].split("\n"):
+        if line.strip():
+            out.append((pos, line.strip()))
+        pos += len(line) + 1
+    return out
+
+
+def _cn_ordinal(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+
+
+def _english(names: list[str]) -> list[str]:
+    """ "Section 2, Section 2.1" -> "Section 2.1": a dotted number already names its parents."""
+    if names and re.search(r"\d+\.\d+", names[-1]):
+        return names[-1:]
+    return names
+
+
+def _article_at(text: str, chunk_start: int, quote_pos: int) -> str:
+    """The 第N条 holding ``quote_pos`` when it starts inside the chunk (a chunk that merged
+    "第一章 总则" with its first article has only the chapter in its heading path)."""
+    starts = _articles(text, chunk_start, quote_pos)
+    return starts[-1].group() if starts else ""
+
+
+def clause_locator(
+    heading_path: tuple[str, ...],
+    text: str | None,
+    quote_pos: int | None,
+    page: int | None,
+    chunk_start: int = 0,
+) -> str:
+    """Where the quote sits, as a citation names it. ``heading_path`` starts with the title;
+    ``text`` is the whole document and ``quote_pos`` the quote's offset (either None when
+    unknown: then the locator stops at the heading path, without 款 or sub-clause)."""
+    parts = [_part(label) for label in heading_path[1:]]
+    chinese = any(cn for _, cn in parts) or not heading_path[:1] or not heading_path[0].isascii()
+    names = [name for name, _ in parts]
+    if text is None or quote_pos is None:
+        pass
+    elif chinese:
+        if not any(n.endswith("条") for n in names) and (
+            article := _article_at(text, chunk_start, quote_pos)
+        ):
+            names.append(article)
+        if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, quote_pos)):
+            names.append(paragraph)
+    else:
+        names = _english(names)
+        line_start = text.rfind("\n", 0, quote_pos + 1) + 1
+        sub = _EN_SUBCLAUSE.match(text[line_start : line_start + 12])
+        if sub and names:
+            names[-1] += f"({sub.group(1)})"
+        elif sub:
+            names.append(f"({sub.group(1)})")
+    if page is not None:
+        names.append(f"第{page}页" if chinese else f"p. {page}")
+    return (" " if chinese else ", ").join(names)

@@ -1,0 +1,26 @@
+"""What the chat interfaces (UI and HTTP API) share, built once by the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatbot.auth import Access
+from chatbot.doc_view import DocLinks
+from chatbot.feedback import FeedbackStore
+from chatbot.service import AnswerService
+from index_store.policy import Scope
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    service: AnswerService
+    access: Access = field(default_factory=Access)
+    links: DocLinks = field(default_factory=DocLinks)
+    feedback: FeedbackStore | None = None
+    # Recorded with each feedback item: what produced the answer.
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def scope_for(self, principal: str | None, **narrowing: Any) -> Scope:
+        """The scope of one question: the principal's labels plus the asker's filters."""
+        return Scope(labels=self.access.labels_for(principal), **narrowing)
