@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +123,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Index
     """The demo corpus indexed once per session with the real default embedder."""
     from index_store.embeddings import embedder_key, make_embedder
     from ingest.pipeline import ingest_paths
-    from tests.files import DEMO_DIR
+    from tests.files import DEMO_DIR, DEMO_INTERNAL_DIR
 
     root = tmp_path_factory.mktemp("demo")
     demo_settings = Settings(  # type: ignore[call-arg]
@@ -132,6 +133,8 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Index
     ingestor = Ingestor(store, make_embedder(demo_settings), ChunkingConfig(300, 50, 60), 1 << 20)
     report = ingest_paths([DEMO_DIR], ingestor)
     assert not report.failed and report.embedded_chunks > 10
+    internal = ingest_paths([DEMO_INTERNAL_DIR], replace(ingestor, labels=("internal",)))
+    assert not internal.failed
     yield store, demo_settings
     store.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "policyqa" / "demo_corpus"
+DEMO_INTERNAL_DIR = DEMO_DIR.with_name("demo_internal")
 
 ZH_POLICY = """关于支持小微企业稳定发展的通知
 第一章 总则

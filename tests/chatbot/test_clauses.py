@@ -1,0 +1,36 @@
+"""Clause locators name the exact clause, paragraph (款) and page."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.clauses import clause_locator
+
+LAW = (
+    "示例条例\n第一章 总则\n第一条 本条例适用于本市中小企业。\n"
+    "第三章 扶持措施\n第十二条 企业可以申请补贴。\n前款规定的补贴，每户不超过10万元。\n"
+    "（一）制造业企业；\n（二）服务业企业。\n第十三条 其他事项。"
+)
+POLICY = "Refunds\n\nSection 4.2 Refunds\n(a) Items may be returned.\n(b) Refunds take 5 days.\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "quote", "page", "expected"),
+    [
+        (("示例条例", "第三章 扶持措施", "第十二条 企业可以申请补贴"), LAW, "前款规定", None,
+         "第三章 第十二条 第二款"),
+        (("示例条例", "第三章 扶持措施", "第十二条 企业可以申请补贴"), LAW, "企业可以申请", None,
+         "第三章 第十二条 第一款"),
+        (("示例条例", "第三章 扶持措施", "第十二条", "（二）"), LAW, "服务业企业", 3,
+         "第三章 第十二条 第（二）项 第二款 第3页"),  # the item belongs to the second paragraph
+        (("示例条例", "第一章 总则"), LAW, "本条例适用于", None, "第一章 第一条"),
+        (("示例条例", "第一章 总则"), LAW, None, None, "第一章"),  # no quote: no finer than the path
+        (("Refund policy", "Section 4.2 Refunds"), POLICY, "Refunds take", None, "Section 4.2(b)"),
+        (("Refund policy", "Section 4", "4.2 Refunds"), POLICY, "Items may", 7, "Section 4.2(a), p. 7"),
+    ],
+)  # fmt: skip
+def test_locators(
+    path: tuple[str, ...], text: str, quote: str | None, page: int | None, expected: str
+) -> None:
+    pos = text.index(quote) if quote else None
+    assert clause_locator(path, text, pos, page) == expected

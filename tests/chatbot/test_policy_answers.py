@@ -1,0 +1,105 @@
+"""Policy-aware answers on the demo corpus with the real model: access labels inside retrieval,
+policies in force on a day, clause-exact citations, eligibility checklists."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chatbot.library import Library
+from chatbot.service import AnswerConfig, AnswerService
+from index_store.policy import Scope
+from index_store.settings import Settings
+from index_store.store import IndexStore
+from policyqa.services import build_retriever
+
+Demo = tuple[IndexStore, Settings]
+TODAY = date(2026, 6, 1)
+PUBLIC = frozenset({"public"})
+INTERNAL_QUESTIONS = [
+    "单笔超过50万元的纾困资金由谁审批？",
+    "纾困资金内部审批指引",
+    "经办人员初审意见多久出具？",
+    "分管副局长审批 局长办公会备案",
+]
+
+
+@pytest.fixture(scope="module")
+def service(demo_store: Demo) -> AnswerService:
+    store, settings = demo_store
+    library = Library(store, today=lambda: TODAY)
+    return AnswerService(build_retriever(settings, store), AnswerConfig(), library=library)
+
+
+@pytest.mark.parametrize("question", INTERNAL_QUESTIONS)
+def test_a_restricted_document_is_never_retrieved_cited_or_counted(
+    service: AnswerService, question: str
+) -> None:
+    internal = {r.doc_id for r in service.library.records().values() if "internal" in r.info.labels}
+    assert len(internal) == 1
+    public = service.ask(question, scope=Scope(labels=PUBLIC, in_force_only=False))
+    assert not {c.doc_id for c in public.citations} & internal
+    assert "50万元的，须经分管副局长" not in public.answer
+    hits = service.retriever.search(question, 20, service.library.filters(Scope(labels=PUBLIC)))
+    assert hits and not {h.chunk.doc_id for h in hits} & internal
+    assert not {r.doc_id for r in service.library.visible(PUBLIC)} & internal
+    staff = service.ask(question, scope=Scope(labels=PUBLIC | {"internal"}))
+    assert {c.doc_id for c in staff.citations} & internal
+
+
+def test_a_repealed_policy_answers_only_with_a_warning(service: AnswerService) -> None:
+    answer = service.ask("首次创业能拿到多少创业补贴？")
+    assert not answer.refused and "3万元" in answer.answer
+    assert answer.notice is not None and "已失效或已被替代" in answer.notice
+    assert answer.as_of == "2026-06-01"
+    (warning,) = answer.warnings
+    assert "已被废止" in warning and "示政办〔2026〕3号" in warning
+    back_then = service.ask("首次创业能拿到多少创业补贴？", scope=Scope(as_of=date(2025, 6, 1)))
+    assert back_then.notice is None and back_then.warnings == ()
+    assert back_then.basis == (
+        "《示例市扶持小微企业创业发展办法》（示政办〔2024〕5号，2024-01-01 起施行，"
+        "有效期至 2025-12-31）",
+    )
+
+
+def test_in_force_policies_are_preferred(service: AnswerService) -> None:
+    answer = service.ask("稳岗返还的比例是多少？")
+    assert answer.warnings == () and answer.notice is None
+    assert answer.basis == (
+        "《示例市支持中小微企业纾困发展若干措施》（示政办〔2026〕3号，2026-01-01 起施行，"
+        "有效期至 2027-12-31）",
+    )
+
+
+def test_citations_name_the_clause_and_paragraph(service: AnswerService) -> None:
+    answer = service.ask("申请贷款贴息的企业要成立多久？")
+    first = answer.citations[0]
+    assert first.clause == "第二章 第五条 第二款"
+    assert first.quote.startswith("申请贴息的企业应成立满1年")
+    text = service.library.store.document_text(first.doc_id)
+    assert text is not None and text[first.quote_start : first.quote_end] == first.quote
+    english = service.ask("How long do I have to return an unused item?")
+    assert english.citations[0].clause == "Section 2.1"
+    assert english.basis == (
+        "Example Store Refund and Warranty Policy (Version 2.1; effective 2026-02-01)",
+    )
+
+
+def test_an_eligibility_question_gets_a_cited_checklist(service: AnswerService) -> None:
+    answer = service.ask(
+        "我们是一家示例市的小微企业，成立3年，做餐饮的，能申请贷款贴息吗？",
+        scope=Scope(as_of=date(2026, 3, 10)),
+    )
+    assert not answer.refused
+    kinds = {c.category: c.status for c in answer.checklist}
+    assert kinds["size"] == kinds["region"] == kinds["industry"] == kinds["founded"] == "met"
+    assert kinds["deadline"] == "met"  # 3月1日至4月30日
+    assert kinds["materials"] == "unknown"
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    by_n = {c.n: c for c in answer.citations}
+    for condition in answer.checklist:  # every condition quotes its cited clause verbatim
+        assert condition.text in by_n[condition.n].text
+    plain = service.ask("稳岗返还的比例是多少？")
+    assert plain.checklist == ()
