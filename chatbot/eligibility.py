@@ -65,7 +65,9 @@ _FOUNDED_RULE = re.compile(r"成立(?:时间)?(?:满|超过|不满|不超过)\s*
 _FOUNDED_USER = re.compile(r"(?:成立|注册)(?:于|在)?\s*(\d{4})\s*年|(\d{4})\s*年(?:成立|注册)")
 _AGE_USER = re.compile(r"(?:成立|注册)(?:了|已)?\s*(\d{1,2})\s*年")
 # A sentence sets a condition on who may apply only when it says so.
-_CONDITION_CUE = re.compile(r"适用|符合|应当?|须|需|满|属于|限于|范围|条件|申请|对[^，。；]{0,30}的")
+_CONDITION_CUE = re.compile(
+    r"适用|符合|应当?|须|需|满|属于|限于|范围|条件|申请|对[^，。；]{0,30}的"
+)
 # Conditions of one measure (taken from the passages that answer); the others hold for the whole
 # policy (taken from any of its clauses).
 MEASURE_SPECIFIC = frozenset({"industry", "founded", "headcount", "amount"})
@@ -150,7 +152,7 @@ def _categories(sentence: str) -> list[str]:
     conditional = _CONDITION_CUE.search(sentence)
     found = [name for name, p in _FACT_CUES if conditional and p.search(sentence)]
     info = next((name for name, pattern in _INFO_CUES if pattern.search(sentence)), None)
-    return found + [info] if info else found
+    return [*found, info] if info else found
 
 
 def _judge(

@@ -120,12 +120,19 @@ def build_ui(ctx: ChatContext, examples: list[str]) -> gr.Blocks:
         chat: list[dict[str, Any]],
         turns: list[dict[str, str]],
         answers: dict[int, dict[str, Any]],
-        *filters: Any,
-        request: gr.Request,
+        as_of: str,
+        expired: bool,
+        regions: list[str] | None,
+        issuers: list[str] | None,
+        docs: list[str] | None,
+        since: str,
+        until: str,
+        request: gr.Request,  # Gradio fills it in by this annotation
     ) -> Iterator[tuple[Any, ...]]:
         history = [Turn(t["role"], t["content"]) for t in turns]  # type: ignore[arg-type]
+        filters = [as_of, expired, regions, issuers, docs, since, until]
         try:
-            events = service.stream(message, history, _scope(ctx, request, list(filters)))
+            events = service.stream(message, history, _scope(ctx, request, filters))
             first = next(events)
         except PolicyQAError as exc:
             raise gr.Error(str(exc)) from exc

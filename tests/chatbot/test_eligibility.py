@@ -75,6 +75,8 @@ def test_each_condition_quotes_its_clause_and_the_order_is_fixed() -> None:
     # Another measure's amounts and industries are not this one's conditions.
     assert all(c.n != 5 for c in checklist)
     assert [c.text for c in checklist if c.category == "materials"] == [
-        "企业申请支持应当提交以下材料：", "1. 申请表；", "2. 营业执照复印件。"
+        "企业申请支持应当提交以下材料：",
+        "1. 申请表；",
+        "2. 营业执照复印件。",
     ]
     assert checklist[0].reason == "the size you gave is covered"  # in the asker's language

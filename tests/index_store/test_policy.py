@@ -63,6 +63,8 @@ def test_scopes() -> None:
     assert ids(Scope(in_force_only=False, regions=("示例区",))) == {"later"}
     assert ids(Scope(in_force_only=False, issuers=("人民政府",))) == {"old", "new"}
     # Publish date (else effective date) within the range; undated documents stay.
-    window = Scope(in_force_only=False, published_from=date(2025, 1, 1), published_to=date(2026, 12, 31))
+    window = Scope(
+        in_force_only=False, published_from=date(2025, 1, 1), published_to=date(2026, 12, 31)
+    )
     assert ids(window) == {"new", "secret", "undated"}
     assert ids(Scope(in_force_only=False, doc_ids=("old",), labels=frozenset({"x"}))) == set()

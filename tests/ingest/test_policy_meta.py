@@ -64,7 +64,9 @@ def test_extraction_table(text: str, expected: dict[str, object]) -> None:
 
 
 def test_metadata_round_trip_and_old_rows() -> None:
-    info = PolicyInfo(doc_number="示政办〔2026〕3号", replaces=("甲", "乙"), labels=("hr", "internal"))
+    info = PolicyInfo(
+        doc_number="示政办〔2026〕3号", replaces=("甲", "乙"), labels=("hr", "internal")
+    )
     assert PolicyInfo.from_metadata(info.to_metadata()) == info
     # Documents indexed before lifecycle metadata: unknown, public, default collection.
     assert PolicyInfo.from_metadata({}) == PolicyInfo()

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.skipif(
 SECRET = "sk-test-never-served-7f3a"
 ADMIN_PASSWORD = "admin-test-pass-3c1d"
 AUDITOR_PASSWORD = "auditor-test-pass-9e2b"  # the throttling test locks this one
+STAFF_PASSWORD = "staff-test-pass-51aa"  # granted the "internal" label
+VISITOR_PASSWORD = "visitor-test-pass-0d7c"  # reads public documents only
 HOSTILE = (
     '第一条 网络安全须知：<img src=x onerror="window.__pqa_xss=1">本条说明申报安全。\n'
     "第二条 申报安全提示：详见 https://evil.example/phish 网址和 "
@@ -59,6 +61,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "POLICYQA_CACHE_DIR": str(root / "cache"),
         "POLICYQA_EVAL_DATA_DIR": str(root / "evals"),
         "POLICYQA_ADMIN_USERS": f"admin:{ADMIN_PASSWORD},auditor:{AUDITOR_PASSWORD}",
+        "POLICYQA_CHAT_USERS": f"staff:{STAFF_PASSWORD},visitor:{VISITOR_PASSWORD}",
+        "POLICYQA_ACCESS_LABELS": "staff=internal",
     }
     exe = str(Path(sys.executable).with_name("policyqa"))
     # A hostile document beside the demo corpus, and secrets the server must never hand out.
@@ -91,8 +95,16 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+def sign_in(page: object, username: str, password: str) -> None:
+    """Fill Gradio's login form and wait for the chat."""
+    page.get_by_label("username").fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("password").fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Login").click()  # type: ignore[attr-defined]
+    page.locator("#question textarea").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def page(demo_server: str) -> Iterator[object]:
+def browser(demo_server: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -109,15 +121,19 @@ def page(demo_server: str) -> Iterator[object]:
                 "--disable-sync",
             ],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(demo_server, wait_until="load")
-        page.locator("#question textarea").wait_for(timeout=60_000)
         try:
-            yield page
-        except BaseException:
-            raise
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(browser: object, demo_server: str) -> object:
+    """The chat, signed in as a visitor (public documents only)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(demo_server, wait_until="load")
+    sign_in(page, "visitor", VISITOR_PASSWORD)
+    return page
 
 
 def shoot_on_failure(page: object, name: str) -> str:
@@ -164,6 +180,7 @@ def test_evaluation_tab_runs_a_set_with_results(page, demo_server: str) -> None:
         page.get_by_label("username").fill("admin")
         page.get_by_label("password").fill(ADMIN_PASSWORD)
         page.get_by_role("button", name="Login").click()
+        page.get_by_role("tab", name="评测 / Evaluation").click()
         page.locator("#eval-run").click()
         page.locator("#eval-metrics").get_by_text("doc_hit@5").wait_for(timeout=120_000)
         questions = page.locator("#eval-questions").inner_text()
@@ -247,4 +264,202 @@ def test_no_file_outside_the_app_is_served(demo_server: str, path: str) -> None:
     assert (
         SECRET.encode() not in body and b"root:x:0:0" not in body and b"SQLite format" not in body
     )
-    assert status in (400, 403, 404, 405), (status, body[:200])
+    assert status in (400, 401, 403, 404, 405), (status, body[:200])
+
+
+def wait_text(page: object, selector: str, text: str, timeout: int = 30_000) -> None:
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
+        arg=[selector, text],
+        timeout=timeout,
+    )
+
+
+def table_row(page: object, selector: str, text: str) -> list[str]:
+    """The cells of the first Gradio dataframe row holding ``text``."""
+    cells: list[list[str]] = page.evaluate(  # type: ignore[attr-defined]
+        """([s, t]) => {
+            const rows = {};
+            for (const c of document.querySelectorAll(s + ' [data-testid^=cell-]')) {
+                const [, r, k] = c.dataset.testid.split('-');
+                (rows[r] = rows[r] || [])[+k] = c.innerText.trim();
+            }
+            return Object.values(rows).filter(r => r.some(x => x && x.includes(t)));
+        }""",
+        [selector, text],
+    )
+    assert cells, f"no row with {text!r} in {selector}"
+    return cells[0]
+
+
+def ask_in_chat(page: object, question: str) -> None:
+    """Ask and wait until the answer (with its sources) is complete."""
+    before = page.locator("#sources .pqa-sources").inner_html()  # type: ignore[attr-defined]
+    page.locator("#question textarea").fill(question)  # type: ignore[attr-defined]
+    page.locator("#ask").click()  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "b => { const s = document.querySelector('#sources .pqa-sources');"
+        " return s && s.innerHTML !== b && !document.querySelector('.progress-text'); }",
+        arg=before,
+        timeout=60_000,
+    )
+
+
+def test_checklist_clause_citation_and_document_view(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        ask_in_chat(page, "我们是一家示例市的小微企业，成立3年，做餐饮的，能申请贷款贴息吗？")
+        chat = page.locator("#chat").inner_text()
+        assert (
+            "申请条件核对" in chat and "✅ 符合 所属行业" in chat and "❔ 待确认 申报材料" in chat
+        )
+        assert "依据: 《示例市支持中小微企业纾困发展若干措施》（示政办〔2026〕3号" in chat
+        link = page.locator("#sources a.pqa-open").first
+        assert "第二章 第五条 第二款" in link.inner_text()
+        with page.context.expect_page() as opened:
+            link.click()
+        view = opened.value
+        view.wait_for_load_state()
+        mark = view.locator("mark#quote")
+        assert mark.inner_text().startswith("申请贴息的企业应成立满1年")
+        # Scrolled to the highlighted span: it is inside the viewport.
+        box = mark.bounding_box()
+        assert box is not None and 0 <= box["y"] <= view.viewport_size["height"]
+        assert view.evaluate("window.scrollY") > 0
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "checklist-citation"))
+        raise
+
+
+def test_as_of_filter_and_repealed_policy_warning(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        ask_in_chat(page, "首次创业能拿到多少创业补贴？")
+        chat = page.locator("#chat").inner_text()
+        assert "3万元" in chat and "已被废止" in chat and "示政办〔2026〕3号" in chat
+        page.locator("#filters").get_by_text("筛选 / Filters").click()
+        page.locator("#as-of textarea, #as-of input").first.fill("2025-06-01")
+        page.locator("#question textarea").fill("首次创业能拿到多少创业补贴？")
+        page.locator("#ask").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#chat .message-row, #chat [data-testid=bot]')"
+            ".length >= 2 && !document.querySelector('.progress-text')",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(500)
+        last = page.locator("#chat [data-testid=bot]").last.inner_text()
+        assert "3万元" in last and "已被废止" not in last
+        page.locator("#as-of textarea, #as-of input").first.fill("someday")
+        page.locator("#ask").click()
+        page.get_by_text("is not a date like 2026-03-01").first.wait_for(timeout=30_000)
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "as-of-filter"))
+        raise
+
+
+def test_labels_decide_what_each_user_reads(browser, demo_server: str) -> None:  # type: ignore[no-untyped-def]
+    question = "单笔超过50万元的纾困资金由谁审批？"
+    views = {}
+    for user, password in (("visitor", VISITOR_PASSWORD), ("staff", STAFF_PASSWORD)):
+        page = browser.new_context().new_page()
+        page.goto(demo_server, wait_until="load")
+        sign_in(page, user, password)
+        ask_in_chat(page, question)
+        views[user] = page.locator("#sources").inner_text() + page.locator("#chat").inner_text()
+        if user == "visitor":  # nor can it be picked as a filter
+            page.locator("#filters").get_by_text("筛选 / Filters").click()
+            page.locator("#documents input").click()
+            page.locator("[role=option]").first.wait_for(timeout=30_000)
+            options = " ".join(page.locator("[role=option]").all_inner_texts())
+            assert "示例市支持中小微企业纾困发展若干措施" in options
+            assert "纾困资金内部审批指引" not in options
+    assert "纾困资金内部审批指引" in views["staff"]
+    assert "纾困资金内部审批指引" not in views["visitor"] and "分管副局长" not in views["visitor"]
+
+
+def test_thumbs_down_with_a_reason_is_reviewed_and_exported(  # type: ignore[no-untyped-def]
+    page, browser, demo_server: str
+) -> None:
+    import sqlite3
+
+    try:
+        ask_in_chat(page, "稳岗返还的比例是多少？")
+        page.locator("#chat [data-testid=bot]").last.hover()
+        page.locator("#chat button[aria-label='Dislike']").last.click()
+        reason = page.locator("#feedback-reason textarea")
+        reason.wait_for(timeout=30_000)
+        reason.fill("没有说明30人以下企业的条件")
+        reason.press("Enter")
+        reason.wait_for(state="hidden", timeout=30_000)
+        db = Path(demo_server_root[0]) / "feedback.sqlite"
+        row = (
+            sqlite3.connect(db)
+            .execute(
+                "SELECT id, rating, reason, principal, question FROM feedback ORDER BY id DESC"
+            )
+            .fetchone()
+        )
+        assert row[1:] == (-1, "没有说明30人以下企业的条件", "visitor", "稳岗返还的比例是多少？")
+
+        admin = browser.new_context().new_page()
+        admin.goto(f"{demo_server}/admin/", wait_until="load")
+        admin.get_by_label("username").fill("admin")
+        admin.get_by_label("password").fill(ADMIN_PASSWORD)
+        admin.get_by_role("button", name="Login").click()
+        admin.get_by_role("tab", name="反馈 / Feedback").click()
+        wait_text(admin, "#feedback-table", "没有说明30人以下企业的条件")
+        admin.locator("#feedback-id input").fill(str(row[0]))
+        admin.locator("#feedback-expected textarea").fill("30人（含）以下的企业")
+        admin.locator("#feedback-review").click()
+        wait_text(admin, "#feedback-table", "reviewed")
+        with admin.expect_download() as download:
+            admin.locator("#feedback-export").click()
+            admin.locator("#feedback-file a").first.click(timeout=60_000)
+        saved = Path(tempfile.mkdtemp()) / "set.zip"
+        download.value.save_as(saved)
+        import zipfile
+
+        with zipfile.ZipFile(saved) as z:
+            queries = z.read("queries.jsonl").decode()
+            assert "30人（含）以下的企业" in queries and "稳岗返还的比例是多少？" in queries
+            assert "示政办〔2026〕3号" in z.read("corpus.jsonl").decode()
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "feedback"))
+        raise
+
+
+def test_document_management_tab(browser, demo_server: str) -> None:  # type: ignore[no-untyped-def]
+    admin = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        admin.goto(f"{demo_server}/admin/", wait_until="load")
+        admin.get_by_label("username").fill("admin")
+        admin.get_by_label("password").fill(ADMIN_PASSWORD)
+        admin.get_by_role("button", name="Login").click()
+        table = admin.locator("#doc-table")
+        wait_text(admin, "#doc-table", "示政办〔2026〕3号")
+        assert "已废止 / replaced" in table.inner_text()  # the 2024 policy
+        assert "internal" in table.inner_text()
+        upload = Path(tempfile.mkdtemp()) / "示例区人才补贴办法.txt"
+        upload.write_text(
+            "示例区人才补贴办法\n示例区人力资源局\n示人社〔2026〕8号\n"
+            "第一条 对新引进的博士给予一次性安家补贴20万元。\n"
+            "第二条 本办法自2026年1月1日起施行，有效期至2028年12月31日。\n",
+            encoding="utf-8",
+        )
+        admin.locator("#doc-upload input[type=file]").set_input_files(str(upload))
+        admin.locator("#doc-send").click()
+        wait_text(admin, "#doc-report", "added", 120_000)
+        wait_text(admin, "#doc-table", "示人社〔2026〕8号")
+        row = table_row(admin, "#doc-table", "示人社〔2026〕8号")
+        assert row[7] == "2028-12-31" and row[8].startswith("现行有效")
+        doc_id = row[0]
+
+        admin.locator("#doc-ids textarea").fill(doc_id)
+        admin.locator("#doc-reingest").click()
+        wait_text(admin, "#doc-report", "unchanged", 60_000)
+        admin.locator("#doc-delete").click()
+        admin.wait_for_function(
+            "() => !document.querySelector('#doc-table').innerText.includes('示人社〔2026〕8号')",
+            timeout=30_000,
+        )
+    except BaseException:
+        print("screenshot:", shoot_on_failure(admin, "documents-tab"))
+        raise
