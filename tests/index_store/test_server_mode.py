@@ -77,6 +77,39 @@ def test_a_reader_without_registry_serves_what_the_writer_wrote(
     assert replica.chunks([dense.chunk_id])[dense.chunk_id].source.endswith("rules.txt")
 
 
+def test_a_reader_has_policy_metadata_labels_and_document_text(
+    chroma_server: str, tmp_path: Path, collection: str, writer: tuple[IndexStore, Ingestor]
+) -> None:
+    from dataclasses import replace
+
+    from chatbot.library import Library
+    from index_store.policy import Scope
+
+    store, ingestor = writer
+    path = tmp_path / "policy.txt"
+    long_rules = "\n".join(f"第{n}条 {RULES[4:]}" for n in "一二三四五六")
+    path.write_text(
+        "示例办法\n示政办〔2026〕3号\n"
+        + long_rules
+        + "本办法自2026年1月1日起施行，有效期至2027年12月31日。",
+        encoding="utf-8",
+    )
+    ingest_paths([path], replace(ingestor, labels=("internal",), collection="hr"))
+    replica = reader(chroma_server, tmp_path / "replica", collection)
+    (doc,) = replica.documents()
+    assert doc.info == store.documents()[0].info
+    assert (doc.info.doc_number, doc.info.expires) == ("示政办〔2026〕3号", "2027-12-31")
+    assert (doc.info.labels, doc.info.collection) == (("internal",), "hr")
+    # Chroma keeps chunks, not whole texts: the reader rebuilds the text from them.
+    assert doc.n_chunks > 1
+    original = store.document_text(doc.doc_id)
+    assert original is not None and replica.document_text(doc.doc_id) == original.strip()
+    # Label filtering works on the replica too.
+    public = Library(replica).filters(Scope(labels=frozenset({"public"})))
+    assert public == {"doc_id": []}
+    assert Library(replica).filters(Scope(labels=frozenset({"internal"}))) is None
+
+
 def test_readers_follow_updates_and_removals(
     chroma_server: str, tmp_path: Path, collection: str, writer: tuple[IndexStore, Ingestor]
 ) -> None:
