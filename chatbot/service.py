@@ -225,9 +225,12 @@ class AnswerService:
         probe = f"{answer.question} {CHECKLIST_QUERY[answer.language]}"
         found = self.retriever.search(probe, top_k=6, filters={"doc_id": [doc_id]})
         cited = {c.chunk_id: c.n for c in answer.citations}
-        by_id = {h.chunk.chunk_id: h for h in found if h.chunk.chunk_id not in cited}
-        new = sorted(by_id.values(), key=lambda h: h.chunk.ordinal)
-        numbers = {**cited, **{h.chunk.chunk_id: len(cited) + i for i, h in enumerate(new, 1)}}
+        base = max(cited.values(), default=0)
+        new = sorted(
+            {h.chunk.chunk_id: h for h in found if h.chunk.chunk_id not in cited}.values(),
+            key=lambda h: h.chunk.ordinal,
+        )
+        numbers = {**cited, **{h.chunk.chunk_id: base + i for i, h in enumerate(new, 1)}}
         passages = [(c.n, c.text, True) for c in answer.citations if c.doc_id == doc_id]
         passages += [(numbers[h.chunk.chunk_id], h.chunk.text, False) for h in new]
         record = self.library.records().get(doc_id)
@@ -237,17 +240,19 @@ class AnswerService:
         for condition in checklist:
             if condition.text not in quotes.setdefault(condition.n, []):
                 quotes[condition.n].append(condition.text)
+        # The answer's own marks keep their numbers; the clauses only the checklist cites
+        # follow them without gaps.
+        used = [h for h in new if numbers[h.chunk.chunk_id] in quotes]
+        renumber = {numbers[h.chunk.chunk_id]: base + i for i, h in enumerate(used, 1)}
         extra = [
-            Citation.from_hit(numbers[h.chunk.chunk_id], h, "\n".join(quotes[n]))
-            for h in new
-            if (n := numbers[h.chunk.chunk_id]) in quotes
+            Citation.from_hit(renumber[n], h, "\n".join(quotes[n]))
+            for h in used
+            if (n := numbers[h.chunk.chunk_id])
         ]
-        # Renumber so the citation list stays 1..n without gaps.
-        renumber = {c.n: i for i, c in enumerate([*answer.citations, *extra], 1)}
         return replace(
             answer,
-            citations=tuple(replace(c, n=renumber[c.n]) for c in [*answer.citations, *extra]),
-            checklist=tuple(replace(c, n=renumber[c.n]) for c in checklist),
+            citations=(*answer.citations, *extra),
+            checklist=tuple(replace(c, n=renumber.get(c.n, c.n)) for c in checklist),
         )
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.auth import ThrottledLogin, parse_users
+from chatbot.auth import Access, ThrottledLogin, parse_access, parse_users
+from chatbot.doc_view import DocLinks, render_document
+from chatbot.guard import key_names
 from index_store.errors import ConfigError
 
 
@@ -50,3 +52,45 @@ def test_stale_failures_of_many_names_are_forgotten_but_live_locks_kept() -> Non
     assert not login("someone", "x")
     assert len(login._failures) == 1  # only the failure just made
     assert not login("alice", "right")  # the live lock survived the clean-up
+
+
+def test_access_grants_parse_and_decide_labels() -> None:
+    grants = parse_access(" alice=internal|hr ; ci-bot=internal; alice=legal ")
+    assert grants == {"alice": {"internal", "hr", "legal"}, "ci-bot": {"internal"}}
+    access = Access(grants, admins=frozenset({"root"}))
+    assert access.labels_for("alice") == {"public", "internal", "hr", "legal"}
+    assert access.labels_for("stranger") == access.labels_for(None) == {"public"}
+    assert access.labels_for("root") is None  # admins read everything
+    for bad in ("alice", "=internal", "alice=", "alice=|"):
+        with pytest.raises(ConfigError, match="POLICYQA_ACCESS_LABELS"):
+            parse_access(bad)
+    assert parse_access("") == {}
+
+
+def test_api_keys_may_be_named() -> None:
+    assert key_names(("ci-bot:k1", "k2", ":k3")) == [
+        ("ci-bot", "k1"),
+        ("key-2", "k2"),
+        ("key-3", ":k3"),
+    ]
+
+
+def test_document_links_are_signed_per_document_and_expire() -> None:
+    now = [1000.0]
+    links = DocLinks(b"secret", ttl_s=60, clock=lambda: now[0])
+    url = links.url("doc1", 5, 9)
+    query = dict(p.split("=") for p in url.split("?")[1].split("#")[0].split("&"))
+    assert links.valid("doc1", int(query["exp"]), query["sig"])
+    assert not links.valid("doc2", int(query["exp"]), query["sig"])
+    assert not links.valid("doc1", int(query["exp"]) + 1, query["sig"])
+    assert not DocLinks(b"other").valid("doc1", int(query["exp"]), query["sig"])
+    now[0] += 61
+    assert not links.valid("doc1", int(query["exp"]), query["sig"])
+
+
+def test_the_document_view_escapes_and_marks_the_span() -> None:
+    page = render_document("T<1>", "《T》", "ab<script>x</script>cd", 2, 20)
+    assert '<mark id="quote">&lt;script&gt;x&lt;/script&gt;</mark>cd' in page
+    assert "<script>" not in page
+    clamped = render_document("T", "", "abc", 5, 99)
+    assert '<mark id="quote"></mark>' in clamped

@@ -186,3 +186,18 @@ def test_citation_stream_filter(pieces: list[str], expected: str) -> None:
 def test_unverified_numbers_ignore_citation_marks() -> None:
     assert unverified_numbers("补贴50%[2]，最高20万元[3]。", ["补贴50%", "最高20万元"]) == []
     assert unverified_numbers("2026年5月31日前", ["2026年6月30日前"]) == ["5", "31"]
+
+
+def test_llm_answers_to_eligibility_questions_keep_a_cited_checklist(make_service) -> None:  # type: ignore[no-untyped-def]
+    question = "我们是示例市的小微企业，做餐饮的，能申请贷款贴息吗？"
+    service, _ = make_service([("stream", ["可以申请，需成立满1年[2]。"])])
+    answer = service.ask(question)
+    assert answer.mode == "llm" and answer.answer == "可以申请，需成立满1年[2]。"
+    assert answer.citations[0].n == 2  # the model's own mark keeps its number
+    numbers = [c.n for c in answer.citations]
+    assert numbers == sorted(set(numbers)) and numbers[1:] == list(range(3, len(numbers) + 2))
+    by_n = {c.n: c for c in answer.citations}
+    kinds = {c.category for c in answer.checklist}
+    assert {"size", "region", "materials"} <= kinds
+    for condition in answer.checklist:
+        assert condition.text in by_n[condition.n].text
