@@ -66,7 +66,8 @@ _FOUNDED_USER = re.compile(r"(?:成立|注册)(?:于|在)?\s*(\d{4})\s*年|(\d{4
 _AGE_USER = re.compile(r"(?:成立|注册)(?:了|已)?\s*(\d{1,2})\s*年")
 # A sentence sets a condition on who may apply only when it says so.
 _CONDITION_CUE = re.compile(
-    r"适用|符合|应当?|须|需|满|属于|限于|范围|条件|申请|对[^，。；]{0,30}的"
+    r"适用|符合|应当|应(?:为|具有|满足|在|属于)|须|需|满|属于|限于|范围|条件|申请|"
+    r"对[^，。；]{0,30}的"
 )
 # Conditions of one measure (taken from the passages that answer); the others hold for the whole
 # policy (taken from any of its clauses).
@@ -84,7 +85,7 @@ _FACT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _INFO_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("deadline", re.compile(r"申报时间|申请时间|截止|逾期|受理时间|\d+月\d+日(?:至|前)")),
     ("materials", re.compile(r"材料|申请表|复印件|证明|凭证")),
-    ("amount", re.compile(r"万元|%|比例|最高|不超过|补贴|奖励|返还|贴息|减免")),
+    ("amount", re.compile(r"\d[\d.]*\s*(?:万元|元|%)|最高|比例|不超过\s*\d")),
 )
 DISPLAY_ORDER = (
     "size",
