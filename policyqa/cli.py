@@ -6,7 +6,6 @@ configuration error.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from dataclasses import asdict
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from index_store.errors import PolicyQAError
 from policyqa.cli_common import (
@@ -22,6 +20,7 @@ from policyqa.cli_common import (
     DocOpt,
     ExpiredOpt,
     IssuerOpt,
+    JsonOpt,
     RegionOpt,
     SinceOpt,
     UntilOpt,
@@ -30,6 +29,8 @@ from policyqa.cli_common import (
 from policyqa.cli_common import fail as _fail
 from policyqa.cli_common import print_json as _print_json
 from policyqa.cli_common import settings as _settings
+from policyqa.cli_docs import docs_app, feedback_app
+from policyqa.cli_eval import eval_app
 from policyqa.cli_ops import bench, index_app
 
 if TYPE_CHECKING:
@@ -41,12 +42,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-docs_app = typer.Typer(help="List or remove indexed documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
 app.command()(bench)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 @app.callback()
@@ -284,171 +284,6 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
         run(settings, host, port)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
-
-
-@docs_app.command("list")
-def docs_list(as_json: JsonOpt = False) -> None:
-    """List the indexed documents."""
-    from policyqa.services import open_index
-
-    try:
-        records = open_index(_settings(), create=False).documents()
-    except PolicyQAError as exc:
-        raise _fail(exc) from exc
-    if as_json:
-        _print_json([asdict(r) for r in records])
-        return
-    for r in records:
-        i = r.info
-        dates = f"{i.effective or i.published or '?'}..{i.expires or '?'}"
-        typer.echo(
-            f"{r.doc_id}  {r.n_chunks:4d} chunks  {r.title[:40]}  {i.doc_number or '-'}  "
-            f"{dates}  [{','.join(i.labels)}]  {r.source}"
-        )
-    typer.echo(f"{len(records)} documents")
-
-
-@docs_app.command("remove")
-def docs_remove(
-    ref: Annotated[str, typer.Argument(help="Document id or path, as `docs list` shows.")],
-) -> None:
-    """Remove a document and all its chunks from the index."""
-    from ingest.pipeline import remove_document
-    from policyqa.services import open_index
-
-    try:
-        record = remove_document(open_index(_settings(), create=False), ref)
-    except PolicyQAError as exc:
-        raise _fail(exc) from exc
-    typer.echo(f"removed {record.doc_id} ({record.n_chunks} chunks) {record.source}")
-
-
-def _parse_floors(values: list[str]) -> dict[str, float]:
-    floors: dict[str, float] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        try:
-            floors[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise typer.BadParameter(f"{item!r}: expected METRIC=VALUE, e.g. passage_hit@5=0.8")
-    return floors
-
-
-class _DefaultRunGroup(TyperGroup):
-    """``policyqa eval PATH`` means ``policyqa eval run PATH``; ``eval compare`` compares."""
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args.insert(0, "run")
-        return super().resolve_command(ctx, args)
-
-
-eval_app = typer.Typer(
-    cls=_DefaultRunGroup,
-    help="Measure retrieval, answers, citations and refusals on an eval set.",
-    no_args_is_help=True,
-)
-app.add_typer(eval_app, name="eval")
-
-
-@eval_app.command("run")
-def eval_run(
-    path: Annotated[Path, typer.Argument(help="Eval set folder (see README, Evaluation).")],
-    limit: Annotated[
-        int | None, typer.Option(min=1, help="Score a fixed sample of N questions.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 13,
-    max_docs: Annotated[
-        int | None,
-        typer.Option(min=1, help="Index the gold documents plus random others up to N documents."),
-    ] = None,
-    negatives_from: Annotated[
-        Path | None, typer.Option(help="Another eval set whose questions this corpus must refuse.")
-    ] = None,
-    negatives: Annotated[int, typer.Option(min=0, help="How many such questions.")] = 100,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the report as JSON.")
-    ] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
-    fail_under: Annotated[
-        list[str] | None, typer.Option(help="METRIC=VALUE floor; repeatable. Exit 1 when below.")
-    ] = None,
-    fail_over: Annotated[
-        list[str] | None,
-        typer.Option(help="METRIC=VALUE ceiling (false_refusal_rate, latency); exit 1 when above."),
-    ] = None,
-    use_judge: Annotated[
-        bool, typer.Option("--judge", help="Grade answers with the configured LLM (optional).")
-    ] = False,
-) -> None:
-    """Run an eval set through the real pipeline (index cached per corpus) and score it."""
-    from eval.datasets import load_eval_set
-    from eval.negatives import with_negatives
-    from eval.report import report_html, report_json, summary_table
-    from eval.run import build_index, make_service, restrict_corpus, run_eval
-    from index_store.errors import ConfigError
-    from policyqa.services import build_llm
-
-    floors = _parse_floors(fail_under or [])
-    ceilings = _parse_floors(fail_over or [])
-    try:
-        settings = _settings()
-        judge_llm = build_llm(settings) if use_judge else None
-        if use_judge and judge_llm is None:
-            raise ConfigError(
-                "--judge needs an LLM: set OPENAI_API_KEY and/or OPENAI_BASE_URL "
-                "and POLICYQA_LLM_MODEL"
-            )
-        eval_set = load_eval_set(path).sample(limit, seed)
-        eval_set = restrict_corpus(eval_set, max_docs, seed)
-        if negatives_from is not None and negatives:
-            eval_set = with_negatives(eval_set, load_eval_set(negatives_from), negatives, seed)
-        store = build_index(eval_set, settings)
-        report = run_eval(eval_set, store, make_service(store, settings), judge_llm=judge_llm)
-    except PolicyQAError as exc:
-        raise _fail(exc) from exc
-    typer.echo(summary_table(report))
-    if json_out is not None:
-        json_out.write_text(
-            json.dumps(report_json(report), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-    if html_out is not None:
-        html_out.write_text(report_html(report), encoding="utf-8")
-    below = {
-        m: (report.metrics.get(m), v)
-        for m, v in floors.items()
-        if report.metrics.get(m, float("-inf")) < v
-    }
-    above = {
-        m: (report.metrics.get(m), v)
-        for m, v in ceilings.items()
-        if report.metrics.get(m, float("inf")) > v
-    }
-    for name, (got, floor) in below.items():
-        typer.echo(f"FAIL {name}: {got if got is not None else 'not measured'} < {floor}", err=True)
-    for name, (got, ceiling) in above.items():
-        shown = got if got is not None else "not measured"
-        typer.echo(f"FAIL {name}: {shown} > {ceiling}", err=True)
-    if below or above:
-        raise typer.Exit(code=1)
-
-
-@eval_app.command("compare")
-def eval_compare(
-    a: Annotated[Path, typer.Argument(help="Baseline JSON report.")],
-    b: Annotated[Path, typer.Argument(help="New JSON report.")],
-) -> None:
-    """Metric deltas between two JSON reports and the questions that went from pass to fail."""
-    from eval.report import compare, format_comparison
-
-    try:
-        first, second = (json.loads(p.read_text(encoding="utf-8")) for p in (a, b))
-    except (OSError, json.JSONDecodeError) as exc:
-        typer.echo(f"error: cannot read the reports: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    typer.echo(format_comparison(compare(first, second)))
 
 
 def main() -> None:

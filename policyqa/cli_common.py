@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from index_store.policy import Scope
     from index_store.settings import Settings
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 # Which documents a question may draw on (``index_store.policy.Scope``).
 AsOfOpt = Annotated[
     datetime | None,

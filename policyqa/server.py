@@ -38,11 +38,12 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     import gradio as gr
     from fastapi import FastAPI
 
+    from chatbot.admin_ui import build_admin_ui
     from chatbot.api import install_api
     from chatbot.auth import ThrottledLogin, parse_users
     from chatbot.doc_view import install_doc_view
     from chatbot.guard import ApiGuard
-    from chatbot.ui import CSS, build_admin_ui, build_ui
+    from chatbot.ui import CSS, build_ui
     from policyqa.services import build_chat_context, open_index
 
     if not settings.chroma_url:

@@ -123,3 +123,22 @@ def test_console_script_help_is_installed() -> None:
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "ingest" in result.stdout and "search" in result.stdout
+
+
+def test_feedback_list_and_export(docs: Path, env: Path) -> None:
+    from chatbot.feedback import FeedbackStore
+
+    run("ingest", str(docs / "refund-policy.md"))
+    code, out, _ = run("ask", "How long is the warranty on electronics?", "--json")
+    store = FeedbackStore(env / "feedback.sqlite")  # beside the index by default
+    item = store.add(json.loads(out), -1, {}, reason="say which defects")
+    code, _, err = run("feedback", "export", str(env / "set"))
+    assert code == 2 and "no reviewed feedback" in err
+    store.review(item, "reviewed", expected="2-year limited warranty")
+    code, out, _ = run("feedback", "list")
+    assert "say which defects" in out and "reviewed" in out
+    code, out, _ = run("feedback", "export", str(env / "set"))
+    assert code == 0 and "exported 1 cases" in out
+    case = json.loads((env / "set" / "queries.jsonl").read_text("utf-8"))
+    assert case["answer"] == "2-year limited warranty"
+    assert case["gold_doc_ids"] == [str((docs / "refund-policy.md").resolve())]
