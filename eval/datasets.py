@@ -8,11 +8,18 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from index_store.errors import PolicyQAError
+
+Split = Literal["all", "dev", "test"]
+
+
+def split_of(qid: str) -> Split:
+    digest = hashlib.sha256(f"policyqa-split|{qid}".encode()).digest()
+    return "dev" if digest[0] % 10 < 7 else "test"
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,15 @@ class EvalSet:
     documents: tuple[EvalDocument, ...]
     queries: tuple[EvalQuery, ...]
     fingerprint: str
+    part: Split = "all"  # which split of the questions (see ``split``)
+
+    def split(self, part: Split) -> EvalSet:
+        """``dev`` (7 in 10 questions) to tune on, ``test`` (the other 3) to report; the split
+        depends on the question id alone, so it is the same in every run and sample."""
+        if part == "all":
+            return self
+        kept = tuple(q for q in self.queries if split_of(q.qid) == part)
+        return replace(self, queries=kept, part=part)
 
     def sample(self, limit: int | None, seed: int) -> EvalSet:
         """A fixed random sample of ``limit`` queries (all of them when ``limit`` is None)."""
@@ -57,9 +73,7 @@ class EvalSet:
             return self
         rng = random.Random(seed)
         picked = sorted(rng.sample(range(len(self.queries)), limit))
-        return EvalSet(
-            self.name, self.documents, tuple(self.queries[i] for i in picked), self.fingerprint
-        )
+        return replace(self, queries=tuple(self.queries[i] for i in picked))
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, object]]:

@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def restrict_corpus(eval_set: EvalSet, max_docs: int | None, seed: int) -> EvalS
     keep = gold | {d.doc_id for d in extra}
     docs = tuple(d for d in eval_set.documents if d.doc_id in keep)
     tag = hashlib.sha256("\n".join(sorted(keep)).encode()).hexdigest()[:8]
-    return EvalSet(eval_set.name, docs, eval_set.queries, f"{eval_set.fingerprint}-{tag}")
+    return replace(eval_set, documents=docs, fingerprint=f"{eval_set.fingerprint}-{tag}")
 
 
 def _index_dir(eval_set: EvalSet, settings: Settings, chunking: ChunkingConfig) -> Path:
@@ -311,6 +311,7 @@ def run_eval(
         "embedder": str(service.retriever.embedder.model_name),
         "mode": service.mode,
         "corpus_docs": len(eval_set.documents),
+        "split": eval_set.part,
         "chunks": store.registry.count_chunks(),
         "depth": depth,
         "retrieval": asdict(service.retriever.config),

@@ -50,6 +50,10 @@ def eval_run(
         int | None, typer.Option(min=1, help="Score a fixed sample of N questions.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 13,
+    split: Annotated[
+        str,
+        typer.Option(help="all, dev (7 in 10 questions, to tune on) or test (the other 3)."),
+    ] = "all",
     max_docs: Annotated[
         int | None,
         typer.Option(min=1, help="Index the gold documents plus random others up to N documents."),
@@ -91,7 +95,9 @@ def eval_run(
                 "--judge needs an LLM: set OPENAI_API_KEY and/or OPENAI_BASE_URL "
                 "and POLICYQA_LLM_MODEL"
             )
-        eval_set = load_eval_set(path).sample(limit, seed)
+        if split not in ("all", "dev", "test"):
+            raise typer.BadParameter(f"--split {split!r}: use all, dev or test")
+        eval_set = load_eval_set(path).split(split).sample(limit, seed)  # type: ignore[arg-type]
         eval_set = restrict_corpus(eval_set, max_docs, seed)
         if negatives_from is not None and negatives:
             eval_set = with_negatives(eval_set, load_eval_set(negatives_from), negatives, seed)

@@ -114,3 +114,18 @@ def test_ncp_answer_spans_map_into_the_normalised_text() -> None:
         if span is not None and abs(span[0] - q.answer_start) <= 40:
             near += 1
     assert near / len(full.queries) >= 0.99
+
+
+@needs_shared()
+def test_dev_and_test_splits_partition_every_set_the_same_way_each_time() -> None:
+    from eval.datasets import load_eval_set
+
+    whole = load_eval_set(SHARED / "ncp-policy-qa")
+    dev, test = whole.split("dev"), whole.split("test")
+    dev_ids, test_ids = {q.qid for q in dev.queries}, {q.qid for q in test.queries}
+    assert not dev_ids & test_ids and dev_ids | test_ids == {q.qid for q in whole.queries}
+    assert 0.65 < len(dev_ids) / len(whole.queries) < 0.75
+    assert {q.qid for q in load_eval_set(SHARED / "ncp-policy-qa").split("dev").queries} == dev_ids
+    # A sample of a split stays inside it and remembers which split it is.
+    sample = test.sample(20, seed=3)
+    assert {q.qid for q in sample.queries} <= test_ids and sample.part == "test"
