@@ -192,7 +192,7 @@ class AnswerService:
         else:
             answer = extractive_answer(question, hits, sentences, language)
         if not answer.refused and is_eligibility_question(question):
-            answer = self._with_checklist(answer, hits, scope, as_of)
+            answer = self._with_checklist(answer, hits, as_of)
         answer = self.library.annotate(answer, as_of)
         notice = answer.notice or notice or (self.llm_notice or {}).get(language)
         answer = replace(answer, notice=notice)
@@ -217,7 +217,7 @@ class AnswerService:
         refused = self.config.refusal[language].refuses(*evidence(hits, sentences))
         return hits, sentences, refused
 
-    def _with_checklist(self, answer: Answer, hits: list[Hit], scope: Scope, as_of: date) -> Answer:
+    def _with_checklist(self, answer: Answer, hits: list[Hit], as_of: date) -> Answer:
         """The eligibility conditions of the best-matching policy, each with its citation:
         its clauses about who may apply, deadlines and materials are searched within that one
         document; the measure's own conditions come from the passages that answer."""

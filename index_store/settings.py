@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     candidate_k: int = Field(
         default=50, gt=0, le=1000, description="Candidates per retriever before fusion."
     )
+    fusion: Literal["score", "rrf"] = Field(
+        default="score", description="How dense and BM25 candidates are merged."
+    )
+    dense_weight: float = Field(
+        default=0.5, ge=0, le=1, description="Score fusion: the dense share (BM25: the rest)."
+    )
     max_file_mb: float = Field(default=50.0, gt=0, le=2048)
 
     # The LLM: any OpenAI-compatible endpoint. The two standard OpenAI variables are read as is.

@@ -61,7 +61,7 @@ def test_bundled_e5_understands_chinese_without_keywords(
     # Dense only, and no word shared with the answer's key phrase: the model must carry it.
     store, settings = demo_store
     dense_only = HybridRetriever(
-        store, make_embedder(settings), RetrievalConfig(top_k=3, keyword_weight=0.0)
+        store, make_embedder(settings), RetrievalConfig(top_k=3, dense_weight=1.0)
     )
     hits = dense_only.search("公司没有裁员，能退回一部分失业保险吗？")
     assert any("稳岗返还" in " ".join(h.chunk.heading_path) for h in hits[:2])
@@ -99,7 +99,7 @@ def test_sentence_transformers_path_with_bundled_minilm(tmp_path: Path) -> None:
         [DEMO_DIR / "refund-policy.md", DEMO_DIR / "support-sla.md"],
         Ingestor(store, embedder, ChunkingConfig(300, 50, 60), 1 << 20),
     )
-    dense_only = HybridRetriever(store, embedder, RetrievalConfig(top_k=2, keyword_weight=0.0))
+    dense_only = HybridRetriever(store, embedder, RetrievalConfig(top_k=2, dense_weight=1.0))
     hits = dense_only.search("Which damage does the guarantee on electronic devices exclude?")
     assert "2-year limited warranty" in hits[0].chunk.text
 
