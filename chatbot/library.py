@@ -33,6 +33,8 @@ class Library:
         self._generation = -1
         self._records: dict[str, DocumentRecord] = {}
         self._replaced: dict[str, DocumentRecord] = {}
+        # Filters by (scope, day): every question would otherwise walk all document records.
+        self._filters: dict[tuple[Scope, date], Filters | None] = {}
 
     def records(self) -> dict[str, DocumentRecord]:
         generation = self.store.generation
@@ -41,6 +43,7 @@ class Library:
                 records = self.store.documents()
                 self._records = {r.doc_id: r for r in records}
                 self._replaced = supersessions(records)
+                self._filters = {}
                 self._generation = generation
             return self._records
 
@@ -52,10 +55,14 @@ class Library:
         """The retrieval filter for ``scope``: None when it allows every document, and an
         empty ``doc_id`` list when it allows none."""
         records = list(self.records().values())
-        allowed = select_documents(records, scope, self.today())
-        if len(allowed) == len(records):
-            return None
-        return {"doc_id": [r.doc_id for r in allowed]}
+        key = (scope, scope.day(self.today()))
+        if key not in self._filters:
+            if len(self._filters) > 1024:  # user-typed filters vary; keep the cache bounded
+                self._filters.clear()
+            allowed = select_documents(records, scope, key[1])
+            everything = len(allowed) == len(records)
+            self._filters[key] = None if everything else {"doc_id": [r.doc_id for r in allowed]}
+        return self._filters[key]
 
     def status(self, doc_id: str, as_of: date) -> tuple[LifecycleStatus, DocumentRecord | None]:
         """A document's lifecycle status on ``as_of`` and the document that repealed it."""
