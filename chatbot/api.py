@@ -39,7 +39,7 @@ class AskRequest(BaseModel):
     # Which documents count: policies in force on ``as_of`` (default today) unless
     # ``include_expired``; then the narrowing filters (empty = no restriction).
     as_of: date | None = None
-    include_expired: bool = False
+    include_expired: bool | None = None  # None: POLICYQA_IN_FORCE_ONLY decides
     regions: list[str] = Field(default_factory=list, max_length=50)
     issuers: list[str] = Field(default_factory=list, max_length=50)
     published_from: date | None = None
@@ -52,10 +52,13 @@ class AskRequest(BaseModel):
         unknown = set(filters) - {"doc_id", "source"}
         if unknown:
             raise InvalidQuestionError(f"cannot filter on {sorted(unknown)}: use doc_id or source")
+        lifecycle = (
+            {} if self.include_expired is None else {"in_force_only": not self.include_expired}
+        )
         return ctx.scope_for(
             principal,
+            **lifecycle,
             as_of=self.as_of,
-            in_force_only=not self.include_expired,
             regions=tuple(self.regions),
             issuers=tuple(self.issuers),
             published_from=self.published_from,

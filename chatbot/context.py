@@ -20,7 +20,10 @@ class ChatContext:
     feedback: FeedbackStore | None = None
     # Recorded with each feedback item: what produced the answer.
     config: dict[str, Any] = field(default_factory=dict)
+    in_force_default: bool = True  # POLICYQA_IN_FORCE_ONLY
 
     def scope_for(self, principal: str | None, **narrowing: Any) -> Scope:
-        """The scope of one question: the principal's labels plus the asker's filters."""
+        """The scope of one question: the principal's labels plus the asker's filters (policies
+        in force only, unless the asker or the settings say otherwise)."""
+        narrowing.setdefault("in_force_only", self.in_force_default)
         return Scope(labels=self.access.labels_for(principal), **narrowing)

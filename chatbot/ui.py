@@ -199,7 +199,7 @@ def build_ui(ctx: ChatContext, examples: list[str]) -> gr.Blocks:
                 with gr.Row():
                     send = gr.Button("提问 / Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("清空 / Clear")
-                filters = _filter_inputs()
+                filters = _filter_inputs(include_expired=not ctx.in_force_default)
                 if examples:
                     gr.Examples(examples, inputs=box, label="示例问题 / Examples")
             with gr.Column(scale=2):
@@ -221,7 +221,7 @@ def build_ui(ctx: ChatContext, examples: list[str]) -> gr.Blocks:
     return blocks
 
 
-def _filter_inputs() -> list[Any]:
+def _filter_inputs(include_expired: bool) -> list[Any]:
     """As-of day, include-expired, region, issuer, document, publish date range."""
     with gr.Accordion("筛选 / Filters", open=False, elem_id="filters"):
         with gr.Row():
@@ -231,7 +231,9 @@ def _filter_inputs() -> list[Any]:
                 elem_id="as-of",
             )
             expired = gr.Checkbox(
-                label="包含已失效政策 / Include expired policies", elem_id="include-expired"
+                include_expired,
+                label="包含已失效政策 / Include expired policies",
+                elem_id="include-expired",
             )
         with gr.Row():
             regions = gr.Dropdown([], multiselect=True, label="地区 / Region", elem_id="region")

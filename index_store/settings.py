@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     candidate_k: int = Field(
         default=50, gt=0, le=1000, description="Candidates per retriever before fusion."
     )
+    in_force_only: bool = Field(
+        default=True,
+        description="Answer from the policies in force on the day asked (others only as a "
+        "flagged fallback); false for an archive of past policies.",
+    )
     fusion: Literal["score", "rrf"] = Field(
         default="score", description="How dense and BM25 candidates are merged."
     )

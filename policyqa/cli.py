@@ -179,7 +179,9 @@ def search(
     try:
         settings = _settings()
         store = open_index(settings, create=False)
-        scope = scope_of(as_of, include_expired, region, issuer, doc, since, until)
+        scope = scope_of(
+            settings.in_force_only, as_of, include_expired, region, issuer, doc, since, until
+        )
         filters = Library(store).filters(scope)
         hits = build_retriever(settings, store).search(question, top_k=top_k, filters=filters)
     except PolicyQAError as exc:
@@ -217,7 +219,9 @@ def ask(
     try:
         settings = _settings()
         service = build_answer_service(settings, open_index(settings, create=False))
-        scope = scope_of(as_of, include_expired, region, issuer, doc, since, until)
+        scope = scope_of(
+            settings.in_force_only, as_of, include_expired, region, issuer, doc, since, until
+        )
         answer = service.ask(question, scope=scope)
     except PolicyQAError as exc:
         raise _fail(exc) from exc

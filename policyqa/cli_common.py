@@ -35,6 +35,7 @@ UntilOpt = Annotated[
 
 
 def scope_of(
+    in_force_default: bool,
     as_of: datetime | None,
     include_expired: bool,
     regions: list[str] | None,
@@ -48,7 +49,7 @@ def scope_of(
 
     return Scope(
         as_of=as_of.date() if as_of else None,
-        in_force_only=not include_expired,
+        in_force_only=in_force_default and not include_expired,
         regions=tuple(regions or ()),
         issuers=tuple(issuers or ()),
         doc_ids=tuple(docs or ()),

@@ -103,5 +103,8 @@ def build_chat_context(
             "embedder": embedder_key(settings),
             "top_k": settings.top_k,
             "chunk_size": settings.chunk_size,
+            "fusion": settings.fusion,
+            "dense_weight": settings.dense_weight,
         },
+        in_force_default=settings.in_force_only,
     )

@@ -94,3 +94,18 @@ def test_the_document_view_escapes_and_marks_the_span() -> None:
     assert "<script>" not in page
     clamped = render_document("T", "", "abc", 5, 99)
     assert '<mark id="quote"></mark>' in clamped
+
+
+def test_the_in_force_default_comes_from_the_settings_unless_the_asker_says() -> None:
+    from unittest.mock import sentinel
+
+    from chatbot.api import AskRequest
+    from chatbot.context import ChatContext
+
+    archive = ChatContext(service=sentinel.service, in_force_default=False)  # type: ignore[arg-type]
+    current = ChatContext(service=sentinel.service)  # type: ignore[arg-type]
+    assert not AskRequest(question="q").scope(archive, None).in_force_only
+    assert AskRequest(question="q").scope(current, None).in_force_only
+    assert AskRequest(question="q", include_expired=False).scope(archive, None).in_force_only
+    assert not AskRequest(question="q", include_expired=True).scope(current, None).in_force_only
+    assert archive.scope_for("x").labels == {"public"}

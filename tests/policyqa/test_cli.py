@@ -77,7 +77,9 @@ def test_ingest_search_list_remove(docs: Path) -> None:
     assert code == 2 and "no document" in err
 
 
-def test_lifecycle_and_filters_on_the_command_line(docs: Path) -> None:
+def test_lifecycle_and_filters_on_the_command_line(
+    docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("ingest", str(docs))
     code, out, _ = run("docs", "list", "--json")
     by_name = {Path(d["source"]).name: d for d in json.loads(out)}
@@ -98,6 +100,15 @@ def test_lifecycle_and_filters_on_the_command_line(docs: Path) -> None:
     assert answer["notice"] is None and answer["warnings"] == []  # in force back then
     assert answer["basis"] == ["《示例市扶持小微企业创业发展办法》（示政办〔2024〕5号，"
                                "2024-01-01 起施行，有效期至 2025-12-31）"]  # fmt: skip
+
+    # An archive deployment answers from every version, still saying which are not in force.
+    monkeypatch.setenv("POLICYQA_IN_FORCE_ONLY", "false")
+    get_settings.cache_clear()
+    code, out, _ = run("ask", question, "--as-of", "2026-06-01", "--json")
+    monkeypatch.delenv("POLICYQA_IN_FORCE_ONLY")
+    get_settings.cache_clear()
+    answer = json.loads(out)
+    assert answer["notice"] is None and any("已被废止" in w for w in answer["warnings"])
 
     code, out, _ = run("search", "创业补贴", "--doc", new["doc_id"], "--json")
     assert {h["doc_id"] for h in json.loads(out)["hits"]} == {new["doc_id"]}
