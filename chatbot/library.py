@@ -54,12 +54,12 @@ class Library:
     def filters(self, scope: Scope) -> Filters | None:
         """The retrieval filter for ``scope``: None when it allows every document, and an
         empty ``doc_id`` list when it allows none."""
-        records = list(self.records().values())
+        records = self.records()  # first: a new generation empties the cache
         key = (scope, scope.day(self.today()))
         if key not in self._filters:
             if len(self._filters) > 1024:  # user-typed filters vary; keep the cache bounded
                 self._filters.clear()
-            allowed = select_documents(records, scope, key[1])
+            allowed = select_documents(list(records.values()), scope, key[1])
             everything = len(allowed) == len(records)
             self._filters[key] = None if everything else {"doc_id": [r.doc_id for r in allowed]}
         return self._filters[key]
