@@ -35,6 +35,7 @@ class RetrievalConfig:
     fusion: Fusion = "score"
     dense_weight: float = 0.5  # score fusion: dense share, BM25 gets the rest
     rrf_k: int = 60  # rank fusion only
+    rrf_keyword_weight: float = 1.0  # rank fusion only; the dense ranking weighs 1
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrievalConfig:
@@ -61,6 +62,19 @@ def score_fuse(
             scaled = (score - lo) / (hi - lo) if hi > lo else 1.0
             fused[item] = fused.get(item, 0.0) + weight * scaled
     return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+def fuse(
+    config: RetrievalConfig, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]
+) -> list[tuple[str, float]]:
+    """Dense and BM25 candidates ((id, score), best first) merged as ``config`` says."""
+    if config.fusion == "rrf":
+        rankings = [
+            (1.0, [cid for cid, _ in dense]),
+            (config.rrf_keyword_weight, [cid for cid, _ in keyword]),
+        ]
+        return rrf_fuse(rankings, config.rrf_k)
+    return score_fuse(dense, keyword, config.dense_weight)
 
 
 def rrf_fuse(rankings: list[tuple[float, list[str]]], rrf_k: int) -> list[tuple[str, float]]:
@@ -93,15 +107,11 @@ class HybridRetriever(BaseRetriever):
         n = max(self.config.candidate_k, k)
         dense = self.store.dense_search(self.embedder.get_query_embedding(question), n, filters)
         keyword = self.store.keyword_search(question, n, filters)
-        if self.config.fusion == "rrf":
-            rankings = [(1.0, [h.chunk_id for h in dense]), (1.0, [h.chunk_id for h in keyword])]
-            fused = rrf_fuse(rankings, self.config.rrf_k)
-        else:
-            fused = score_fuse(
-                [(h.chunk_id, h.score) for h in dense],
-                [(h.chunk_id, h.score) for h in keyword],
-                self.config.dense_weight,
-            )
+        fused = fuse(
+            self.config,
+            [(h.chunk_id, h.score) for h in dense],
+            [(h.chunk_id, h.score) for h in keyword],
+        )
         # The registry decides what exists: vectors it does not name (left by an interrupted
         # write) are never returned.
         chunks = self.store.chunks([cid for cid, _ in fused[: k * 3]])

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatbot.retrieval import rrf_fuse, score_fuse
+from chatbot.retrieval import RetrievalConfig, fuse
 from eval.datasets import EvalSet, load_eval_set
 from eval.metrics import first_hit_rank, unique_in_order
 from eval.run import _Gold, build_index
@@ -24,7 +24,6 @@ from index_store.settings import Settings, get_settings
 from index_store.store import IndexStore
 from ingest.textdecode import normalize_text
 
-Ranker = Callable[[list[tuple[str, float]], list[tuple[str, float]]], list[str]]
 CANDIDATES = 50
 
 
@@ -35,38 +34,23 @@ class Candidates:
     keyword: list[tuple[str, float]]
 
 
-def rrf(dense_weight: float, keyword_weight: float, k: int) -> Ranker:
-    def rank(d: list[tuple[str, float]], kw: list[tuple[str, float]]) -> list[str]:
-        rankings = [(dense_weight, [c for c, _ in d]), (keyword_weight, [c for c, _ in kw])]
-        return [c for c, _ in rrf_fuse(rankings, k)]
-
-    return rank
-
-
-def scores(dense_weight: float) -> Ranker:
-    def rank(d: list[tuple[str, float]], kw: list[tuple[str, float]]) -> list[str]:
-        return [c for c, _ in score_fuse(d, kw, dense_weight)]
-
-    return rank
-
-
-GRID: dict[str, Ranker] = {
-    "dense only": scores(1.0),
-    "bm25 only": scores(0.0),
-    "rrf k=60 1:1": rrf(1, 1, 60),
-    "rrf k=10 1:1": rrf(1, 1, 10),
-    "rrf k=10 1:3": rrf(1, 3, 10),
-    **{f"score w={w}": scores(w) for w in (0.3, 0.4, 0.5, 0.6, 0.7)},
+GRID: dict[str, RetrievalConfig] = {
+    "dense only": RetrievalConfig(dense_weight=1.0),
+    "bm25 only": RetrievalConfig(dense_weight=0.0),
+    "rrf k=60 1:1": RetrievalConfig(fusion="rrf", rrf_k=60),
+    "rrf k=10 1:1": RetrievalConfig(fusion="rrf", rrf_k=10),
+    "rrf k=10 1:3": RetrievalConfig(fusion="rrf", rrf_k=10, rrf_keyword_weight=3.0),
+    **{f"score w={w}": RetrievalConfig(dense_weight=w) for w in (0.3, 0.4, 0.5, 0.6, 0.7)},
 }
 
 
 def measure(
-    rows: Sequence[Candidates], chunks: dict[str, Chunk], ranker: Ranker
+    rows: Sequence[Candidates], chunks: dict[str, Chunk], config: RetrievalConfig
 ) -> tuple[float, float]:
     """(hit@5, MRR@10): passages where the set has passage gold, else documents."""
     hits = reciprocal = 0.0
     for row in rows:
-        ranked = [chunks[c] for c in ranker(row.dense, row.keyword) if c in chunks]
+        ranked = [chunks[c] for c, _ in fuse(config, row.dense, row.keyword) if c in chunks]
         if row.gold.passage_level:
             found = [row.gold.passage_ok(c) for c in ranked[:10]]
         else:
@@ -107,7 +91,7 @@ def run_grid(folder: Path, split: str, settings: Settings) -> dict[str, tuple[fl
     ids = {c for r in rows for c, _ in r.dense + r.keyword}
     chunks = store.chunks(list(ids))
     store.close()
-    return {name: measure(rows, chunks, ranker) for name, ranker in GRID.items()}
+    return {name: measure(rows, chunks, config) for name, config in GRID.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

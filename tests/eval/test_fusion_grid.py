@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.retrieval import HybridRetriever, RetrievalConfig
+from chatbot.retrieval import HybridRetriever, RetrievalConfig, fuse
 from eval.datasets import load_eval_set
 from eval.fusion_grid import GRID, candidates, run_grid
 from eval.run import build_index
@@ -30,7 +30,8 @@ def test_grid_rankings_are_the_retrievers_and_every_row_is_scored(tmp_path: Path
         retriever = HybridRetriever(store, make_embedder(settings), config)
         for row in rows:
             expected = [h.chunk.chunk_id for h in retriever.search(row.gold.q.question, 10)]
-            assert GRID[name](row.dense, row.keyword)[:10] == expected, name
+            ranked = [cid for cid, _ in fuse(GRID[name], row.dense, row.keyword)]
+            assert ranked[:10] == expected, name
     store.close()
     grid = run_grid(folder, "all", settings)
     assert set(grid) == set(GRID)
