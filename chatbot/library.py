@@ -93,12 +93,14 @@ class Library:
         citations: list[Citation] = []
         basis: list[str] = []
         warnings: list[str] = []
+        records = self.records()
+        chunks = self.store.chunks([c.chunk_id for c in answer.citations])
         texts: dict[str, str | None] = {}
         for c in answer.citations:
-            record = self.records().get(c.doc_id)
+            record = records.get(c.doc_id)
             if c.doc_id not in texts:
                 texts[c.doc_id] = self.store.document_text(c.doc_id)
-            chunk = self.store.chunks([c.chunk_id]).get(c.chunk_id)
+            chunk = chunks.get(c.chunk_id)
             clause = c.locator
             if chunk is not None:
                 quote_pos = c.quote_start if c.quote else None

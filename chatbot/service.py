@@ -242,13 +242,13 @@ class AnswerService:
                 quotes[condition.n].append(condition.text)
         # The answer's own marks keep their numbers; the clauses only the checklist cites
         # follow them without gaps.
-        used = [h for h in new if numbers[h.chunk.chunk_id] in quotes]
-        renumber = {numbers[h.chunk.chunk_id]: base + i for i, h in enumerate(used, 1)}
-        extra = [
-            Citation.from_hit(renumber[n], h, "\n".join(quotes[n]))
-            for h in used
-            if (n := numbers[h.chunk.chunk_id])
-        ]
+        renumber: dict[int, int] = {}
+        extra: list[Citation] = []
+        for hit in new:
+            n = numbers[hit.chunk.chunk_id]
+            if n in quotes:
+                renumber[n] = base + len(extra) + 1
+                extra.append(Citation.from_hit(renumber[n], hit, "\n".join(quotes[n])))
         return replace(
             answer,
             citations=(*answer.citations, *extra),
