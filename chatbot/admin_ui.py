@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import gradio as gr
 
 from chatbot.feedback import FeedbackStatus, FeedbackStore
 from index_store.errors import PolicyQAError
+from index_store.policy import DEFAULT_COLLECTION, PUBLIC_LABEL
+
+T = TypeVar("T")
 
 
 class EvalBackend(Protocol):
@@ -64,7 +67,8 @@ def build_admin_ui(
     return blocks
 
 
-def _guarded(call: Callable[[], Any]) -> Any:
+def _guarded(call: Callable[[], T]) -> T:
+    """``call()``, with the domain's errors shown to the user as a Gradio error."""
     try:
         return call()
     except PolicyQAError as exc:
@@ -82,10 +86,13 @@ def _documents_tab(documents: DocumentBackend) -> None:
     ) -> tuple[Any, Any, Any]:
         if not files:
             raise gr.Error("请选择文件 / choose files to upload")
-        names = [x.strip() for x in labels.split(",") if x.strip()] or ["public"]
+        names = [x.strip() for x in labels.split(",") if x.strip()] or [PUBLIC_LABEL]
         report = _guarded(
             lambda: documents.upload(
-                files, names, collection.strip() or "default", lambda f, d: progress(f, desc=d)
+                files,
+                names,
+                collection.strip() or DEFAULT_COLLECTION,
+                lambda f, d: progress(f, desc=d),
             )
         )
         return report, documents.rows(), None
@@ -108,8 +115,8 @@ def _documents_tab(documents: DocumentBackend) -> None:
                 file_count="multiple", label="上传文件 / Upload files", elem_id="doc-upload"
             )
             with gr.Column():
-                labels = gr.Textbox("public", label="标签 / Labels (comma-separated)")
-                collection = gr.Textbox("default", label="集合 / Collection")
+                labels = gr.Textbox(PUBLIC_LABEL, label="标签 / Labels (comma-separated)")
+                collection = gr.Textbox(DEFAULT_COLLECTION, label="集合 / Collection")
                 send = gr.Button(
                     "上传并入库 / Upload and index", variant="primary", elem_id="doc-send"
                 )
@@ -212,10 +219,9 @@ def _eval_tab(evals: EvalBackend) -> None:
     ) -> tuple[Any, Any]:
         if not name:
             raise gr.Error("选择一个评测集 / pick an eval set")
-        try:
-            return evals.run(name, int(limit), int(max_docs), lambda f, d: progress(f, desc=d))
-        except PolicyQAError as exc:
-            raise gr.Error(str(exc)) from exc
+        return _guarded(
+            lambda: evals.run(name, int(limit), int(max_docs), lambda f, d: progress(f, desc=d))
+        )
 
     with gr.Tab("评测 / Evaluation", elem_id="eval-tab"):
         choices = evals.sets()

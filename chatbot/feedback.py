@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index_store.errors import PolicyQAError
+from index_store.store import IndexStore
 
 FeedbackStatus = Literal["new", "reviewed", "dismissed"]
 
@@ -166,6 +167,12 @@ def eval_case(item: FeedbackItem) -> dict[str, Any]:
     if item.expected:
         row["answer"] = item.expected
     return row
+
+
+def index_corpus(store: IndexStore) -> Iterator[tuple[str, str, str]]:
+    """(source, title, text) of every document in the index: the corpus of an exported set."""
+    for record in store.documents():
+        yield record.source, record.title, store.document_text(record.doc_id) or ""
 
 
 def export_eval_set(

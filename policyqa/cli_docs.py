@@ -74,14 +74,14 @@ def feedback_export(
     folder: Annotated[Path, typer.Argument(help="Folder for queries.jsonl and corpus.jsonl.")],
 ) -> None:
     """Write the reviewed feedback as an eval set; run it with `policyqa eval FOLDER`."""
-    from chatbot.feedback import FeedbackStore, export_eval_set
+    from chatbot.feedback import FeedbackStore, export_eval_set, index_corpus
     from policyqa.services import open_index
 
     try:
         config = settings()
         store = open_index(config, create=False)
-        docs = ((r.source, r.title, store.document_text(r.doc_id) or "") for r in store.documents())
-        n = export_eval_set(FeedbackStore(config.feedback_file.expanduser()), folder, docs)
+        feedback = FeedbackStore(config.feedback_file.expanduser())
+        n = export_eval_set(feedback, folder, index_corpus(store))
     except PolicyQAError as exc:
         raise fail(exc) from exc
     typer.echo(f"exported {n} cases to {folder} (run: policyqa eval {folder})")

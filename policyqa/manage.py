@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from chatbot.feedback import FeedbackStore, export_eval_set
+from chatbot.feedback import FeedbackStore, export_eval_set, index_corpus
 from chatbot.library import Library
 from index_store.errors import DocumentNotFoundError, PolicyQAError
 from index_store.records import FileOutcome, IngestReport
@@ -88,14 +88,9 @@ class DocumentManager:
         """Reviewed feedback as an eval set, zipped; returns the zip's path."""
         if self.feedback is None:
             raise PolicyQAError("feedback is not enabled")
-        store = self.ingestor.store
         folder = Path(tempfile.mkdtemp(prefix="policyqa-feedback-"))
         name = folder / f"feedback-eval-{date.today().isoformat()}"
-        docs = (
-            (r.source, r.title, store.document_text(r.doc_id) or "")
-            for r in self.library.records().values()
-        )
-        export_eval_set(self.feedback, name, docs)
+        export_eval_set(self.feedback, name, index_corpus(self.ingestor.store))
         return shutil.make_archive(str(name), "zip", name)
 
     def _run(self, paths: list[Path], ingestor: Ingestor, progress: Progress) -> list[list[object]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chatbot.feedback import FeedbackStore, eval_case, export_eval_set
+from chatbot.feedback import FeedbackStore, eval_case, export_eval_set, index_corpus
 from chatbot.render import answer_json
 from chatbot.service import AnswerConfig, AnswerService
 from index_store.errors import PolicyQAError
@@ -62,9 +62,8 @@ def test_exported_feedback_runs_as_an_eval_set(
     store.review(good, "reviewed", expected="60%予以返还")
     # Staff say a correct answer must also give the review time, which this answer lacks.
     store.review(bad, "reviewed", expected="20个工作日内完成审核")
-    docs = [(r.source, r.title, index.document_text(r.doc_id) or "") for r in index.documents()]
     folder = tmp_path / "feedback-set"
-    assert export_eval_set(store, folder, docs) == 2
+    assert export_eval_set(store, folder, index_corpus(index)) == 2
     rows = [json.loads(x) for x in (folder / "queries.jsonl").read_text("utf-8").splitlines()]
     assert [r["qid"] for r in rows] == [f"feedback-{good}", f"feedback-{bad}"]
 
