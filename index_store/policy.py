@@ -126,7 +126,6 @@ class Scope:
     published_to: date | None = None
     doc_ids: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
-    collections: tuple[str, ...] = ()
 
     def day(self, today: date) -> date:
         return self.as_of or today
@@ -141,8 +140,6 @@ def _matches(record: DocumentRecord, scope: Scope) -> bool:
     if scope.doc_ids and record.doc_id not in scope.doc_ids:
         return False
     if scope.sources and record.source not in scope.sources:
-        return False
-    if scope.collections and info.collection not in scope.collections:
         return False
     if scope.regions and not any(r and r in info.region for r in scope.regions):
         return False
