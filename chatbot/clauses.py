@@ -43,13 +43,13 @@ def _articles(text: str, begin: int, pos: int) -> list[re.Match[str]]:
 
 def _paragraph(text: str, quote_pos: int) -> str:
     """ "第N款" when the article holding ``quote_pos`` has several paragraphs, else ""."""
-    starts = [m.start() for m in _articles(text, 0, quote_pos)]
-    if not starts:
+    articles = _articles(text, 0, quote_pos)
+    if not articles:
         return ""
-    begin = starts[-1]
+    begin = articles[-1].start()
     following = _NEXT_DIVISION.search(text, quote_pos + 1)
     end = following.start() if following else len(text)
-    lines = [(i, line) for i, line in _lines(text, begin, end)]
+    lines = _lines(text, begin, end)
     # A first line that only names the article ("第四条 稳岗返还") is no paragraph, and
     # list items ("（一）", "1.") belong to the paragraph above them.
     first = lines[0][1] if lines else ""
