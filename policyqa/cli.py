@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from index_store.errors import PolicyQAError
+from index_store.policy import DEFAULT_COLLECTION, PUBLIC_LABEL
 from policyqa.cli_common import (
     AsOfOpt,
     DocOpt,
@@ -69,9 +70,9 @@ def ingest(
         list[str] | None,
         typer.Option("--label", help="Access label (repeatable; default public)."),
     ] = None,
-    collection: Annotated[str, typer.Option(help="Collection the documents belong to.")] = (
-        "default"
-    ),
+    collection: Annotated[
+        str, typer.Option(help="Collection the documents belong to.")
+    ] = DEFAULT_COLLECTION,
     as_json: JsonOpt = False,
 ) -> None:
     """Add or update documents; unchanged files are skipped, changed ones replaced."""
@@ -85,7 +86,7 @@ def ingest(
         store = open_index(settings, create=True)
         ingestor = replace(
             build_ingestor(settings, store),
-            labels=tuple(labels or ("public",)),
+            labels=tuple(labels or (PUBLIC_LABEL,)),
             collection=collection,
         )
         total = sum(1 for _ in iter_files(paths))
