@@ -62,7 +62,7 @@ class DocLinks:
         return fresh and hmac.compare_digest(self._sign(doc_id, expires), sig)
 
 
-def render_document(title: str, policy: str, text: str, start: int, end: int) -> str:
+def render_document(title: str, policy: str, text: str, start: int, end: int, language: str) -> str:
     """The page: escaped text, ``[start, end)`` in ``<mark id="quote">`` (clamped)."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
@@ -71,8 +71,9 @@ def render_document(title: str, policy: str, text: str, start: int, end: int) ->
         + f'<mark id="quote">{html.escape(text[start:end])}</mark>'
         + html.escape(text[end:])
     )
-    lang = "en" if title.isascii() else "zh"
-    return _PAGE.format(lang=lang, title=html.escape(title), policy=html.escape(policy), body=body)
+    return _PAGE.format(
+        lang=language, title=html.escape(title), policy=html.escape(policy), body=body
+    )
 
 
 def install_doc_view(app: FastAPI, library: Library, links: DocLinks) -> None:
@@ -92,7 +93,6 @@ def install_doc_view(app: FastAPI, library: Library, links: DocLinks) -> None:
             message = "该文件已不在索引中。 This document is no longer in the index."
             return HTMLResponse(html.escape(message), status_code=404)
         language = "en" if record.title.isascii() else "zh"
-        page = render_document(
-            record.title, library.policy_line(record, language), text, start, end
-        )
+        policy = library.policy_line(record, language)
+        page = render_document(record.title, policy, text, start, end, language)
         return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})

@@ -89,10 +89,10 @@ def test_document_links_are_signed_per_document_and_expire() -> None:
 
 
 def test_the_document_view_escapes_and_marks_the_span() -> None:
-    page = render_document("T<1>", "《T》", "ab<script>x</script>cd", 2, 20)
+    page = render_document("T<1>", "《T》", "ab<script>x</script>cd", 2, 20, "en")
     assert '<mark id="quote">&lt;script&gt;x&lt;/script&gt;</mark>cd' in page
     assert "<script>" not in page
-    clamped = render_document("T", "", "abc", 5, 99)
+    clamped = render_document("T", "", "abc", 5, 99, "en")
     assert '<mark id="quote"></mark>' in clamped
 
 
