@@ -8,10 +8,14 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index_store.errors import LoadError
 from index_store.records import SourceDocument
 from ingest.textdecode import decode_bytes, normalize_text
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,13 @@ _BLOCK_TAGS = (
 )
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _is_hidden(tag: Tag) -> bool:
+    return tag.has_attr("hidden") or bool(_HIDDEN_STYLE.search(str(tag.get("style") or "")))
+
+
 def load_html(path: Path) -> SourceDocument:
     from bs4 import BeautifulSoup
 
@@ -83,6 +94,9 @@ def load_html(path: Path) -> SourceDocument:
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "head"]):
         if tag.name == "head":
             continue
+        tag.decompose()
+    # Text a reader never sees is not the document's (and is where injected instructions hide).
+    for tag in soup.find_all(_is_hidden):
         tag.decompose()
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else None

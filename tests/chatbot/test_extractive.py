@@ -1,0 +1,80 @@
+"""Sentence selection for extractive answers: what a chosen sentence brings along, how titles
+and headings count, and that a sentence is quoted once."""
+
+from __future__ import annotations
+
+from chatbot.extractive import CONTINUE_CHARS, select_sentences
+from index_store.records import Chunk, Hit
+
+
+def _hit(text: str, path: tuple[str, ...] = ("通知",), n: int = 0) -> Hit:
+    chunk = Chunk(
+        chunk_id=f"c{n}",
+        doc_id=f"d{n}",
+        ordinal=0,
+        text=text,
+        start=0,
+        end=len(text),
+        heading_path=path,
+        page=None,
+        source=f"s{n}",
+        title=path[0],
+    )
+    return Hit(chunk=chunk, score=1.0)
+
+
+def _texts(question: str, hits: list[Hit], max_sentences: int = 1) -> list[str]:
+    return [s.text for s in select_sentences(question, hits, max_sentences)]
+
+
+SCENE = "农业农村部启动开展防控疫情专项法治宣传行动。"
+ANSWER = "此次行动注重以案释法，注重运用新媒体。"
+OTHER_ITEM = "二、其他事项。"
+
+
+def test_the_sentences_after_the_best_one_come_along() -> None:
+    hits = [_hit(SCENE + ANSWER + "各地要认真落实。")]
+    assert _texts("农业农村部启动开展的专项法治宣传行动注重哪些方面？", hits) == [
+        SCENE,
+        ANSWER,
+        "各地要认真落实。",
+    ]
+
+
+def test_the_continuation_stops_at_a_new_numbered_item_and_at_its_length() -> None:
+    assert _texts("农业农村部启动开展的专项法治宣传行动", [_hit(SCENE + OTHER_ITEM + ANSWER)]) == [
+        SCENE
+    ]
+    text = SCENE + "".join(f"这里的第{i}句话写明了本次行动的背景。\n" for i in range(20))
+    chosen = _texts("农业农村部启动开展的专项法治宣传行动", [_hit(text)])
+    assert chosen[0] == SCENE
+    assert sum(len(t) for t in chosen[:-1]) < CONTINUE_CHARS <= sum(len(t) for t in chosen)
+
+
+def test_a_colon_sentence_brings_its_list() -> None:
+    text = "申请时需提交以下材料：\n1. 营业执照复印件；\n2. 申请表。"
+    assert _texts("申请需提交哪些材料", [_hit(text)]) == [
+        "申请时需提交以下材料：",
+        "1. 营业执照复印件；",
+        "2. 申请表。",
+    ]
+
+
+def test_title_and_headings_count_at_half_weight() -> None:
+    # Both passages hold one sentence with the question's word 补贴; only the second
+    # passage's title names the city the question asks about.
+    elsewhere = _hit("企业可申请一次性补贴。", ("杭州市惠企政策",), n=0)
+    here = _hit("企业可申请一次性补贴。另附说明。", ("宁波市惠企政策",), n=1)
+    chosen = select_sentences("宁波市有哪些补贴", [elsewhere, here], 1)
+    assert chosen[0].hit_index == 1
+    # Found in the sentence itself, the same words would weigh twice as much.
+    in_text = _hit("宁波市企业可申请一次性补贴。", ("惠企政策",), n=2)
+    assert select_sentences("宁波市有哪些补贴", [here, in_text], 1)[0].hit_index == 1
+
+
+def test_a_sentence_held_by_two_passages_is_quoted_once() -> None:
+    text = "符合条件的企业可申请稳岗返还补贴。"
+    hits = [_hit(text, n=0), _hit(text, n=1)]
+    chosen = select_sentences("稳岗返还补贴", hits, 3)
+    assert [s.text for s in chosen] == [text]
+    assert chosen[0].hit_index == 0
