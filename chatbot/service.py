@@ -87,7 +87,7 @@ class AnswerConfig:
     allowed_link_hosts: frozenset[str] = frozenset()
     # Per question language: Chinese and English questions score differently.
     refusal: Mapping[str, RefusalPolicy] = field(
-        default_factory=lambda: {"zh": RefusalPolicy(0.40, 0.91), "en": RefusalPolicy(0.28, 0.845)}
+        default_factory=lambda: {"zh": RefusalPolicy(0.40, 0.91), "en": RefusalPolicy(0.18, 0.855)}
     )
 
     @classmethod

@@ -4,9 +4,9 @@
 # whole gate embeds about 1,550 passages (4 minutes on 2 cores; cached in POLICYQA_CACHE_DIR).
 # Each also asks 60 questions of the other set, which the corpus must refuse. Floors (and
 # ceilings) sit just beside the values measured on these exact samples -- ncp: passage_hit@5
-# 0.963, passage_mrr@10 0.839, doc_hit@5 1.000, answer_contains 0.625, refusal_accuracy 0.983,
+# 0.963, passage_mrr@10 0.839, doc_hit@5 1.000, answer_contains 0.800, refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.850, refusal_accuracy 0.983,
-# false_refusal_rate 0.107 -- so a retrieval, answer or refusal regression fails CI.
+# false_refusal_rate 0.120 -- so a retrieval, answer or refusal regression fails CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${POLICYQA_EVAL_DATA:-../shared/eval-data}
@@ -18,7 +18,7 @@ fi
 .venv/bin/policyqa eval "$DATA/ncp-policy-qa" --limit 80 --max-docs 100 --seed 7 \
     --negatives-from "$DATA/msgabench-gov-faq" --negatives 60 \
     --fail-under passage_hit@5=0.95 --fail-under passage_mrr@10=0.82 \
-    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.60 \
+    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.78 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.04
 .venv/bin/policyqa eval "$DATA/msgabench-gov-faq" --limit 150 --max-docs 400 --seed 7 \
     --negatives-from "$DATA/ncp-policy-qa" --negatives 60 \
