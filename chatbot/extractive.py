@@ -2,8 +2,9 @@
 verbatim, each marked with the citation of its passage.
 
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
-mild preference for higher-ranked passages. No model runs here, so an answer costs a few
-milliseconds and every number in it is copied from the cited text by construction.
+mild preference for higher-ranked passages; each chosen sentence brings the ones that follow
+it. No model runs here, so an answer costs a few milliseconds and every number in it is copied
+from the cited text by construction.
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     The score is the share of the question's IDF weight that the sentence covers. With
     ``idf_fn`` (the corpus IDF from the keyword index) a question term the corpus never uses
     weighs the most, so "住房公积金" questions over enterprise-subsidy documents score low;
-    without it IDF comes from the candidate sentences. Heading lines are never picked, but the
-    clause heading counts as context of every sentence under it."""
+    without it IDF comes from the candidate sentences. Heading lines are never picked, but a
+    question word found only in the passage's title or headings counts ``CONTEXT_WEIGHT`` of
+    its weight ("攀枝花市…如何严防疫情传播" finds the sentences under 三、严防疫情传播 of the
+    攀枝花 notice, not another city's)."""
     q_tokens = set(tokenize(question))
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
     for i, hit in enumerate(hits):
@@ -133,8 +136,9 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
     size = len(lead.text)
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
+        # s is None for a heading line, which is never ranked.
         if size >= CONTINUE_CHARS or s is None or _ITEM_START.match(s.text):
-            break  # a heading line is not among the ranked sentences
+            break
         taken.append(s)
         size += len(s.text)
     return taken
