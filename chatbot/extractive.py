@@ -162,10 +162,10 @@ def select_sentences(
         chosen.append(s)
     for lead in list(chosen):
         chosen.extend(_following(lead, ranked, hits[lead.hit_index]))
-    unique = {(s.hit_index, s.start): s for s in chosen}
-    ordered = sorted(unique.values(), key=lambda s: (s.hit_index, s.start))
-    # Overlapping chunks and reprinted notices hold the same sentence twice: quote it once.
+    # One entry per text, in reading order: a sentence chosen twice (as a lead and as another's
+    # continuation) and the same sentence in two passages (overlapping chunks, reprinted
+    # notices) are quoted once, at their first place.
     quoted: dict[str, Sentence] = {}
-    for s in ordered:
+    for s in sorted(chosen, key=lambda s: (s.hit_index, s.start)):
         quoted.setdefault(s.text, s)
     return list(quoted.values())
