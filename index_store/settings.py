@@ -64,7 +64,12 @@ class Settings(BaseSettings):
     )
     embed_query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models.")
     embed_passage_prefix: str = Field(default="", description="e.g. 'passage: ' for e5 models.")
-    embed_batch_size: int = Field(default=32, gt=0, le=1024)
+    embed_batch_size: int = Field(
+        default=128,
+        gt=0,
+        le=1024,
+        description="Texts per embedder call; the e5 engine sorts each call's texts by length.",
+    )
     allow_model_download: bool = Field(
         default=False,
         description="Let sentence-transformers fetch models from the Hugging Face hub.",

@@ -67,3 +67,19 @@ def test_both_engines_share_one_index_key() -> None:
     assert embedder_key(Settings(embedder="e5")) != embedder_key(
         Settings(embedder="sentence-transformers")
     )
+
+
+def test_micro_batches_run_in_parallel_without_changing_vectors(
+    engines: tuple[TorchE5Embedding, object],
+) -> None:
+    import torch
+
+    torch_e5, _ = engines
+    model = torch_e5._model
+    texts = ["passage: " + t for t in ZH + EN]
+    threads = torch.get_num_threads()
+    together = model.encode(texts, micro_batch=2)  # four micro-batches on the worker threads
+    alone = np.vstack([model.encode([t]) for t in texts])  # one each, in this thread
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    # The workers' one-thread setting stays theirs: queries keep all of torch's threads.
+    assert torch.get_num_threads() == threads
