@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-_CN_NUM = "[一二三四五六七八九十百零〇两]+"
+from index_store.numbering import CN_NUM as _CN_NUM
+
 _CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
 _CN_ITEM = re.compile(rf"^[（(]({_CN_NUM})[）)]")
 _CN_SUBITEM = re.compile(r"^(\d{1,2})[.．、]")

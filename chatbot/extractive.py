@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from index_store.keyword import tokenize
+from index_store.numbering import CN_NUM
 from index_store.records import Hit
 
 _MIN_SENTENCE_CHARS = 6
@@ -35,8 +36,8 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # to 0.76 (docs/quality.md).
 CONTINUE_CHARS = 200
 _ITEM_START = re.compile(
-    r"^\s*(?:第[一二三四五六七八九十百零〇\d]+[章节条]|[一二三四五六七八九十]+[、．.]"
-    r"|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[、.．)）]|(?:Section|Article)\s)"
+    rf"^\s*(?:第(?:{CN_NUM}|\d+)[章节条]|{CN_NUM}[、．.]|[（(](?:{CN_NUM}|\d+)[)）]"
+    r"|\d{1,2}[、.．)）]|(?:Section|Article)\s)"
 )
 
 

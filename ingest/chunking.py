@@ -17,10 +17,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from index_store.numbering import CN_NUM as _CN
 from index_store.records import ChunkDraft, SourceDocument
 from index_store.settings import Settings
 
-_CN = "[一二三四五六七八九十百零〇两]+"
 _ROMAN = "[IVXLC]+"
 # (level, pattern). Lower level = higher in the hierarchy; markdown headings sit above all.
 _INLINE_MARKERS: tuple[tuple[int, str], ...] = (
