@@ -85,9 +85,10 @@ class AnswerConfig:
     max_sentences: int = 3
     # Hosts an LLM answer may link to; any other link or image is removed (output_guard).
     allowed_link_hosts: frozenset[str] = frozenset()
-    # Per question language: Chinese and English questions score differently.
+    # Per question language: Chinese and English questions score differently. The default is
+    # the measured thresholds as ``Settings`` declares them (no environment is read here).
     refusal: Mapping[str, RefusalPolicy] = field(
-        default_factory=lambda: {"zh": RefusalPolicy(0.40, 0.91), "en": RefusalPolicy(0.18, 0.855)}
+        default_factory=lambda: _refusal_policies(Settings.model_construct())
     )
 
     @classmethod
@@ -98,15 +99,15 @@ class AnswerConfig:
             allowed_link_hosts=frozenset(
                 h.strip().lower() for h in settings.allowed_link_hosts.split(",") if h.strip()
             ),
-            refusal={
-                "zh": RefusalPolicy(
-                    settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense
-                ),
-                "en": RefusalPolicy(
-                    settings.refusal_en_min_coverage, settings.refusal_en_min_dense
-                ),
-            },
+            refusal=_refusal_policies(settings),
         )
+
+
+def _refusal_policies(settings: Settings) -> dict[str, RefusalPolicy]:
+    return {
+        "zh": RefusalPolicy(settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense),
+        "en": RefusalPolicy(settings.refusal_en_min_coverage, settings.refusal_en_min_dense),
+    }
 
 
 def clean_question(question: str, max_chars: int) -> str:
