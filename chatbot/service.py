@@ -19,6 +19,7 @@ from chatbot.language import detect_language
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
+from chatbot.position import Located, locate, plan_follow_up
 from chatbot.prompts import (
     CHECKLIST_QUERY,
     CONDENSE_TEMPLATE,
@@ -37,7 +38,7 @@ from chatbot.prompts import (
 from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
-from index_store.records import Answer, Citation, Hit
+from index_store.records import Answer, Chunk, Citation, Hit
 from index_store.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,11 @@ class AnswerService:
         query = self._standalone(question, history)
         scope = scope or Scope()
         as_of = scope.day(self.library.today())
-        hits, sentences, refused = self._evidence(question, query, scope, language)
+        located = self._locate(question, history, scope, self.config.top_k)
+        if located is not None:
+            hits, sentences, refused = located.hits, located.sentences, False
+        else:
+            hits, sentences, refused = self._evidence(question, query, scope, language)
         notice = None
         if refused and scope.in_force_only:
             wider = self._evidence(question, query, replace(scope, in_force_only=False), language)
@@ -201,13 +206,44 @@ class AnswerService:
             yield answer.answer
         yield answer
 
+    def retrieve(
+        self, question: str, history: Sequence[Turn], scope: Scope, top_k: int
+    ) -> list[Hit]:
+        """The passages an extractive answer to ``question`` draws on, best first: for a
+        list-position follow-up the neighbouring entry's passage, else the search for the
+        follow-up query. (With an LLM, answers search with its rewrite of the question.)"""
+        located = self._locate(question, history, scope, top_k)
+        if located is not None:
+            return located.hits
+        query = follow_up_query(question, history)
+        return self.retriever.search(query, top_k=top_k, filters=self.library.filters(scope))
+
+    def _locate(
+        self, question: str, history: Sequence[Turn], scope: Scope, top_k: int
+    ) -> Located | None:
+        """ "And the next one?": the entry beside the one an earlier question was about. None
+        when the question points at no position, or the earlier question finds no answer."""
+        plan = plan_follow_up(question, [t.content for t in history if t.role == "user"])
+        if plan is None:
+            return None
+        language = detect_language(plan.base)
+        found, _, refused = self._evidence(plan.base, plan.base, scope, language, top_k)
+        if refused:
+            return None
+        store = self.retriever.store
+
+        def document(doc_id: str) -> tuple[str, list[Chunk]]:
+            return store.document_text(doc_id) or "", store.document_chunks(doc_id)
+
+        return locate(question, plan, found, document, store.keyword_index().idf)
+
     def _evidence(
-        self, question: str, query: str, scope: Scope, language: str
+        self, question: str, query: str, scope: Scope, language: str, top_k: int | None = None
     ) -> tuple[list[Hit], list[Sentence], bool]:
         """Passages for ``query`` within ``scope``, the sentences that answer ``question``, and
         whether they are too weak to answer from (refuse)."""
         filters = self.library.filters(scope)
-        hits = self.retriever.search(query, top_k=self.config.top_k, filters=filters)
+        hits = self.retriever.search(query, top_k=top_k or self.config.top_k, filters=filters)
         idf = self.retriever.store.keyword_index().idf
         # Sentences answer the question as asked; the expanded follow-up query only helps
         # when the question alone matches nothing.

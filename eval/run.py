@@ -14,7 +14,7 @@ from typing import Any
 from chatbot.language import detect_language
 from chatbot.llm import LLMClient
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
+from chatbot.service import AnswerConfig, AnswerService, Turn
 from eval.datasets import EvalQuery, EvalSet
 from eval.judge import judge
 from eval.metrics import (
@@ -193,10 +193,7 @@ def evaluate_question(
     judge_llm: LLMClient | None = None,
 ) -> QueryResult:
     """Retrieve (for ranking metrics) and answer (for answer, citation and refusal metrics)."""
-    filters = {"source": list(q.scope)} if q.scope else None
     history = [Turn("user", h) for h in q.history]
-    # Rank with the query the answer service retrieves with (its follow-up heuristic).
-    retrieval_query = follow_up_query(q.question, history)
     started = time.perf_counter()
     # Eval sets ask about their documents as written, whatever their validity dates say.
     scope = Scope(sources=tuple(q.scope), in_force_only=False)
@@ -211,7 +208,8 @@ def evaluate_question(
             answer_contains=None, answer_f1=None, citation_precision=None,
             citation_recall=None, latency_ms=latency, passed=answer.refused,
         )  # fmt: skip
-    hits = service.retriever.search(retrieval_query, top_k=depth, filters=filters)
+    # Rank what the answer service retrieves (its follow-up heuristic, list positions).
+    hits = service.retrieve(q.question, history, scope, depth)
     gold = _Gold(q, texts)
     docs = unique_in_order([h.chunk.source for h in hits])
     doc_rank = first_hit_rank([d in q.gold_doc_ids for d in docs])

@@ -45,6 +45,8 @@ class Catalog(Protocol):
 
     def document_text(self, doc_id: str) -> str | None: ...
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]: ...
+
 
 def chunk_metadata(
     chunk: Chunk, record: DocumentRecord, tokens: Sequence[str], generation: int
@@ -194,6 +196,10 @@ class ChromaCatalog:
 
     def keyword_rows(self) -> Iterable[KeywordRow]:
         return list(self._current().rows)
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in reading order."""
+        return sorted(self._current().by_doc.get(doc_id, []), key=lambda c: c.ordinal)
 
     def document_text(self, doc_id: str) -> str | None:
         """The document rebuilt from its chunks at their offsets (Chroma holds no whole

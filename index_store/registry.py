@@ -205,6 +205,11 @@ class Registry:
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in reading order."""
+        found = self.chunks(self.chunk_ids_of(doc_id))
+        return sorted(found.values(), key=lambda c: c.ordinal)
+
     def count_chunks(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 

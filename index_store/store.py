@@ -274,6 +274,9 @@ class IndexStore:
     def document_text(self, doc_id: str) -> str | None:
         return self._catalog.document_text(doc_id)
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return self._catalog.document_chunks(doc_id)
+
     def count_vectors(self) -> int:
         return int(self._collection.count())
 

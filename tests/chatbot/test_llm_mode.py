@@ -159,6 +159,18 @@ def test_follow_up_is_condensed_by_the_llm(make_service) -> None:  # type: ignor
     assert any("15个工作日" in c.text for c in answer.citations)
 
 
+def test_a_positional_follow_up_gives_the_model_the_next_article_first(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service(
+        [("text", "稳岗返还的下一条规定了什么？"), ("stream", ["第五条规定贷款贴息[1]"])]
+    )
+    history = [Turn("user", QUESTION), Turn("assistant", "60%予以返还[1]")]
+    answer = service.ask("下一条呢？", history)
+    prompt = stub.requests[1]["messages"][1]["content"]
+    first = prompt[prompt.index("[1]") : prompt.index("[2]")]
+    assert "第五条 贷款贴息" in first and "第四条" not in first
+    assert answer.citations[0].locator.endswith("第五条 贷款贴息")
+
+
 def test_settings_without_a_model_keep_extractive_with_a_notice(demo_store: Demo) -> None:
     store, settings = demo_store
     configured = settings.model_copy(update={"openai_base_url": "http://127.0.0.1:9/v1"})

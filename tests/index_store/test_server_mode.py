@@ -104,6 +104,10 @@ def test_a_reader_has_policy_metadata_labels_and_document_text(
     assert doc.n_chunks > 1
     original = store.document_text(doc.doc_id)
     assert original is not None and replica.document_text(doc.doc_id) == original.strip()
+    # A document's chunks in reading order (list-position follow-ups walk them).
+    chunks = replica.document_chunks(doc.doc_id)
+    assert chunks == store.document_chunks(doc.doc_id)
+    assert [c.ordinal for c in chunks] == list(range(doc.n_chunks))
     # Label filtering works on the replica too.
     public = Library(replica).filters(Scope(labels=frozenset({"public"})))
     assert public == {"doc_id": []}

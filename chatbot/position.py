@@ -1,0 +1,273 @@
+"""Follow-ups that point at a position in a list: "And the next one?", "What about the one
+above?", "下一条呢？".
+
+The previous question found an entry of a document: a table row, a list item, a numbered clause
+or a section. The follow-up asks about the entry beside it, which no search for the follow-up's
+own words can find. Entries are read from the document's text: markdown headings, numbered
+clauses (第…章/节/条, 一、, （一）, 1.) and bullets nest by rank; table rows are siblings within
+their table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from chatbot.extractive import CONTEXT_WEIGHT, RANK_DECAY, IdfFn, Sentence, score_sentences
+from index_store.keyword import tokenize
+from index_store.numbering import CN_NUM
+from index_store.records import Chunk, Hit
+
+Direction = Literal["next", "previous", "last"]
+
+_NOUN = r"(?:one|item|entry|row|type|category|level|step|section|clause)s?"
+_DIRECTIONS: tuple[tuple[Direction, re.Pattern[str]], ...] = (
+    (
+        "last",
+        re.compile(
+            rf"\b(?:last|final) (?:{_NOUN}|listed)\b|\bthe last\W*$|最后一[个条项款类种位]", re.I
+        ),
+    ),
+    (
+        "previous",
+        re.compile(
+            rf"\b(?:previous|preceding)\b|\b{_NOUN} (?:above|before)\b"
+            r"|\b(?:above|before) (?:it|that|this)\b|上一[个条项款类种位]"
+            r"|前一[个条项款]|上面(?:那|一)[个条项]",
+            re.I,
+        ),
+    ),
+    (
+        "next",
+        re.compile(
+            rf"\bnext (?:{_NOUN}|listed)\b|\bthe next\W*$|\bfollowing {_NOUN}\b"
+            rf"|\b{_NOUN} (?:below|after)\b|\b(?:after|below) (?:it|that|this)\b"
+            r"|下一[个条项款类种位]|后一[个条项款]"
+            r"|下面(?:那|一)[个条项]",
+            re.I,
+        ),
+    ),
+)
+# A positional follow-up is short; a longer question names what it asks about.
+MAX_WORDS, MAX_CHARS_ZH = 12, 20
+
+# Entry ranks: a lower rank contains the higher ones that follow it.
+_HEADING = re.compile(r"(#{1,6})\s+\S")
+_CLAUSES = (
+    (re.compile(rf"第(?:{CN_NUM}|\d+)章"), 10),
+    (re.compile(rf"第(?:{CN_NUM}|\d+)节"), 11),
+    (re.compile(rf"第(?:{CN_NUM}|\d+)条"), 12),
+    (re.compile(rf"{CN_NUM}[、．]"), 13),
+    (re.compile(rf"[（(]{CN_NUM}[)）]"), 14),
+    (re.compile(r"\d{1,2}(?:\.\d{1,2})+\.?\s"), 15),
+    (re.compile(r"\d{1,2}[.．、](?!\d)"), 16),
+    (re.compile(r"[（(]?\d{1,2}[)）]"), 17),
+)
+_BULLET = re.compile(r"(\s*)[-*+•]\s+\S")
+_TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
+ROW_RANK = 90
+
+
+@dataclass
+class Entry:
+    """One entry of a document; offsets are in the document's text. (Not frozen: ``end`` is
+    known only once the parser reaches the entry that closes it.)"""
+
+    start: int  # where its line starts (after indentation)
+    line_end: int
+    end: int  # where what it heads ends: the next entry of the same or a lower rank
+    rank: int
+    parent: int  # start of the enclosing entry or table; -1 for the document
+    label: str  # its line without markup (a heading's #, a bullet, a row's outer pipes)
+    label_start: int
+
+
+def direction(question: str) -> Direction | None:
+    """Which neighbour a short follow-up points at, or None when it points at none."""
+    zh = re.search(r"[\u4e00-\u9fff]", question) is not None
+    if (len(question) > MAX_CHARS_ZH) if zh else (len(question.split()) > MAX_WORDS):
+        return None
+    return next((d for d, pattern in _DIRECTIONS if pattern.search(question)), None)
+
+
+def _rank(line: str) -> int | None:
+    stripped = line.lstrip()
+    heading = _HEADING.match(stripped)
+    if heading:
+        return len(heading.group(1))
+    for pattern, rank in _CLAUSES:
+        if pattern.match(stripped):
+            return rank
+    bullet = _BULLET.match(line)
+    return 20 + len(bullet.group(1).expandtabs(4)) // 2 if bullet else None
+
+
+def parse_entries(text: str) -> list[Entry]:
+    """The entries of ``text`` in reading order."""
+    lines: list[tuple[int, int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    entries: list[Entry] = []
+    stack: list[Entry] = []
+    table = -1
+    for i, (start, end, line) in enumerate(lines):
+        stripped = line.strip()
+        indent = start + len(line) - len(line.lstrip())
+        if stripped.startswith("|"):
+            table = indent if table < 0 else table
+            following = lines[i + 1][2].strip() if i + 1 < len(lines) else ""
+            if not (_TABLE_SEPARATOR.fullmatch(stripped) or _TABLE_SEPARATOR.fullmatch(following)):
+                label, at = _label(line, start, "|")
+                entries.append(Entry(indent, end, end, ROW_RANK, table, label, at))
+            continue
+        table = -1
+        rank = _rank(line) if stripped else None
+        if rank is None:
+            continue
+        while stack and stack[-1].rank >= rank:
+            stack.pop().end = indent
+        label, at = _label(line, start, "#" if rank <= 6 else "-*+•" if rank >= 20 else "")
+        entry = Entry(indent, end, len(text), rank, stack[-1].start if stack else -1, label, at)
+        entries.append(entry)
+        stack.append(entry)
+    return entries
+
+
+def _label(line: str, start: int, markup: str) -> tuple[str, int]:
+    """The line without its leading (and a row's trailing) markup, and where that starts."""
+    body = line.lstrip().lstrip(markup).lstrip()
+    if markup == "|":
+        body = body.rstrip().rstrip("|").rstrip()
+    return body.rstrip(), start + line.index(body) if body else start
+
+
+def _anchor(
+    question: str, hits: list[Hit], entries_of: Callable[[str], list[Entry]], idf: IdfFn
+) -> tuple[Hit, Entry] | None:
+    """The entry the question was about, among those of the retrieved passages: the one whose
+    own line covers most of the question's keyword weight, a word found only in its passage's
+    headings counting half (as for extractive sentences), lower-ranked passages a little less;
+    on a tie the larger entry (a section over one of its bullets)."""
+    best: tuple[float, int, Hit, Entry] | None = None
+    weights = {t: idf(t) for t in tokenize(question)}
+    for i, hit in enumerate(hits):
+        chunk, entries = hit.chunk, entries_of(hit.chunk.doc_id)
+        context = set(tokenize(" ".join(chunk.heading_path))) & weights.keys()
+        around = [e for e in entries if e.start < chunk.start < e.end and e.rank < ROW_RANK]
+        inside = [e for e in entries if chunk.start <= e.start < chunk.end]
+        for entry in around[-1:] + inside:
+            own = set(tokenize(entry.label)) & weights.keys()
+            score = sum(weights[t] for t in own) + CONTEXT_WEIGHT * sum(
+                weights[t] for t in context - own
+            )
+            score *= 1 - RANK_DECAY * i
+            if own and (best is None or (score, -entry.rank) > (best[0], best[1])):
+                best = (score, -entry.rank, hit, entry)
+    return (best[2], best[3]) if best is not None else None
+
+
+def _step(entries: list[Entry], entry: Entry, to: Direction) -> Entry | None:
+    """The sibling of ``entry`` in direction ``to``. Past either end of its list, the
+    nearest entry of the same rank under the parent's sibling (第五条 closes 第二章 and
+    第六条 opens 第三章: "下一条" is 第六条), or that sibling itself when it has none."""
+    siblings = [e for e in entries if e.rank == entry.rank and e.parent == entry.parent]
+    i = siblings.index(entry)
+    j = {"next": i + 1, "previous": i - 1, "last": len(siblings) - 1}[to]
+    if 0 <= j < len(siblings):
+        return siblings[j]
+    parent = next((e for e in entries if e.start == entry.parent and e.rank < ROW_RANK), None)
+    uncle = _step(entries, parent, to) if parent is not None else None
+    if uncle is None:
+        return None
+    cousins = [e for e in entries if e.rank == entry.rank and e.parent == uncle.start]
+    return (cousins[0] if to == "next" else cousins[-1]) if cousins else uncle
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A positional follow-up: the earlier question that finds the anchor entry, and the
+    steps from it, oldest first ("And the next one?" after "And the one after that?")."""
+
+    base: str
+    steps: tuple[Direction, ...]
+
+
+def plan_follow_up(question: str, previous: Sequence[str]) -> Plan | None:
+    """How ``question`` points into the list the earlier user questions (oldest first) were
+    about: the last of them that is not itself positional is the base, and each positional
+    question after it, this one included, is a step. None when ``question`` is not
+    positional or every earlier question is."""
+    steps: list[Direction] = []
+    for text in [*previous, question][::-1]:
+        to = direction(text)
+        if to is None:
+            break
+        steps.append(to)
+    base_index = len(previous) - len(steps)
+    if not steps or base_index < 0:
+        return None
+    return Plan(previous[base_index], tuple(reversed(steps)))
+
+
+@dataclass(frozen=True)
+class Located:
+    """The neighbouring entry's passage first, then the base question's passages, and the
+    sentences that answer: the entry's own line and, for a section, its best sentence."""
+
+    hits: list[Hit]
+    sentences: list[Sentence]
+
+
+def locate(
+    question: str,
+    plan: Plan,
+    found: list[Hit],
+    document: Callable[[str], tuple[str, list[Chunk]]],
+    idf: IdfFn,
+) -> Located | None:
+    """The entry ``plan``'s steps lead to from the entry of ``found`` (the base question's
+    passages) that the base question was about; None when no entry answers or the list ends there.
+    ``document`` gives a document's text and its chunks in order."""
+    documents = {h.chunk.doc_id: document(h.chunk.doc_id) for h in found}
+    parsed = {doc_id: parse_entries(text) for doc_id, (text, _) in documents.items()}
+    anchor = _anchor(plan.base, found, parsed.__getitem__, idf)
+    if anchor is None:
+        return None
+    doc_id = anchor[0].chunk.doc_id
+    entries, chunks = parsed[doc_id], documents[doc_id][1]
+    entry: Entry | None = anchor[1]
+    for to in plan.steps:
+        entry = _step(entries, entry, to) if entry is not None else None
+    if entry is None:
+        return None
+    target = next((c for c in chunks if c.start <= entry.label_start < c.end), None)
+    if target is None:
+        return None
+    hit = Hit(chunk=target, score=found[0].score)
+    others = [h for h in found if h.chunk.chunk_id != target.chunk_id]
+    return Located([hit, *others], _sentences(entry, hit, (question, plan.base), idf))
+
+
+def _sentences(entry: Entry, hit: Hit, questions: tuple[str, str], idf: IdfFn) -> list[Sentence]:
+    """The entry's line, then the sentence of what it heads (within the passage) that best
+    answers the follow-up's own words or else the base question's; the first one when
+    neither matches any ("下一条呢？" shows the next article's opening)."""
+    chunk = hit.chunk
+    start = entry.label_start - chunk.start
+    end = min(entry.label_start + len(entry.label), chunk.end) - chunk.start
+    lead = Sentence(0, start, end, chunk.text[start:end], 1.0)
+    body_start, body_end = entry.line_end - chunk.start, entry.end - chunk.start
+    body: list[Sentence] = []
+    for question in questions:
+        body = [
+            s
+            for s in score_sentences(question, [hit], idf)
+            if s.start >= body_start and s.end <= body_end
+        ]
+        if body and body[0].score > 0:
+            return [lead, body[0]]
+    return [lead, min(body, key=lambda s: s.start)] if body else [lead]

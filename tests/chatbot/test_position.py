@@ -1,0 +1,164 @@
+"""List-position follow-ups ("And the next one?", "下一条呢？"): which questions point at a
+position, how a document's entries nest, and answers on the demo corpus with the real model."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.position import Entry, _step, direction, parse_entries, plan_follow_up
+from chatbot.service import AnswerService, Turn
+from index_store.settings import Settings
+from index_store.store import IndexStore
+from policyqa.services import build_answer_service
+
+HANDBOOK = """# Chat
+
+## Channels
+
+| Member | Channel |
+| ------ | ------- |
+| CEO    | `#ceo`  |
+| CFO    | `#finance` |
+| CTO    | `#cto`  |
+
+### Group Channels (g_)
+
+Group channels correspond to a stage group.
+
+- `#g_create`: the Create stage.
+- `#g_plan`: the Plan stage.
+
+### Location Channels (loc_)
+
+These channels help team members in one region meet.
+
+## Expenses
+"""
+
+RULES = """示例办法
+第一章 总则
+第一条 适用范围。
+第二条 施行日期。
+第二章 支持措施
+第三条 房租减免。
+（一）减免三个月。
+（二）减半三个月。
+第四条 稳岗返还。
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("And for the next one?", "next"),
+        ("What about the following type?", "next"),
+        ("And the one after that?", "next"),
+        ("And for the one below it?", "next"),
+        ("For the next item, are family plans covered?", "next"),
+        ("What about the one above?", "previous"),
+        ("And the previous one?", "previous"),
+        ("And the last one?", "last"),
+        ("下一条呢？", "next"),
+        ("那后一项呢？", "next"),
+        ("上一条是什么？", "previous"),
+        ("最后一项呢？", "last"),
+        # Not positional: "next" naming a thing, a date, a long question, "last" as a verb.
+        ("What is the next deadline?", None),
+        ("下一年度的补贴标准是多少？", None),
+        ("When was this policy last updated?", None),
+        ("Which expenses are reimbursed when the next trip is booked by the employee?", None),
+        ("那审核要多久？", None),
+    ],
+)
+def test_which_follow_ups_point_at_a_position(question: str, expected: str | None) -> None:
+    assert direction(question) == expected
+
+
+def test_a_chain_of_positional_questions_steps_from_the_last_real_question() -> None:
+    plan = plan_follow_up("And the one after that?", ["Who is CEO?", "And the next one?"])
+    assert plan is not None
+    assert (plan.base, plan.steps) == ("Who is CEO?", ("next", "next"))
+    assert plan_follow_up("And the next one?", []) is None
+    assert plan_follow_up("And the next one?", ["And the previous one?"]) is None
+    assert plan_follow_up("What is the CFO's channel?", ["Who is CEO?"]) is None
+
+
+def _entry(entries: list[Entry], label_start: str) -> Entry:
+    return next(e for e in entries if e.label.startswith(label_start))
+
+
+def test_markdown_entries_nest_and_step_to_their_neighbours() -> None:
+    entries = parse_entries(HANDBOOK)
+    labels = [e.label for e in entries]
+    # The table's header and separator rows are not entries; its rows are, in order.
+    assert "Member | Channel" not in labels
+    assert labels[:5] == [
+        "Chat",
+        "Channels",
+        "CEO    | `#ceo`",
+        "CFO    | `#finance`",
+        "CTO    | `#cto`",
+    ]
+    for label in labels:  # every label is verbatim text of the document at its offset
+        entry = _entry(entries, label)
+        assert HANDBOOK[entry.label_start : entry.label_start + len(label)] == label
+    cfo = _entry(entries, "CFO")
+    assert _step(entries, cfo, "next") == _entry(entries, "CTO")
+    assert _step(entries, cfo, "previous") == _entry(entries, "CEO")
+    assert _step(entries, _entry(entries, "CEO"), "last") == _entry(entries, "CTO")
+    assert _step(entries, _entry(entries, "CTO"), "next") is None  # a table ends its list
+    group = _entry(entries, "Group Channels")
+    assert _step(entries, group, "next") == _entry(entries, "Location Channels")
+    # A section spans what it heads; the next section of its rank ends it.
+    assert HANDBOOK[group.start : group.end].rstrip().endswith("the Plan stage.")
+    # Past its list's end a bullet steps into the next section, which has no bullets.
+    plan = _entry(entries, "`#g_plan`")
+    assert _step(entries, plan, "next") == _entry(entries, "Location Channels")
+    assert _step(entries, _entry(entries, "`#g_create`"), "next") == plan
+
+
+def test_numbered_clauses_continue_across_chapters() -> None:
+    entries = parse_entries(RULES)
+    second = _entry(entries, "第二条")
+    # 第二条 closes 第一章; the next article is 第三条 in 第二章, not the chapter heading.
+    assert _step(entries, second, "next") == _entry(entries, "第三条")
+    assert _step(entries, _entry(entries, "第三条"), "previous") == second
+    assert _step(entries, _entry(entries, "（一）"), "next") == _entry(entries, "（二）")
+    assert _step(entries, _entry(entries, "第一章"), "next") == _entry(entries, "第二章")
+    assert _step(entries, _entry(entries, "第四条"), "next") is None
+
+
+@pytest.fixture(scope="module")
+def service(demo_store: tuple[IndexStore, Settings]) -> AnswerService:
+    store, settings = demo_store
+    return build_answer_service(settings, store)
+
+
+def _ask(service: AnswerService, *questions: str) -> tuple[str, str]:
+    history = [Turn("user", q) for q in questions[:-1]]
+    answer = service.ask(questions[-1], history)
+    assert not answer.refused and answer.citations
+    return answer.answer, answer.citations[0].locator
+
+
+def test_next_and_previous_article_of_a_chinese_policy(service: AnswerService) -> None:
+    text, locator = _ask(service, "稳岗返还的比例是多少？", "下一条呢？")
+    assert text.startswith("根据现有政策文件：\n第五条 贷款贴息\n对新增流动资金贷款")
+    assert "第五条 贷款贴息" in locator
+    # Across a chapter break, and two steps along a chain of follow-ups.
+    text, locator = _ask(service, "贷款贴息的标准是什么？", "下一条呢？")
+    assert "第六条 申报材料" in text and "第六条 申报材料" in locator
+    text, _ = _ask(service, "稳岗返还的比例是多少？", "上一条呢？", "再上一条呢？")
+    assert "第二条" in text
+
+
+def test_next_section_of_an_english_policy_answers_the_same_question(
+    service: AnswerService,
+) -> None:
+    text, locator = _ask(
+        service, "What is the refund window for opened items?", "And the next one?"
+    )
+    assert "Digital goods" in locator and "non-refundable" in text
+    # Without a history the same words are an ordinary question (no position to step from).
+    plain = service.ask("And the next one?")
+    assert "Digital goods" not in plain.answer
