@@ -249,7 +249,8 @@ def locate(
         return None
     hit = Hit(chunk=target, score=found[0].score)
     others = [h for h in found if h.chunk.chunk_id != target.chunk_id]
-    return Located([hit, *others], _sentences(entry, hit, (question, plan.base), idf))
+    hits = [hit, *others][: len(found)]  # as many passages as the search asked for
+    return Located(hits, _sentences(entry, hit, (question, plan.base), idf))
 
 
 def _sentences(entry: Entry, hit: Hit, questions: tuple[str, str], idf: IdfFn) -> list[Sentence]:

@@ -221,8 +221,9 @@ class AnswerService:
     def _locate(
         self, question: str, history: Sequence[Turn], scope: Scope, top_k: int
     ) -> Located | None:
-        """ "And the next one?": the entry beside the one an earlier question was about. None
-        when the question points at no position, or the earlier question finds no answer."""
+        """For a follow-up like "And the next one?", the entry beside the one an earlier
+        question was about; None when the question points at no position, or when the earlier
+        question finds no answer."""
         plan = plan_follow_up(question, [t.content for t in history if t.role == "user"])
         if plan is None:
             return None
