@@ -52,6 +52,9 @@ _LINE_RE = re.compile(
     + ")",
     re.MULTILINE,
 )
+_ARABIC_LEVELS = (15, 18)
+_WORD_SPACE = re.compile(r"[A-Za-z0-9][ \t]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』)）]*|\.(?=\s)|\n+")
 _CLAUSE_END = re.compile(r"[，、,:：]")
 _TITLE_STOP = re.compile(r"[\s。；;！？!?，,：:、]")
@@ -134,11 +137,21 @@ def find_markers(text: str) -> list[Marker]:
             continue  # "## 二、奖励标准" is one heading, not two
         for i, (level, _) in enumerate(_INLINE_MARKERS):
             if match.group(f"m{i}"):
+                if level in _ARABIC_LEVELS and _ends_a_sentence(text, match.start(), match.end()):
+                    break
                 found[match.start()] = Marker(
                     match.start(), level, _label(text, match.start(), match.end())
                 )
                 break
     return [found[k] for k in sorted(found)]
+
+
+def _ends_a_sentence(text: str, start: int, end: int) -> bool:
+    """Whether an inline "31." is a number closing an English sentence ("to January 31. The
+    fiscal year…") rather than a list marker: it follows a word and a space, and no Chinese
+    comes right after it ("电话：0771 2.网络捐款" and "GB 19083-2010 2. N95口罩" are markers)."""
+    after = text[end : end + 6]
+    return bool(_WORD_SPACE.fullmatch(text[max(0, start - 2) : start])) and not _CJK.search(after)
 
 
 def split_units(text: str, title: str) -> list[Unit]:

@@ -47,6 +47,17 @@ def test_article_references_inside_sentences_are_not_headings() -> None:
     assert labels == ["第五条"]
 
 
+def test_a_number_closing_an_english_sentence_is_not_a_list_item() -> None:
+    text = (
+        "The Fiscal Year runs from February 1 to January 31. The naming follows the end month."
+        "\nScores range from 1 to 5. Use the whole range.\n1. First step\n2. Second step"
+    )
+    assert [m.label for m in find_markers(text)] == ["1. First step", "2. Second step"]
+    # In Chinese text a number after a word and a space still opens an item.
+    text = "捐款账号 2102108009 2.网络捐款 登录网站。防护口罩：GB 19083-2010 2. N95口罩：进口。"
+    assert [m.label for m in find_markers(text)] == ["2.网络捐款", "2."]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
