@@ -11,11 +11,18 @@ their table.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from chatbot.extractive import CONTEXT_WEIGHT, RANK_DECAY, IdfFn, Sentence, score_sentences
+from chatbot.extractive import (
+    CONTEXT_WEIGHT,
+    RANK_DECAY,
+    IdfFn,
+    Sentence,
+    score_sentences,
+    split_sentences,
+)
 from index_store.keyword import tokenize
 from index_store.numbering import CN_NUM
 from index_store.records import Chunk, Hit
@@ -68,6 +75,7 @@ _CLAUSES = (
 _BULLET = re.compile(r"(\s*)[-*+•]\s+\S")
 _TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
 ROW_RANK = 90
+MIN_QUOTE_CHARS = 6  # a shorter sentence found in an earlier answer may be there by chance
 
 
 @dataclass
@@ -145,29 +153,64 @@ def _label(line: str, start: int, markup: str) -> tuple[str, int]:
     return body.rstrip(), start + line.index(body) if body else start
 
 
-def _anchor(
-    question: str, hits: list[Hit], entries_of: Callable[[str], list[Entry]], idf: IdfFn
-) -> tuple[Hit, Entry] | None:
-    """The entry the question was about, among those of the retrieved passages: the one whose
-    own line covers most of the question's keyword weight, a word found only in its passage's
-    headings counting half (as for extractive sentences), lower-ranked passages a little less;
-    on a tie the larger entry (a section over one of its bullets)."""
-    best: tuple[float, int, Hit, Entry] | None = None
-    weights = {t: idf(t) for t in tokenize(question)}
+def _candidates(
+    hits: list[Hit], entries_of: Callable[[str], list[Entry]]
+) -> Iterator[tuple[int, Hit, Entry]]:
+    """(passage rank, passage, entry) for the entries of each passage: those whose line starts
+    in it and the innermost entry it continues."""
     for i, hit in enumerate(hits):
         chunk, entries = hit.chunk, entries_of(hit.chunk.doc_id)
-        context = set(tokenize(" ".join(chunk.heading_path))) & weights.keys()
         around = [e for e in entries if e.start < chunk.start < e.end and e.rank < ROW_RANK]
         inside = [e for e in entries if chunk.start <= e.start < chunk.end]
         for entry in around[-1:] + inside:
-            own = set(tokenize(entry.label)) & weights.keys()
-            score = sum(weights[t] for t in own) + CONTEXT_WEIGHT * sum(
-                weights[t] for t in context - own
-            )
-            score *= 1 - RANK_DECAY * i
-            if own and (best is None or (score, -entry.rank) > (best[0], best[1])):
-                best = (score, -entry.rank, hit, entry)
+            yield i, hit, entry
+
+
+def _anchor(
+    question: str, candidates: Iterable[tuple[int, Hit, Entry]], idf: IdfFn
+) -> tuple[Hit, Entry] | None:
+    """The entry the question was about: the one whose own line covers most of the question's
+    keyword weight, a word found only in its passage's headings counting half (as for
+    extractive sentences), lower-ranked passages a little less; on a tie the larger entry (a
+    section over one of its bullets). None when no line holds any of its words."""
+    best: tuple[float, int, Hit, Entry] | None = None
+    weights = {t: idf(t) for t in tokenize(question)}
+    for i, hit, entry in candidates:
+        context = set(tokenize(" ".join(hit.chunk.heading_path))) & weights.keys()
+        own = set(tokenize(entry.label)) & weights.keys()
+        score = sum(weights[t] for t in own) + CONTEXT_WEIGHT * sum(
+            weights[t] for t in context - own
+        )
+        score *= 1 - RANK_DECAY * i
+        if own and (best is None or (score, -entry.rank) > (best[0], best[1])):
+            best = (score, -entry.rank, hit, entry)
     return (best[2], best[3]) if best is not None else None
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+|\[\d+\]", "", text)
+
+
+def _shown_anchor(
+    shown: str, question: str, hits: list[Hit], entries_of: Callable[[str], list[Entry]], idf: IdfFn
+) -> tuple[Hit, Entry] | None:
+    """The entry an earlier answer quoted first: of the entries that hold the first of its
+    sentences found verbatim in ``hits``, the one the question was about (else the innermost)."""
+    flat = _flat(shown)
+    first: tuple[int, Hit, int] | None = None  # (position in the answer, passage, offset)
+    for hit in hits:
+        for start, end in split_sentences(hit.chunk.text):
+            sentence = _flat(hit.chunk.text[start:end])
+            at = flat.find(sentence) if len(sentence) >= MIN_QUOTE_CHARS else -1
+            if at >= 0 and (first is None or at < first[0]):
+                first = (at, hit, hit.chunk.start + start)
+    if first is None:
+        return None
+    _, hit, offset = first
+    chain = [e for e in entries_of(hit.chunk.doc_id) if e.start <= offset < max(e.end, e.line_end)]
+    if not chain:
+        return None
+    return _anchor(question, ((0, hit, e) for e in chain), idf) or (hit, chain[-1])
 
 
 def _step(entries: list[Entry], entry: Entry, to: Direction) -> Entry | None:
@@ -190,7 +233,7 @@ def _step(entries: list[Entry], entry: Entry, to: Direction) -> Entry | None:
 @dataclass(frozen=True)
 class Plan:
     """A positional follow-up: the earlier question that finds the anchor entry, and the
-    steps from it, oldest first ("And the next one?" after "And the one after that?")."""
+    steps from it, oldest first ("And the next one?", then "And the one after that?")."""
 
     base: str
     steps: tuple[Direction, ...]
@@ -228,19 +271,27 @@ def locate(
     found: list[Hit],
     document: Callable[[str], tuple[str, list[Chunk]]],
     idf: IdfFn,
+    shown: str | None = None,
 ) -> Located | None:
-    """The entry ``plan``'s steps lead to from the entry of ``found`` (the base question's
-    passages) that the base question was about; None when no entry answers or the list ends there.
-    ``document`` gives a document's text and its chunks in order."""
+    """The entry ``plan``'s steps lead to, from the entry of ``found`` that the base question
+    was about. With ``shown``, the answer given just before this question (``found`` then
+    being the passages that answer's text retrieves), one step from the entry that answer
+    quoted: "the next one" is the one after what the user saw. None when no entry answers or
+    the list ends there. ``document`` gives a document's text and its chunks in order."""
     documents = {h.chunk.doc_id: document(h.chunk.doc_id) for h in found}
     parsed = {doc_id: parse_entries(text) for doc_id, (text, _) in documents.items()}
-    anchor = _anchor(plan.base, found, parsed.__getitem__, idf)
+    if shown is not None:
+        anchor = _shown_anchor(shown, plan.base, found, parsed.__getitem__, idf)
+        steps = plan.steps[-1:]
+    else:
+        anchor = _anchor(plan.base, _candidates(found, parsed.__getitem__), idf)
+        steps = plan.steps
     if anchor is None:
         return None
     doc_id = anchor[0].chunk.doc_id
     entries, chunks = parsed[doc_id], documents[doc_id][1]
     entry: Entry | None = anchor[1]
-    for to in plan.steps:
+    for to in steps:
         entry = _step(entries, entry, to) if entry is not None else None
     if entry is None:
         return None

@@ -221,22 +221,28 @@ class AnswerService:
     def _locate(
         self, question: str, history: Sequence[Turn], scope: Scope, top_k: int
     ) -> Located | None:
-        """For a follow-up like "And the next one?", the entry beside the one an earlier
-        question was about; None when the question points at no position, or when the earlier
-        question finds no answer."""
+        """For a follow-up like "And the next one?", the entry beside the one the answer just
+        given quoted, or else the one the earlier question was about; None when the question
+        points at no position, or when the earlier question finds no answer."""
         plan = plan_follow_up(question, [t.content for t in history if t.role == "user"])
         if plan is None:
             return None
-        language = detect_language(plan.base)
-        found, _, refused = self._evidence(plan.base, plan.base, scope, language, top_k)
-        if refused:
-            return None
         store = self.retriever.store
+        idf = store.keyword_index().idf
 
         def document(doc_id: str) -> tuple[str, list[Chunk]]:
             return store.document_text(doc_id) or "", store.document_chunks(doc_id)
 
-        return locate(question, plan, found, document, store.keyword_index().idf)
+        if history and history[-1].role == "assistant":
+            shown = history[-1].content[: self.config.max_question_chars]
+            filters = self.library.filters(scope)
+            found = self.retriever.search(shown, top_k=top_k, filters=filters)
+            located = locate(question, plan, found, document, idf, shown)
+            if located is not None:
+                return located
+        language = detect_language(plan.base)
+        found, _, refused = self._evidence(plan.base, plan.base, scope, language, top_k)
+        return None if refused else locate(question, plan, found, document, idf)
 
     def _evidence(
         self, question: str, query: str, scope: Scope, language: str, top_k: int | None = None

@@ -152,6 +152,25 @@ def test_next_and_previous_article_of_a_chinese_policy(service: AnswerService) -
     assert "第二条" in text
 
 
+def test_next_is_the_entry_after_the_one_the_previous_answer_quoted(
+    service: AnswerService,
+) -> None:
+    # The earlier answer showed 第三条's second item (the question alone points at 第四条):
+    # "下一条" is the article after what the user saw.
+    shown = (
+        "根据现有政策文件：\n（二）承租其他经营用房的，鼓励业主减免租金，对减免租金的业主按"
+        "减免金额的30%给予补贴，每户补贴最高不超过20万元。[1]"
+    )
+    history = [Turn("user", "稳岗返还的比例是多少？"), Turn("assistant", shown)]
+    answer = service.ask("下一条呢？", history)
+    assert answer.citations[0].locator.endswith("第四条 稳岗返还")
+    assert "60%予以返还" in answer.answer
+    # An answer that quotes nothing of the documents (a model's paraphrase) leaves the
+    # earlier question to find the entry.
+    history[-1] = Turn("assistant", "返还比例是六成。")
+    assert service.ask("下一条呢？", history).citations[0].locator.endswith("第五条 贷款贴息")
+
+
 def test_next_section_of_an_english_policy_answers_the_same_question(
     service: AnswerService,
 ) -> None:
