@@ -40,7 +40,8 @@ _DIRECTIONS: tuple[tuple[Direction, re.Pattern[str]], ...] = (
     (
         "previous",
         re.compile(
-            rf"\b(?:previous|preceding)\b|\b{_NOUN} (?:above|before)\b"
+            rf"\b(?:previous|preceding) (?:{_NOUN}|listed)\b|\bthe (?:previous|preceding)\W*$"
+            rf"|\b{_NOUN} (?:above|before)\b"
             r"|\b(?:above|before) (?:it|that|this)\b|上一[个条项款类种位]"
             r"|前一[个条项款]|上面(?:那|一)[个条项]",
             re.I,

@@ -66,6 +66,7 @@ RULES = """示例办法
         ("What is the next deadline?", None),
         ("下一年度的补贴标准是多少？", None),
         ("When was this policy last updated?", None),
+        ("What was the previous policy's limit?", None),
         ("Which expenses are reimbursed when the next trip is booked by the employee?", None),
         ("那审核要多久？", None),
     ],
