@@ -194,7 +194,9 @@ class AnswerService:
         if refused:
             answer = refusal_answer(question, hits, language)
         elif self.llm is not None:
-            answer = yield from self._llm_answer(question, query, hits, sentences, language)
+            # ``query`` is the question rewritten to stand alone: the model sees no history.
+            messages = build_messages(query, hits, language, as_of)
+            answer = yield from self._llm_answer(question, messages, hits, sentences, language)
         else:
             answer = extractive_answer(question, hits, sentences, language)
         if not answer.refused and is_eligibility_question(question):
@@ -316,15 +318,13 @@ class AnswerService:
     def _llm_answer(
         self,
         question: str,
-        standalone: str,
+        messages: list[ChatMessage],
         hits: list[Hit],
         sentences: list[Sentence],
         language: str,
     ) -> Generator[str, None, Answer]:
-        """Stream the model's answer; ``standalone`` is the question rewritten to make sense
-        without the conversation (the model sees no history)."""
+        """Stream the model's answer to ``messages`` (the grounded prompt over ``hits``)."""
         assert self.llm is not None
-        messages = build_messages(standalone, hits, language)
         filt = CitationStreamFilter(valid=set(range(1, len(hits) + 1)))
         guard = OutputGuard(self.config.allowed_link_hosts, language)
         parts: list[str] = []
@@ -368,8 +368,9 @@ class AnswerService:
         )
 
 
-def build_messages(question: str, hits: list[Hit], language: str) -> list[ChatMessage]:
-    """The grounded prompt: system rules, then the numbered passages and the question."""
+def build_messages(question: str, hits: list[Hit], language: str, today: date) -> list[ChatMessage]:
+    """The grounded prompt: system rules (with the date deadlines are judged against: today,
+    or the day the user asked about), then the numbered passages and the question."""
     passages = "\n\n".join(
         PASSAGE_TEMPLATE.format(
             n=i,
@@ -382,7 +383,9 @@ def build_messages(question: str, hits: list[Hit], language: str) -> list[ChatMe
     return [
         ChatMessage(
             "system",
-            SYSTEM_PROMPT.format(canary=CANARY, language_name=LANGUAGE_NAMES[language]),
+            SYSTEM_PROMPT.format(
+                canary=CANARY, language_name=LANGUAGE_NAMES[language], today=today.isoformat()
+            ),
         ),
         ChatMessage("user", CONTEXT_TEMPLATE.format(passages=passages, question=question)),
     ]

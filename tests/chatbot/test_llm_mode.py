@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
 from chatbot.citations import CitationStreamFilter, unverified_numbers
 from chatbot.llm import LLMClient, LLMConfig
 from chatbot.service import AnswerConfig, AnswerService, Turn
+from index_store.policy import Scope
 from index_store.records import Answer
 from index_store.settings import Settings
 from index_store.store import IndexStore
@@ -60,6 +62,14 @@ def test_streamed_answer_with_citations(make_service) -> None:  # type: ignore[n
         "[1]" in request["messages"][1]["content"] and QUESTION in request["messages"][1]["content"]
     )
     assert stub.headers[0].get("authorization") == "Bearer sk-test"
+
+
+def test_the_model_judges_deadlines_against_the_day_asked_about(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, stub = make_service([("stream", ["返还60%[1]"])] * 2)
+    service.ask(QUESTION)
+    assert f"Today is {date.today().isoformat()}:" in stub.requests[0]["messages"][0]["content"]
+    service.ask(QUESTION, scope=Scope(as_of=date(2026, 6, 1)))
+    assert "Today is 2026-06-01:" in stub.requests[1]["messages"][0]["content"]
 
 
 def test_unknown_citation_numbers_are_dropped(make_service) -> None:  # type: ignore[no-untyped-def]
