@@ -30,20 +30,19 @@ from index_store.records import Chunk, Hit
 Direction = Literal["next", "previous", "last"]
 
 _NOUN = r"(?:one|item|entry|row|type|category|level|step|section|clause)s?"
+_ZH_NOUN = "[个条项款类种位章节]"
 _DIRECTIONS: tuple[tuple[Direction, re.Pattern[str]], ...] = (
     (
         "last",
-        re.compile(
-            rf"\b(?:last|final) (?:{_NOUN}|listed)\b|\bthe last\W*$|最后一[个条项款类种位]", re.I
-        ),
+        re.compile(rf"\b(?:last|final) (?:{_NOUN}|listed)\b|\bthe last\W*$|最后一{_ZH_NOUN}", re.I),
     ),
     (
         "previous",
         re.compile(
             rf"\b(?:previous|preceding) (?:{_NOUN}|listed)\b|\bthe (?:previous|preceding)\W*$"
             rf"|\b{_NOUN} (?:above|before)\b"
-            r"|\b(?:above|before) (?:it|that|this)\b|上一[个条项款类种位]"
-            r"|前一[个条项款]|上面(?:那|一)[个条项]",
+            rf"|\b(?:above|before) (?:it|that|this)\b|[上前]一{_ZH_NOUN}"
+            r"|上面(?:那|一)[个条项]",
             re.I,
         ),
     ),
@@ -52,8 +51,7 @@ _DIRECTIONS: tuple[tuple[Direction, re.Pattern[str]], ...] = (
         re.compile(
             rf"\bnext (?:{_NOUN}|listed)\b|\bthe next\W*$|\bfollowing {_NOUN}\b"
             rf"|\b{_NOUN} (?:below|after)\b|\b(?:after|below) (?:it|that|this)\b"
-            r"|下一[个条项款类种位]|后一[个条项款]"
-            r"|下面(?:那|一)[个条项]",
+            rf"|[下后]一{_ZH_NOUN}|下面(?:那|一)[个条项]",
             re.I,
         ),
     ),
@@ -76,6 +74,8 @@ _CLAUSES = (
 _BULLET = re.compile(r"(\s*)[-*+•]\s+\S")
 _TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
 ROW_RANK = 90
+_NAMED_RANKS = {"章": 10, "节": 11, "条": 12}
+_NAMED_RANK = re.compile(r"(?:[上下前后]一|最后一)([章节条])")
 MIN_QUOTE_CHARS = 6  # a shorter sentence found in an earlier answer may be there by chance
 
 
@@ -214,6 +214,14 @@ def _shown_anchor(
     return _anchor(question, ((0, hit, e) for e in chain), idf) or (hit, chain[-1])
 
 
+def _enclosing(entries: list[Entry], entry: Entry, rank: int | None) -> Entry:
+    """``entry`` or the nearest entry of ``rank`` that holds it (the article of an item)."""
+    found: Entry | None = entry
+    while rank is not None and found is not None and found.rank != rank:
+        found = next((e for e in entries if e.start == found.parent and e.rank < ROW_RANK), None)
+    return found or entry
+
+
 def _step(entries: list[Entry], entry: Entry, to: Direction) -> Entry | None:
     """The sibling of ``entry`` in direction ``to``. Past either end of its list, the
     nearest entry of the same rank under the parent's sibling (第五条 closes 第二章 and
@@ -238,6 +246,9 @@ class Plan:
 
     base: str
     steps: tuple[Direction, ...]
+    # The rank the question names, if any: "下一条" steps between articles (第…条) even when
+    # the earlier answer quoted one of an article's items.
+    rank: int | None = None
 
 
 def plan_follow_up(question: str, previous: Sequence[str]) -> Plan | None:
@@ -254,7 +265,9 @@ def plan_follow_up(question: str, previous: Sequence[str]) -> Plan | None:
     base_index = len(previous) - len(steps)
     if not steps or base_index < 0:
         return None
-    return Plan(previous[base_index], tuple(reversed(steps)))
+    named = _NAMED_RANK.search(question)
+    rank = _NAMED_RANKS[named.group(1)] if named else None
+    return Plan(previous[base_index], tuple(reversed(steps)), rank)
 
 
 @dataclass(frozen=True)
@@ -291,7 +304,7 @@ def locate(
         return None
     doc_id = anchor[0].chunk.doc_id
     entries, chunks = parsed[doc_id], documents[doc_id][1]
-    entry: Entry | None = anchor[1]
+    entry: Entry | None = _enclosing(entries, anchor[1], plan.rank)
     for to in steps:
         entry = _step(entries, entry, to) if entry is not None else None
     if entry is None:

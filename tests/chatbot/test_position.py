@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.position import Entry, _step, direction, parse_entries, plan_follow_up
+from chatbot.position import Entry, Plan, _step, direction, parse_entries, plan_follow_up
 from chatbot.service import AnswerService, Turn
 from index_store.settings import Settings
 from index_store.store import IndexStore
@@ -62,6 +62,7 @@ RULES = """示例办法
         ("那后一项呢？", "next"),
         ("上一条是什么？", "previous"),
         ("最后一项呢？", "last"),
+        ("下一章呢？", "next"),
         # Not positional: "next" naming a thing, a date, a long question, "last" as a verb.
         ("What is the next deadline?", None),
         ("下一年度的补贴标准是多少？", None),
@@ -170,6 +171,19 @@ def test_next_is_the_entry_after_the_one_the_previous_answer_quoted(
     # earlier question to find the entry.
     history[-1] = Turn("assistant", "返还比例是六成。")
     assert service.ask("下一条呢？", history).citations[0].locator.endswith("第五条 贷款贴息")
+
+
+def test_the_named_unit_decides_how_far_a_step_goes(service: AnswerService) -> None:
+    # The answer showed 第三条's first item: "下一项" is its second item, "下一条" the next
+    # article.
+    shown = "根据现有政策文件：\n（一）承租市属国有企业经营用房的中小微企业，免收3个月房租，之后3个月房租减半收取。[1]"
+    history = [Turn("user", "市属国有企业的经营用房怎么收费？"), Turn("assistant", shown)]
+    assert "（二）承租其他经营用房的" in service.ask("下一项呢？", history).answer
+    answer = service.ask("下一条呢？", history)
+    assert "第四条 稳岗返还" in answer.answer and "（二）" not in answer.answer
+    plan = plan_follow_up("下一条呢？", ["房租怎么减免？"])
+    assert plan is not None and plan.rank == 12
+    assert plan_follow_up("下一项呢？", ["房租怎么减免？"]) == Plan("房租怎么减免？", ("next",))
 
 
 def test_next_section_of_an_english_policy_answers_the_same_question(
