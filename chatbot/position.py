@@ -131,7 +131,8 @@ def parse_entries(text: str) -> list[Entry]:
             following = lines[i + 1][2].strip() if i + 1 < len(lines) else ""
             if not (_TABLE_SEPARATOR.fullmatch(stripped) or _TABLE_SEPARATOR.fullmatch(following)):
                 label, at = _label(line, start, "|")
-                entries.append(Entry(indent, end, end, ROW_RANK, table, label, at))
+                if label.strip("| "):  # an empty row is no entry to step to
+                    entries.append(Entry(indent, end, end, ROW_RANK, table, label, at))
             continue
         table = -1
         rank = _rank(line) if stripped else None

@@ -19,6 +19,7 @@ HANDBOOK = """# Chat
 | ------ | ------- |
 | CEO    | `#ceo`  |
 | CFO    | `#finance` |
+|        |         |
 | CTO    | `#cto`  |
 
 ### Group Channels (g_)
