@@ -162,6 +162,23 @@ def test_chinese_question_shows_answer_and_cited_passage(page) -> None:  # type:
         raise
 
 
+def test_next_article_follow_up_in_the_chat(page) -> None:  # type: ignore[no-untyped-def]
+    """The chat sends its turns with the question: "下一条呢？" steps from the article the
+    previous answer quoted to the next one."""
+    try:
+        sources = page.locator("#sources")
+        page.locator("#question textarea").fill("稳岗返还的比例是多少？")
+        page.locator("#ask").click()
+        sources.get_by_text("第四条 稳岗返还").first.wait_for(timeout=60_000)
+        page.locator("#question textarea").fill("下一条呢？")
+        page.locator("#ask").click()
+        sources.get_by_text("第五条 贷款贴息").first.wait_for(timeout=60_000)
+        assert "单户企业年度贴息总额不超过100万元" in page.locator("#chat").inner_text()
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "next-article"))
+        raise
+
+
 def test_out_of_scope_question_is_refused_in_the_browser(page) -> None:  # type: ignore[no-untyped-def]
     try:
         page.locator("#question textarea").fill("What is the capital of France?")
