@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from chatbot.extractive import (
     CONTEXT_WEIGHT,
@@ -23,6 +23,7 @@ from chatbot.extractive import (
     score_sentences,
     split_sentences,
 )
+from chatbot.language import detect_language
 from index_store.keyword import tokenize
 from index_store.numbering import CN_NUM
 from index_store.records import Chunk, Hit
@@ -95,7 +96,7 @@ class Entry:
 
 def direction(question: str) -> Direction | None:
     """Which neighbour a short follow-up points at, or None when it points at none."""
-    zh = re.search(r"[\u4e00-\u9fff]", question) is not None
+    zh = detect_language(question) == "zh"
     if (len(question) > MAX_CHARS_ZH) if zh else (len(question.split()) > MAX_WORDS):
         return None
     return next((d for d, pattern in _DIRECTIONS if pattern.search(question)), None)
@@ -215,11 +216,16 @@ def _shown_anchor(
     return _anchor(question, ((0, hit, e) for e in chain), idf) or (hit, chain[-1])
 
 
+def _parent(entries: list[Entry], entry: Entry) -> Entry | None:
+    """The entry that holds ``entry`` (a row's table is no entry)."""
+    return next((e for e in entries if e.start == entry.parent and e.rank < ROW_RANK), None)
+
+
 def _enclosing(entries: list[Entry], entry: Entry, rank: int | None) -> Entry:
     """``entry`` or the nearest entry of ``rank`` that holds it (the article of an item)."""
     found: Entry | None = entry
     while rank is not None and found is not None and found.rank != rank:
-        found = next((e for e in entries if e.start == found.parent and e.rank < ROW_RANK), None)
+        found = _parent(entries, found)
     return found or entry
 
 
@@ -232,7 +238,7 @@ def _step(entries: list[Entry], entry: Entry, to: Direction) -> Entry | None:
     j = {"next": i + 1, "previous": i - 1, "last": len(siblings) - 1}[to]
     if 0 <= j < len(siblings):
         return siblings[j]
-    parent = next((e for e in entries if e.start == entry.parent and e.rank < ROW_RANK), None)
+    parent = _parent(entries, entry)
     uncle = _step(entries, parent, to) if parent is not None else None
     if uncle is None:
         return None
@@ -280,11 +286,19 @@ class Located:
     sentences: list[Sentence]
 
 
+class Documents(Protocol):
+    """What locating an entry reads (``IndexStore`` provides both)."""
+
+    def document_text(self, doc_id: str) -> str | None: ...
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]: ...
+
+
 def locate(
     question: str,
     plan: Plan,
     found: list[Hit],
-    document: Callable[[str], tuple[str, list[Chunk]]],
+    documents: Documents,
     idf: IdfFn,
     shown: str | None = None,
 ) -> Located | None:
@@ -292,9 +306,11 @@ def locate(
     was about. With ``shown``, the answer given just before this question (``found`` then
     being the passages that answer's text retrieves), one step from the entry that answer
     quoted: "the next one" is the one after what the user saw. None when no entry answers or
-    the list ends there. ``document`` gives a document's text and its chunks in order."""
-    documents = {h.chunk.doc_id: document(h.chunk.doc_id) for h in found}
-    parsed = {doc_id: parse_entries(text) for doc_id, (text, _) in documents.items()}
+    the list ends there."""
+    parsed = {
+        doc_id: parse_entries(documents.document_text(doc_id) or "")
+        for doc_id in dict.fromkeys(h.chunk.doc_id for h in found)
+    }
     if shown is not None:
         anchor = _shown_anchor(shown, plan.base, found, parsed.__getitem__, idf)
         steps = plan.steps[-1:]
@@ -304,12 +320,13 @@ def locate(
     if anchor is None:
         return None
     doc_id = anchor[0].chunk.doc_id
-    entries, chunks = parsed[doc_id], documents[doc_id][1]
+    entries = parsed[doc_id]
     entry: Entry | None = _enclosing(entries, anchor[1], plan.rank)
     for to in steps:
         entry = _step(entries, entry, to) if entry is not None else None
     if entry is None:
         return None
+    chunks = documents.document_chunks(doc_id)
     target = next((c for c in chunks if c.start <= entry.label_start < c.end), None)
     if target is None:
         return None

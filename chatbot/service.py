@@ -38,7 +38,7 @@ from chatbot.prompts import (
 from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
-from index_store.records import Answer, Chunk, Citation, Hit
+from index_store.records import Answer, Citation, Hit
 from index_store.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -231,20 +231,16 @@ class AnswerService:
             return None
         store = self.retriever.store
         idf = store.keyword_index().idf
-
-        def document(doc_id: str) -> tuple[str, list[Chunk]]:
-            return store.document_text(doc_id) or "", store.document_chunks(doc_id)
-
         if history and history[-1].role == "assistant":
             shown = history[-1].content[: self.config.max_question_chars]
             filters = self.library.filters(scope)
             found = self.retriever.search(shown, top_k=top_k, filters=filters)
-            located = locate(question, plan, found, document, idf, shown)
+            located = locate(question, plan, found, store, idf, shown)
             if located is not None:
                 return located
         language = detect_language(plan.base)
         found, _, refused = self._evidence(plan.base, plan.base, scope, language, top_k)
-        return None if refused else locate(question, plan, found, document, idf)
+        return None if refused else locate(question, plan, found, store, idf)
 
     def _evidence(
         self, question: str, query: str, scope: Scope, language: str, top_k: int | None = None
