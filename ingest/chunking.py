@@ -172,6 +172,8 @@ def split_units(text: str, title: str) -> list[Unit]:
             labels = labels[1:]
         path = (title, *labels)
         body = text[marker.start : end].strip()
+        if marker.level <= 6:  # "## Refunds" is heading only: its label leaves out the #s
+            body = body.lstrip("#").lstrip()
         heading_only = len(re.sub(r"\s+", " ", body)) <= len(marker.label) + 2
         units.append(Unit(marker.start, end, path, () if heading_only else (path,)))
     return [u for u in units if text[u.start : u.end].strip()]

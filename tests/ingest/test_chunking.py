@@ -116,6 +116,19 @@ def test_tiny_headings_merge_into_the_clause_they_introduce() -> None:
     assert chunks[0].heading_path == ("办法", "第二章 支持措施", "第三条 房租减免")
 
 
+def test_a_markdown_heading_introduces_what_follows_it_not_what_precedes_it() -> None:
+    text = (
+        "## Scope\n\nThis policy covers every product bought from the store.\n\n"
+        "## Refunds\n\n### Opened items\n\nOpened items can be returned within 14 days.\n"
+    )
+    chunks = chunks_of(text, "Policy", ChunkingConfig(size=300, overlap=50, min_chars=80))
+    assert [c.heading_path for c in chunks] == [
+        ("Policy", "Scope"),
+        ("Policy", "Refunds", "Opened items"),
+    ]
+    assert chunks[1].text.startswith("## Refunds")
+
+
 def test_small_sibling_items_merge_under_their_common_parent() -> None:
     text = (
         "第六条 申报材料\n企业应当提交以下材料，并对真实性负责：\n"
