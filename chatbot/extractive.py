@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from index_store.keyword import tokenize
-from index_store.numbering import CN_NUM
+from index_store.numbering import ANY_MARKER
 from index_store.records import Hit
 
 _MIN_SENTENCE_CHARS = 6
@@ -35,10 +35,7 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # follows it ("此次行动注重…"). On the ncp dev questions this took answer_contains from 0.60
 # to 0.76 (docs/quality.md).
 CONTINUE_CHARS = 200
-_ITEM_START = re.compile(
-    rf"^\s*(?:第(?:{CN_NUM}|\d+)[章节条]|{CN_NUM}[、．.]|[（(](?:{CN_NUM}|\d+)[)）]"
-    r"|\d{1,2}[、.．)）]|(?:Section|Article)\s)"
-)
+_ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
 
 
 @dataclass(frozen=True)

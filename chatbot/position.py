@@ -4,8 +4,8 @@ above?", "下一条呢？".
 The previous question found an entry of a document: a table row, a list item, a numbered clause
 or a section. The follow-up asks about the entry beside it, which no search for the follow-up's
 own words can find. Entries are read from the document's text: markdown headings, numbered
-clauses (第…章/节/条, 一、, （一）, 1.) and bullets nest by rank; table rows are siblings within
-their table.
+clauses (the markers the chunker cuts at: 第…章/节/条, 一、, （一）, 1., 2.1, Section 3) and
+bullets nest by rank; table rows are siblings within their table.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from chatbot.extractive import (
 )
 from chatbot.language import detect_language
 from index_store.keyword import tokenize
-from index_store.numbering import CN_NUM
+from index_store.numbering import ARTICLE, CHAPTER, INLINE_MARKERS, LINE_MARKERS, SECTION
 from index_store.records import Chunk, Hit
 
 Direction = Literal["next", "previous", "last"]
 
-_NOUN = r"(?:one|item|entry|row|type|category|level|step|section|clause)s?"
+_NOUN = (
+    r"(?:one|item|entry|row|type|category|level|step|section|chapter|article|clause|bullet|point)s?"
+)
 _ZH_NOUN = "[个条项款类种位章节]"
 _DIRECTIONS: tuple[tuple[Direction, re.Pattern[str]], ...] = (
     (
@@ -62,21 +64,23 @@ MAX_WORDS, MAX_CHARS_ZH = 12, 20
 
 # Entry ranks: a lower rank contains the higher ones that follow it.
 _HEADING = re.compile(r"(#{1,6})\s+\S")
-_CLAUSES = (
-    (re.compile(rf"第(?:{CN_NUM}|\d+)章"), 10),
-    (re.compile(rf"第(?:{CN_NUM}|\d+)节"), 11),
-    (re.compile(rf"第(?:{CN_NUM}|\d+)条"), 12),
-    (re.compile(rf"{CN_NUM}[、．]"), 13),
-    (re.compile(rf"[（(]{CN_NUM}[)）]"), 14),
-    (re.compile(r"\d{1,2}(?:\.\d{1,2})+\.?\s"), 15),
-    (re.compile(r"\d{1,2}[.．、](?!\d)"), 16),
-    (re.compile(r"[（(]?\d{1,2}[)）]"), 17),
+_CLAUSES = tuple(
+    (re.compile(pattern), level) for level, pattern in sorted(INLINE_MARKERS + LINE_MARKERS)
 )
 _BULLET = re.compile(r"(\s*)[-*+•]\s+\S")
 _TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
 ROW_RANK = 90
-_NAMED_RANKS = {"章": 10, "节": 11, "条": 12}
-_NAMED_RANK = re.compile(r"(?:[上下前后]一|最后一)([章节条])")
+_HEADINGS = frozenset(range(1, 7))
+# A unit the follow-up names sets the ranks it steps at: "下一条" moves between articles even
+# after an answer that quoted one of an article's items, "the next section" between headings
+# even after one of a section's bullets.
+_NAMED_UNITS: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = (
+    (re.compile(r"一章|\bchapters?\b", re.I), frozenset({CHAPTER})),
+    (re.compile(r"一节"), frozenset({SECTION})),
+    (re.compile(r"\bsections?\b", re.I), _HEADINGS | {SECTION}),
+    (re.compile(r"一条|\barticles?\b", re.I), frozenset({ARTICLE})),
+    (re.compile(r"\brows?\b", re.I), frozenset({ROW_RANK})),
+)
 MIN_QUOTE_CHARS = 6  # a shorter sentence found in an earlier answer may be there by chance
 
 
@@ -221,10 +225,11 @@ def _parent(entries: list[Entry], entry: Entry) -> Entry | None:
     return next((e for e in entries if e.start == entry.parent and e.rank < ROW_RANK), None)
 
 
-def _enclosing(entries: list[Entry], entry: Entry, rank: int | None) -> Entry:
-    """``entry`` or the nearest entry of ``rank`` that holds it (the article of an item)."""
+def _enclosing(entries: list[Entry], entry: Entry, ranks: frozenset[int] | None) -> Entry:
+    """``entry`` or the nearest entry of one of ``ranks`` that holds it (the article of an
+    item, the section of a bullet); ``entry`` itself when none does."""
     found: Entry | None = entry
-    while rank is not None and found is not None and found.rank != rank:
+    while ranks is not None and found is not None and found.rank not in ranks:
         found = _parent(entries, found)
     return found or entry
 
@@ -253,9 +258,8 @@ class Plan:
 
     base: str
     steps: tuple[Direction, ...]
-    # The rank the question names, if any: "下一条" steps between articles (第…条) even when
-    # the earlier answer quoted one of an article's items.
-    rank: int | None = None
+    # The ranks of the unit the question names, if any (see ``_NAMED_UNITS``).
+    unit: frozenset[int] | None = None
 
 
 def plan_follow_up(question: str, previous: Sequence[str]) -> Plan | None:
@@ -272,9 +276,8 @@ def plan_follow_up(question: str, previous: Sequence[str]) -> Plan | None:
     base_index = len(previous) - len(steps)
     if not steps or base_index < 0:
         return None
-    named = _NAMED_RANK.search(question)
-    rank = _NAMED_RANKS[named.group(1)] if named else None
-    return Plan(previous[base_index], tuple(reversed(steps)), rank)
+    unit = next((ranks for pattern, ranks in _NAMED_UNITS if pattern.search(question)), None)
+    return Plan(previous[base_index], tuple(reversed(steps)), unit)
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,7 @@ def locate(
         return None
     doc_id = anchor[0].chunk.doc_id
     entries = parsed[doc_id]
-    entry: Entry | None = _enclosing(entries, anchor[1], plan.rank)
+    entry: Entry | None = _enclosing(entries, anchor[1], plan.unit)
     for to in steps:
         entry = _step(entries, entry, to) if entry is not None else None
     if entry is None:

@@ -1,5 +1,36 @@
-"""How Chinese policy text numbers its parts, shared by the chunker (headings), the clause
-locators of citations and the extractive answer (where a quoted item ends)."""
+"""How policy text numbers its parts, shared by the chunker (headings), the positional
+follow-ups (which entry is next), the clause locators of citations and the extractive answer
+(where a quoted item ends)."""
 
 # A Chinese numeral as headings write it: 三, 十二, 一百零五, 两.
 CN_NUM = "[一二三四五六七八九十百零〇两]+"
+ROMAN = "[IVXLC]+"
+
+CHAPTER, SECTION, ARTICLE = 10, 11, 12  # levels a follow-up can name (下一条, the next section)
+
+# Structural markers, (level, pattern). A lower level holds the higher ones that follow it;
+# markdown headings (levels 1-6) sit above all.
+# Inline markers open a part after a line break, a space or a sentence end, since many notices
+# run their clauses together on one line ("…。二、加大金融支持…").
+INLINE_MARKERS: tuple[tuple[int, str], ...] = (
+    (CHAPTER, rf"第{CN_NUM}[编章]|第\d+章"),
+    (SECTION, rf"第{CN_NUM}节"),
+    (ARTICLE, rf"第{CN_NUM}条"),
+    (13, rf"{CN_NUM}[、，．]"),
+    (14, rf"[（(]{CN_NUM}[）)]"),
+    (15, r"\d{1,2}[.．、](?![\d.．])"),
+    (18, r"[（(]\d{1,2}[）)]"),
+)
+# Line markers open a part only at the start of a line: inside a sentence "Section 3" or "2.1"
+# is a reference, not a heading.
+LINE_MARKERS: tuple[tuple[int, str], ...] = (
+    (CHAPTER, rf"(?:Chapter|CHAPTER|Part|PART)\s+(?:\d+|{ROMAN})\b"),
+    (SECTION, r"(?:Section|SECTION|§)\s*\d+(?:\.\d+)*\b|第\d+节"),
+    (ARTICLE, rf"(?:Article|ARTICLE)\s+(?:\d+|{ROMAN})\b|第\d+条"),
+    (16, r"\d{1,2}\.\d{1,2}(?:\.\d{1,2})?\.?(?=\s+\S)"),
+    (18, r"\d{1,2}[)）]"),
+)
+# Any marker at all, for where a part starts ("^\s*(?:ANY_MARKER)").
+ANY_MARKER = "|".join(pattern for _, pattern in INLINE_MARKERS + LINE_MARKERS)
+# The levels of Arabic inline markers: "31." may instead end an English sentence.
+ARABIC_LEVELS = (15, 18)

@@ -17,42 +17,24 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from index_store.numbering import CN_NUM as _CN
+from index_store.numbering import ARABIC_LEVELS, INLINE_MARKERS, LINE_MARKERS
 from index_store.records import ChunkDraft, SourceDocument
 from index_store.settings import Settings
 
-_ROMAN = "[IVXLC]+"
-# (level, pattern). Lower level = higher in the hierarchy; markdown headings sit above all.
-_INLINE_MARKERS: tuple[tuple[int, str], ...] = (
-    (10, rf"第{_CN}[编章]|第\d+章"),
-    (11, rf"第{_CN}节"),
-    (12, rf"第{_CN}条"),
-    (13, rf"{_CN}[、，]"),
-    (14, rf"[（(]{_CN}[）)]"),
-    (15, r"\d{1,2}[.．、](?![\d.．])"),
-    (18, r"[（(]\d{1,2}[）)]"),
-)
-_LINE_MARKERS: tuple[tuple[int, str], ...] = (
-    (10, rf"(?:Chapter|CHAPTER|Part|PART)\s+(?:\d+|{_ROMAN})\b"),
-    (11, r"(?:Section|SECTION|§)\s*\d+(?:\.\d+)*\b"),
-    (12, rf"(?:Article|ARTICLE)\s+(?:\d+|{_ROMAN})\b"),
-    (16, r"\d{1,2}\.\d{1,2}(?:\.\d{1,2})?(?=\s+\S)"),
-)
 _MARKER_RE = re.compile(
     # A marker counts at the start of the text, after a line break or space, or right after a
     # sentence end; never in the middle of a sentence ("按照本办法第十条规定" is no heading).
     r"(?:(?<=^)|(?<=[\n \t\u3000。；;！!？?：:]))(?:"
-    + "|".join(f"(?P<m{i}>{p})" for i, (_, p) in enumerate(_INLINE_MARKERS))
+    + "|".join(f"(?P<m{i}>{p})" for i, (_, p) in enumerate(INLINE_MARKERS))
     + ")",
     re.MULTILINE,
 )
 _LINE_RE = re.compile(
     r"^[ \t]*(?:(?P<md>#{1,6})\s+|"
-    + "|".join(f"(?P<l{i}>{p})" for i, (_, p) in enumerate(_LINE_MARKERS))
+    + "|".join(f"(?P<l{i}>{p})" for i, (_, p) in enumerate(LINE_MARKERS))
     + ")",
     re.MULTILINE,
 )
-_ARABIC_LEVELS = (15, 18)
 _WORD_SPACE = re.compile(r"[A-Za-z0-9][ \t]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』)）]*|\.(?=\s)|\n+")
@@ -122,7 +104,7 @@ def find_markers(text: str) -> list[Marker]:
             label = text[match.end() : line_end if line_end >= 0 else len(text)].strip()
             found[match.start()] = Marker(match.start(), level, label[:80])
             continue
-        for i, (level, _) in enumerate(_LINE_MARKERS):
+        for i, (level, _) in enumerate(LINE_MARKERS):
             if match.group(f"l{i}"):
                 begin = match.start(f"l{i}")
                 found[begin] = Marker(begin, level, _label(text, begin, match.end()))
@@ -135,9 +117,9 @@ def find_markers(text: str) -> list[Marker]:
     for match in _MARKER_RE.finditer(text):
         if match.start() in found or any(a <= match.start() < b for a, b in md_lines):
             continue  # "## 二、奖励标准" is one heading, not two
-        for i, (level, _) in enumerate(_INLINE_MARKERS):
+        for i, (level, _) in enumerate(INLINE_MARKERS):
             if match.group(f"m{i}"):
-                if level in _ARABIC_LEVELS and _ends_a_sentence(text, match.start(), match.end()):
+                if level in ARABIC_LEVELS and _ends_a_sentence(text, match.start(), match.end()):
                     break
                 found[match.start()] = Marker(
                     match.start(), level, _label(text, match.start(), match.end())

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.position import Entry, Plan, _step, direction, parse_entries, plan_follow_up
+from chatbot.position import (
+    ROW_RANK,
+    Entry,
+    Plan,
+    _step,
+    direction,
+    parse_entries,
+    plan_follow_up,
+)
 from chatbot.service import AnswerService, Turn
+from index_store.numbering import ARTICLE
 from index_store.settings import Settings
 from index_store.store import IndexStore
 from policyqa.services import build_answer_service
@@ -64,6 +73,8 @@ RULES = """示例办法
         ("上一条是什么？", "previous"),
         ("最后一项呢？", "last"),
         ("下一章呢？", "next"),
+        ("And the next section?", "next"),
+        ("What does the previous article say?", "previous"),
         # Not positional: "next" naming a thing, a date, a long question, "last" as a verb.
         ("What is the next deadline?", None),
         ("下一年度的补贴标准是多少？", None),
@@ -183,7 +194,7 @@ def test_the_named_unit_decides_how_far_a_step_goes(service: AnswerService) -> N
     answer = service.ask("下一条呢？", history)
     assert "第四条 稳岗返还" in answer.answer and "（二）" not in answer.answer
     plan = plan_follow_up("下一条呢？", ["房租怎么减免？"])
-    assert plan is not None and plan.rank == 12
+    assert plan is not None and plan.unit == frozenset({ARTICLE})
     assert plan_follow_up("下一项呢？", ["房租怎么减免？"]) == Plan("房租怎么减免？", ("next",))
 
 
@@ -197,3 +208,15 @@ def test_next_section_of_an_english_policy_answers_the_same_question(
     # Without a history the same words are an ordinary question (no position to step from).
     plain = service.ask("And the next one?")
     assert "Digital goods" not in plain.answer
+
+
+def test_a_named_english_unit_steps_between_sections(service: AnswerService) -> None:
+    # The opened-items answer sits in clause 2.2 of Section 2: "the next one" is clause 2.3,
+    # "the next section" is Section 3.
+    question = "What is the refund window for opened items?"
+    text, locator = _ask(service, question, "And the next section?")
+    assert "Section 3 Warranty" in locator and "2-year limited warranty" in text
+    _, locator = _ask(service, question, "And the previous section?")
+    assert "Section 1 Scope" in locator
+    plan = plan_follow_up("And the next row?", [question])
+    assert plan is not None and plan.unit == frozenset({ROW_RANK})
