@@ -71,6 +71,12 @@ def test_a_number_closing_an_english_sentence_is_not_a_list_item() -> None:
         ("Section 4.2 Refunds\n", [(11, "Section 4.2 Refunds")]),
         ("Article 7 Liability\n", [(12, "Article 7 Liability")]),
         ("3.2 Opened items\n", [(16, "3.2 Opened items")]),
+        ("3.2. Opened items\n", [(16, "3.2. Opened items")]),
+        ("第5条 申报\n", [(12, "第5条 申报")]),
+        ("1）申请表\n2）营业执照\n", [(18, "1）申请表"), (18, "2）营业执照")]),
+        # Inside a line these are times and references, not items.
+        ("开放时间（9:00-17:00）", []),
+        ("依照 第5条规定办理", []),
     ],
 )
 def test_marker_levels_and_labels(text: str, expected: list[tuple[int, str]]) -> None:
