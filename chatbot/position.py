@@ -25,7 +25,14 @@ from chatbot.extractive import (
 )
 from chatbot.language import detect_language
 from index_store.keyword import tokenize
-from index_store.numbering import ARTICLE, CHAPTER, INLINE_MARKERS, LINE_MARKERS, SECTION
+from index_store.numbering import (
+    ARTICLE,
+    CHAPTER,
+    INLINE_MARKERS,
+    LINE_MARKERS,
+    SECTION,
+    TABLE_SEPARATOR,
+)
 from index_store.records import Chunk, Hit
 
 Direction = Literal["next", "previous", "last"]
@@ -68,7 +75,6 @@ _CLAUSES = tuple(
     (re.compile(pattern), level) for level, pattern in sorted(INLINE_MARKERS + LINE_MARKERS)
 )
 _BULLET = re.compile(r"(\s*)[-*+•]\s+\S")
-_TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
 ROW_RANK = 90
 _HEADINGS = frozenset(range(1, 7))
 # A unit the follow-up names sets the ranks it steps at: "下一条" moves between articles even
@@ -134,7 +140,7 @@ def parse_entries(text: str) -> list[Entry]:
         if stripped.startswith("|"):
             table = indent if table < 0 else table
             following = lines[i + 1][2].strip() if i + 1 < len(lines) else ""
-            if not (_TABLE_SEPARATOR.fullmatch(stripped) or _TABLE_SEPARATOR.fullmatch(following)):
+            if not (TABLE_SEPARATOR.fullmatch(stripped) or TABLE_SEPARATOR.fullmatch(following)):
                 label, at = _label(line, start, "|")
                 if label.strip("| "):  # an empty row is no entry to step to
                     entries.append(Entry(indent, end, end, ROW_RANK, table, label, at))

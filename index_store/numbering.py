@@ -1,6 +1,8 @@
-"""How policy text numbers its parts, shared by the chunker (headings), the positional
-follow-ups (which entry is next), the clause locators of citations and the extractive answer
-(where a quoted item ends)."""
+"""How policy text numbers and lays out its parts, shared by the chunker (headings, table
+headers), the positional follow-ups (which entry is next), the clause locators of citations and
+the extractive answer (where a quoted item ends)."""
+
+import re
 
 # A Chinese numeral as headings write it: 三, 十二, 一百零五, 两.
 CN_NUM = "[一二三四五六七八九十百零〇两]+"
@@ -34,3 +36,6 @@ LINE_MARKERS: tuple[tuple[int, str], ...] = (
 ANY_MARKER = "|".join(pattern for _, pattern in INLINE_MARKERS + LINE_MARKERS)
 # The levels of Arabic inline markers: "31." may instead end an English sentence.
 ARABIC_LEVELS = (15, 18)
+
+# The row under a markdown table's header: "| --- | :---: |".
+TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from index_store.numbering import ARABIC_LEVELS, INLINE_MARKERS, LINE_MARKERS
+from index_store.numbering import ARABIC_LEVELS, INLINE_MARKERS, LINE_MARKERS, TABLE_SEPARATOR
 from index_store.records import ChunkDraft, SourceDocument
 from index_store.settings import Settings
 
@@ -265,3 +265,24 @@ def chunk_document(doc: SourceDocument, cfg: ChunkingConfig) -> list[ChunkDraft]
                     ChunkDraft(text[start:end], start, end, unit.path, doc.page_at(start))
                 )
     return drafts
+
+
+def table_header(text: str, start: int) -> str | None:
+    """The header row of the markdown table whose row ``text[start:]`` begins with, when the
+    header lies before ``start``: a passage cut from the middle of a long table keeps its
+    column names ("Member | Channel") for the embedder and the keyword index. None when
+    ``start`` is not at a table row or the table has no header row."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip() or not text[start:].lstrip(" \t").startswith("|"):
+        return None
+    rows: list[str] = []  # the table's rows above start, nearest first
+    end = line_start - 1
+    while end > 0:
+        row_start = text.rfind("\n", 0, end) + 1
+        if not text[row_start:end].lstrip().startswith("|"):
+            break
+        rows.append(text[row_start:end])
+        end = row_start - 1
+    if len(rows) < 2 or not TABLE_SEPARATOR.fullmatch(rows[-2].strip()):
+        return None
+    return rows[-1].strip()

@@ -32,7 +32,7 @@ from index_store.records import (
 )
 from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
-from ingest.chunking import ChunkingConfig, chunk_document
+from ingest.chunking import ChunkingConfig, chunk_document, table_header
 from ingest.loaders import LOADERS
 from ingest.policy_meta import extract_policy_info
 from ingest.sandbox import IsolatedLoader
@@ -40,7 +40,7 @@ from ingest.sandbox import IsolatedLoader
 logger = logging.getLogger(__name__)
 
 # Bumped whenever chunking or the indexed text changes meaning, so old chunks get rebuilt.
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 # Bumped when lifecycle extraction changes, so documents get their metadata read again.
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
@@ -79,10 +79,13 @@ class _Prepared:
     status: FileStatus
 
 
-def indexed_text(chunk: Chunk) -> str:
+def indexed_text(chunk: Chunk, document_text: str) -> str:
     """What the embedder and the keyword index see: the heading path gives a passage the
-    context (policy title, chapter, clause) its own words often lack."""
-    return HEADING_SEPARATOR.join(chunk.heading_path) + "\n" + chunk.text
+    context (policy title, chapter, clause) its own words often lack, and a passage cut from
+    the middle of a table gets the table's header row (``table_header``)."""
+    header = table_header(document_text, chunk.start)
+    context = HEADING_SEPARATOR.join(chunk.heading_path)
+    return "\n".join([context, header, chunk.text] if header else [context, chunk.text])
 
 
 def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
@@ -182,7 +185,7 @@ def embed_texts(texts: list[str], ing: Ingestor) -> tuple[list[list[float]], int
 
 
 def _write_group(group: list[_Prepared], ing: Ingestor) -> tuple[list[FileOutcome], int]:
-    texts = [indexed_text(c) for p in group for c in p.chunks]
+    texts = [indexed_text(c, p.doc.text) for p in group for c in p.chunks]
     vectors, embedded = embed_texts(texts, ing)
     versions: list[DocumentVersion] = []
     offset = 0

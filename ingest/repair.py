@@ -23,12 +23,13 @@ def rebuild_vectors(ing: Ingestor) -> tuple[int, int]:
             ids = registry.chunk_ids_of(record.doc_id)
             found = registry.chunks(ids)
             chunks = [found[i] for i in ids]
-            vectors, _ = embed_texts([indexed_text(c) for c in chunks], ing)
+            text = registry.document_text(record.doc_id) or ""
+            vectors, _ = embed_texts([indexed_text(c, text) for c in chunks], ing)
             ing.store.put_documents(
                 [
                     DocumentVersion(
                         record=record,
-                        text=registry.document_text(record.doc_id) or "",
+                        text=text,
                         metadata=registry.document_metadata(record.doc_id),
                         chunks=chunks,
                         vectors=vectors,

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from index_store.records import SourceDocument
-from ingest.chunking import ChunkingConfig, chunk_document, find_markers, split_units
+from ingest.chunking import ChunkingConfig, chunk_document, find_markers, split_units, table_header
 from tests.files import EN_POLICY, ZH_POLICY
 
 CFG = ChunkingConfig(size=300, overlap=50, min_chars=20)
@@ -158,3 +158,14 @@ def test_a_sentence_longer_than_the_chunk_is_still_cut() -> None:
     chunks = chunks_of(text, "t", ChunkingConfig(size=100, overlap=0, min_chars=10))
     assert all(len(c.text) <= 100 for c in chunks)
     assert "".join(c.text for c in chunks) == text
+
+
+def test_table_header_of_a_row_below_it() -> None:
+    text = "Intro\n| Member | Channel |\n| --- | :---: |\n| CEO | #ceo |\n| CFO | #finance |\nEnd"
+    assert table_header(text, text.index("| CFO")) == "| Member | Channel |"
+    assert table_header(text, text.index("| CEO")) == "| Member | Channel |"
+    # The header itself, text that is no row, a position inside a row: nothing to add.
+    for at in ("| Member", "End", "#finance"):
+        assert table_header(text, text.index(at)) is None
+    headless = "| a | b |\n| c | d |\n| e | f |"
+    assert table_header(headless, headless.index("| e")) is None

@@ -7,9 +7,10 @@ import pytest
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
 from index_store.embed_cache import EmbeddingCache
 from index_store.errors import ConfigError, DocumentNotFoundError
+from index_store.keyword import tokenize
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
-from ingest.pipeline import Ingestor, ingest_paths, remove_document
+from ingest.pipeline import Ingestor, indexed_text, ingest_paths, remove_document
 from tests.conftest import HashingEmbedding
 from tests.files import EN_POLICY, ZH_POLICY, make_pdf
 
@@ -144,3 +145,25 @@ def test_vectors_unknown_to_the_registry_are_never_returned(
     )
     hits = retriever(store, hashing_embedder).search("economy flights")
     assert hits and all(h.chunk.chunk_id != "orphan" for h in hits)
+
+
+def test_a_passage_cut_from_a_long_table_is_indexed_with_its_header(
+    tmp_path: Path, ingestor: Ingestor, store: IndexStore
+) -> None:
+    rows = "\n".join(f"| Team {i:02d} | `#team-{i:02d}` |" for i in range(30))
+    page = tmp_path / "channels.md"
+    page.write_text(f"# Slack\n\n| Member | Channel |\n| --- | --- |\n{rows}\n", encoding="utf-8")
+    assert not ingest_paths([page], ingestor).failed
+    doc_id = store.documents()[0].doc_id
+    ids = store.registry.chunk_ids_of(doc_id)
+    chunks = [store.registry.chunks(ids)[i] for i in ids]
+    tokens = store.registry.tokens_of(doc_id)
+    later = [i for i, c in enumerate(chunks) if c.text.startswith("| Team")]
+    assert later, "the table should span several chunks"
+    for i in later:
+        # The chunk's own text (and so every citation offset) is untouched; the indexed
+        # text gains the column names.
+        assert "Member" not in chunks[i].text and {"member", "channel"} <= set(tokens[i])
+    # What a repair re-embeds from the registry is what the ingest indexed.
+    text = store.document_text(doc_id) or ""
+    assert tokens == [tokenize(indexed_text(c, text)) for c in chunks]
