@@ -167,3 +167,21 @@ def test_a_passage_cut_from_a_long_table_is_indexed_with_its_header(
     # What a repair re-embeds from the registry is what the ingest indexed.
     text = store.document_text(doc_id) or ""
     assert tokens == [tokenize(indexed_text(c, text)) for c in chunks]
+
+
+def test_markdown_links_are_indexed_by_their_text_not_their_target(
+    tmp_path: Path, ingestor: Ingestor, store: IndexStore
+) -> None:
+    page = tmp_path / "links.md"
+    page.write_text(
+        "# Expenses\n\nFile claims in [the expense tool](https://tools.example.com/zylophant)"
+        " and see ![the flow chart](img/quorvex.png) first.\n",
+        encoding="utf-8",
+    )
+    assert not ingest_paths([page], ingestor).failed
+    doc_id = store.documents()[0].doc_id
+    chunk = next(iter(store.registry.chunks(store.registry.chunk_ids_of(doc_id)).values()))
+    tokens = set(store.registry.tokens_of(doc_id)[0])
+    assert {"expense", "tool", "flow", "chart"} <= tokens
+    assert not tokens & {"zylophant", "quorvex", "https", "png"}
+    assert "https://tools.example.com/zylophant" in chunk.text  # the quote keeps the link
