@@ -85,7 +85,6 @@ _NAMED_UNITS: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = (
     (re.compile(r"一节"), frozenset({SECTION})),
     (re.compile(r"\bsections?\b", re.I), _HEADINGS | {SECTION}),
     (re.compile(r"一条|\barticles?\b", re.I), frozenset({ARTICLE})),
-    (re.compile(r"\brows?\b", re.I), frozenset({ROW_RANK})),
 )
 MIN_QUOTE_CHARS = 6  # a shorter sentence found in an earlier answer may be there by chance
 

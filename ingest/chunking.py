@@ -39,6 +39,7 @@ _WORD_SPACE = re.compile(r"[A-Za-z0-9][ \t]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』)）]*|\.(?=\s)|\n+")
 _CLAUSE_END = re.compile(r"[，、,:：]")
+_ROW_START = re.compile(r"[ \t]*\|")
 _TITLE_STOP = re.compile(r"[\s。；;！？!?，,：:、]")
 _LABEL_MAX = 30
 
@@ -273,7 +274,7 @@ def table_header(text: str, start: int) -> str | None:
     column names ("Member | Channel") for the embedder and the keyword index. None when
     ``start`` is not at a table row or the table has no header row."""
     line_start = text.rfind("\n", 0, start) + 1
-    if text[line_start:start].strip() or not text[start:].lstrip(" \t").startswith("|"):
+    if text[line_start:start].strip() or not _ROW_START.match(text, start):
         return None
     rows: list[str] = []  # the table's rows above start, nearest first
     end = line_start - 1

@@ -45,9 +45,9 @@ CHUNKER_VERSION = "6"
 # Bumped when lifecycle extraction changes, so documents get their metadata read again.
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
+_EMBED_GROUP = 128
 # A markdown link or image, "[text](target)": only its text is indexed.
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
-_EMBED_GROUP = 128
 
 ProgressFn = Callable[[FileOutcome], None]
 

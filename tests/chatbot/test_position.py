@@ -5,15 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.position import (
-    ROW_RANK,
-    Entry,
-    Plan,
-    _step,
-    direction,
-    parse_entries,
-    plan_follow_up,
-)
+from chatbot.position import Entry, Plan, _step, direction, parse_entries, plan_follow_up
 from chatbot.service import AnswerService, Turn
 from index_store.numbering import ARTICLE
 from index_store.settings import Settings
@@ -218,5 +210,5 @@ def test_a_named_english_unit_steps_between_sections(service: AnswerService) -> 
     assert "Section 3 Warranty" in locator and "2-year limited warranty" in text
     _, locator = _ask(service, question, "And the previous section?")
     assert "Section 1 Scope" in locator
-    plan = plan_follow_up("And the next row?", [question])
-    assert plan is not None and plan.unit == frozenset({ROW_RANK})
+    plan = plan_follow_up("What does the previous article say?", [question])
+    assert plan is not None and plan.unit == frozenset({ARTICLE})
