@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from index_store.keyword import tokenize
@@ -75,6 +75,12 @@ def _is_heading(sentence: str, heading_path: tuple[str, ...]) -> bool:
 IdfFn = Callable[[str], float]
 
 
+def keyword_weight(own: set[str], context_only: set[str], idf: Mapping[str, float]) -> float:
+    """The question weight a line covers: its own words in full, words found only in its
+    passage's title or headings (``context_only``) at ``CONTEXT_WEIGHT``."""
+    return sum(idf[t] for t in own) + CONTEXT_WEIGHT * sum(idf[t] for t in context_only)
+
+
 def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None) -> list[Sentence]:
     """Every body sentence of ``hits`` with its keyword-coverage score, best first.
 
@@ -110,9 +116,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
             start,
             end,
             hits[i].chunk.text[start:end],
-            (sum(idf[t] for t in own) + CONTEXT_WEIGHT * sum(idf[t] for t in context))
-            / total
-            * (1 - RANK_DECAY * i),
+            keyword_weight(own, context, idf) / total * (1 - RANK_DECAY * i),
         )
         for i, start, end, own, context in candidates
     ]

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal, Protocol
 
 from chatbot.extractive import (
-    CONTEXT_WEIGHT,
     RANK_DECAY,
     IdfFn,
     Sentence,
+    keyword_weight,
     score_sentences,
     split_sentences,
 )
@@ -187,13 +188,12 @@ def _anchor(
     section over one of its bullets). None when no line holds any of its words."""
     best: tuple[float, int, Hit, Entry] | None = None
     weights = {t: idf(t) for t in tokenize(question)}
+    contexts: dict[int, set[str]] = {}  # the question words in each passage's headings
     for i, hit, entry in candidates:
-        context = set(tokenize(" ".join(hit.chunk.heading_path))) & weights.keys()
+        if i not in contexts:
+            contexts[i] = set(tokenize(" ".join(hit.chunk.heading_path))) & weights.keys()
         own = set(tokenize(entry.label)) & weights.keys()
-        score = sum(weights[t] for t in own) + CONTEXT_WEIGHT * sum(
-            weights[t] for t in context - own
-        )
-        score *= 1 - RANK_DECAY * i
+        score = keyword_weight(own, contexts[i] - own, weights) * (1 - RANK_DECAY * i)
         if own and (best is None or (score, -entry.rank) > (best[0], best[1])):
             best = (score, -entry.rank, hit, entry)
     return (best[2], best[3]) if best is not None else None
@@ -315,20 +315,21 @@ def locate(
     being the passages that answer's text retrieves), one step from the entry that answer
     quoted: "the next one" is the one after what the user saw. None when no entry answers or
     the list ends there."""
-    parsed = {
-        doc_id: parse_entries(documents.document_text(doc_id) or "")
-        for doc_id in dict.fromkeys(h.chunk.doc_id for h in found)
-    }
+
+    @cache  # a document is parsed once, and only when an anchor is looked for in it
+    def entries_of(doc_id: str) -> list[Entry]:
+        return parse_entries(documents.document_text(doc_id) or "")
+
     if shown is not None:
-        anchor = _shown_anchor(shown, plan.base, found, parsed.__getitem__, idf)
+        anchor = _shown_anchor(shown, plan.base, found, entries_of, idf)
         steps = plan.steps[-1:]
     else:
-        anchor = _anchor(plan.base, _candidates(found, parsed.__getitem__), idf)
+        anchor = _anchor(plan.base, _candidates(found, entries_of), idf)
         steps = plan.steps
     if anchor is None:
         return None
     doc_id = anchor[0].chunk.doc_id
-    entries = parsed[doc_id]
+    entries = entries_of(doc_id)
     entry: Entry | None = _enclosing(entries, anchor[1], plan.unit)
     for to in steps:
         entry = _step(entries, entry, to) if entry is not None else None

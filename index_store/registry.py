@@ -207,8 +207,9 @@ class Registry:
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in reading order."""
-        found = self.chunks(self.chunk_ids_of(doc_id))
-        return sorted(found.values(), key=lambda c: c.ordinal)
+        ids = self.chunk_ids_of(doc_id)  # by ordinal
+        found = self.chunks(ids)
+        return [found[i] for i in ids]
 
     def count_chunks(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

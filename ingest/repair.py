@@ -20,9 +20,7 @@ def rebuild_vectors(ing: Ingestor) -> tuple[int, int]:
     total = 0
     with ing.store.write_batch():
         for record in documents:
-            ids = registry.chunk_ids_of(record.doc_id)
-            found = registry.chunks(ids)
-            chunks = [found[i] for i in ids]
+            chunks = registry.document_chunks(record.doc_id)
             text = registry.document_text(record.doc_id) or ""
             vectors, _ = embed_texts([indexed_text(c, text) for c in chunks], ing)
             ing.store.put_documents(

@@ -155,8 +155,7 @@ def test_a_passage_cut_from_a_long_table_is_indexed_with_its_header(
     page.write_text(f"# Slack\n\n| Member | Channel |\n| --- | --- |\n{rows}\n", encoding="utf-8")
     assert not ingest_paths([page], ingestor).failed
     doc_id = store.documents()[0].doc_id
-    ids = store.registry.chunk_ids_of(doc_id)
-    chunks = [store.registry.chunks(ids)[i] for i in ids]
+    chunks = store.document_chunks(doc_id)
     tokens = store.registry.tokens_of(doc_id)
     later = [i for i, c in enumerate(chunks) if c.text.startswith("| Team")]
     assert later, "the table should span several chunks"
@@ -180,7 +179,7 @@ def test_markdown_links_are_indexed_by_their_text_not_their_target(
     )
     assert not ingest_paths([page], ingestor).failed
     doc_id = store.documents()[0].doc_id
-    chunk = next(iter(store.registry.chunks(store.registry.chunk_ids_of(doc_id)).values()))
+    (chunk,) = store.document_chunks(doc_id)
     tokens = set(store.registry.tokens_of(doc_id)[0])
     assert {"expense", "tool", "flow", "chart"} <= tokens
     assert not tokens & {"zylophant", "quorvex", "https", "png"}
