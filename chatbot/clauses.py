@@ -10,10 +10,18 @@ from index_store.numbering import CN_NUM as _CN_NUM
 _CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
 _CN_ITEM = re.compile(rf"^[（(]({_CN_NUM})[）)]")
 _CN_SUBITEM = re.compile(r"^(\d{1,2})[.．、]")
-_EN_DIVISION = re.compile(
-    r"^((?:Chapter|CHAPTER|Part|PART|Section|SECTION|Article|ARTICLE|§)\s*[\dIVXLC]+(?:\.\d+)*)"
+_EN_DIVISION_LABEL = (
+    r"(?:Chapter|CHAPTER|Part|PART|Section|SECTION|Article|ARTICLE|§)\s*[\dIVXLC]+(?:\.\d+)*"
 )
-_EN_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\b")
+_EN_NUMBERED_LABEL = r"\d{1,2}(?:\.\d{1,2})+"
+_EN_DIVISION = re.compile(rf"^({_EN_DIVISION_LABEL})")
+_EN_NUMBERED = re.compile(rf"^({_EN_NUMBERED_LABEL})\b")
+# A line that starts an English division or numbered clause ("## Section 2", "2.1 Hotels").
+_EN_CLAUSE_LINE = re.compile(
+    rf"^[ \t]*(?:#{{1,6}}[ \t]+)?(?P<label>(?:{_EN_DIVISION_LABEL}|{_EN_NUMBERED_LABEL})\b)",
+    re.MULTILINE,
+)
+_EN_NUMBER = re.compile(r"[\dIVXLC]+(?:\.\d+)*$")
 _ARTICLE_START = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}条")
 _NEXT_DIVISION = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}[编章节条]")
 _EN_SUBCLAUSE = re.compile(r"^\s*\(?([a-z]|[ivx]{1,4})\)\s")
@@ -96,6 +104,32 @@ def _article_at(text: str, chunk_start: int, quote_pos: int) -> str:
     return starts[-1].group() if starts else ""
 
 
+def _en_clause_at(text: str, chunk_start: int, quote_pos: int) -> str:
+    """The English division or numbered clause holding ``quote_pos`` when its line starts
+    inside the chunk (a chunk that merged "2.1" and "2.2" has only "Section 2" in its path)."""
+    found = [
+        m
+        for m in _EN_CLAUSE_LINE.finditer(text, chunk_start, min(len(text), quote_pos + 40))
+        if m.start("label") <= quote_pos
+    ]
+    return _part(found[-1].group("label"))[0] if found else ""
+
+
+def _nest(names: list[str], clause: str) -> list[str]:
+    """``names`` with the clause that holds the quote: "Section 2" + "Section 2.1" nest (and
+    ``_english`` keeps the dotted one); a clause of the same depth replaces its sibling."""
+    if not names:
+        return [clause]
+    last, new = _EN_NUMBER.search(names[-1]), _EN_NUMBER.search(clause)
+    if clause == names[-1] or last is None or new is None:
+        return names
+    if new.group().startswith(last.group() + "."):
+        return [*names, clause]
+    if new.group().count(".") == last.group().count("."):
+        return [*names[:-1], clause]
+    return names
+
+
 def clause_locator(
     heading_path: tuple[str, ...],
     text: str | None,
@@ -119,6 +153,8 @@ def clause_locator(
         if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, quote_pos)):
             names.append(paragraph)
     else:
+        if clause := _en_clause_at(text, chunk_start, quote_pos):
+            names = _nest(names, clause)
         names = _english(names)
         line_start = text.rfind("\n", 0, quote_pos + 1) + 1
         sub = _EN_SUBCLAUSE.match(text[line_start : line_start + 12])

@@ -24,8 +24,8 @@ from chatbot.extractive import (
     score_sentences,
     split_sentences,
 )
-from chatbot.language import detect_language
 from index_store.keyword import tokenize
+from index_store.language import detect_language
 from index_store.numbering import (
     ARTICLE,
     CHAPTER,

@@ -15,7 +15,6 @@ from datetime import date
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
 from chatbot.eligibility import build_checklist, is_eligibility_question
 from chatbot.extractive import Sentence, select_sentences
-from chatbot.language import detect_language
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
@@ -37,6 +36,7 @@ from chatbot.prompts import (
 )
 from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
+from index_store.language import detect_language
 from index_store.policy import Scope
 from index_store.records import Answer, Citation, Hit
 from index_store.settings import Settings

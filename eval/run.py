@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatbot.language import detect_language
 from chatbot.llm import LLMClient
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.service import AnswerConfig, AnswerService, Turn
@@ -33,6 +32,7 @@ from eval.metrics import (
 from index_store.embed_cache import EmbeddingCache
 from index_store.embeddings import embedder_key, make_embedder
 from index_store.keyword import TOKENIZER_VERSION
+from index_store.language import detect_language
 from index_store.policy import Scope
 from index_store.records import Answer, Chunk, SourceDocument
 from index_store.settings import Settings

@@ -75,7 +75,12 @@ class Settings(BaseSettings):
         description="Let sentence-transformers fetch models from the Hugging Face hub.",
     )
 
-    chunk_size: int = Field(default=300, ge=50, le=4000, description="Max characters per chunk.")
+    chunk_size: int = Field(
+        default=300,
+        ge=50,
+        le=4000,
+        description="Max characters per chunk of Chinese text (3x in Latin script).",
+    )
     chunk_overlap: int = Field(default=50, ge=0, le=1000)
     min_chunk_chars: int = Field(default=60, ge=0, le=1000)
 
@@ -148,8 +153,8 @@ class Settings(BaseSettings):
     # Refusal thresholds per question language, measured by `python -m eval.refusal`.
     refusal_zh_min_coverage: float = Field(default=0.40, ge=0, le=1)
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
-    refusal_en_min_coverage: float = Field(default=0.18, ge=0, le=1)
-    refusal_en_min_dense: float = Field(default=0.855, ge=0, le=1)
+    refusal_en_min_coverage: float = Field(default=0.20, ge=0, le=1)
+    refusal_en_min_dense: float = Field(default=0.845, ge=0, le=1)
 
     @field_validator("feedback_path", mode="before")
     @classmethod

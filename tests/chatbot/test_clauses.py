@@ -12,6 +12,11 @@ LAW = (
     "（一）制造业企业；\n（二）服务业企业。\n第十三条 其他事项。"
 )
 POLICY = "Refunds\n\nSection 4.2 Refunds\n(a) Items may be returned.\n(b) Refunds take 5 days.\n"
+# Short clauses merge into one chunk whose heading path stops at their parent (or the title).
+MERGED = (
+    "Policy\n\n## Section 2 Refunds\n\n2.1 Standard items\nReturn unused items within 30 days.\n\n"
+    "2.2 Opened items\nOpened items within 14 days.\n\n## Section 3 Warranty\nTwo years.\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -27,6 +32,11 @@ POLICY = "Refunds\n\nSection 4.2 Refunds\n(a) Items may be returned.\n(b) Refund
         (("示例条例", "第一章 总则"), LAW, None, None, "第一章"),  # no quote: no finer than the path
         (("Refund policy", "Section 4.2 Refunds"), POLICY, "Refunds take", None, "Section 4.2(b)"),
         (("Refund policy", "Section 4", "4.2 Refunds"), POLICY, "Items may", 7, "Section 4.2(a), p. 7"),
+        (("Policy", "Section 2 Refunds"), MERGED, "Return unused", None, "Section 2.1"),
+        (("Policy", "Section 2 Refunds"), MERGED, "Opened items within", None, "Section 2.2"),
+        (("Policy", "Section 2 Refunds", "2.1 Standard items"), MERGED, "Opened items within", None,
+         "Section 2.2"),  # a sibling clause replaces the one the path ends with
+        (("Policy",), MERGED, "Two years", None, "Section 3"),
     ],
 )  # fmt: skip
 def test_locators(

@@ -153,6 +153,23 @@ def test_plain_prose_without_markers_still_chunks_on_sentences() -> None:
     assert "".join(c.text for c in chunks) == text
 
 
+def test_latin_script_text_gets_three_times_the_characters_of_chinese() -> None:
+    # About as many model tokens either way: an English character is about a third of one.
+    cfg = ChunkingConfig(size=100, overlap=20, min_chars=10)
+    english = "Refunds are paid within 14 days of the request. " * 20
+    chinese = "退款在申请之日起十四日内支付。" * 40
+    en_chunks = chunks_of(english, "Policy", cfg)
+    zh_chunks = chunks_of(chinese, "办法", cfg)
+    assert max(len(c.text) for c in en_chunks) > 200
+    assert all(len(c.text) <= 300 for c in en_chunks)
+    assert all(len(c.text) <= 100 for c in zh_chunks)
+    # Overlap scales with the size: consecutive English windows share up to 60 characters.
+    for prev, nxt in itertools.pairwise(en_chunks):
+        assert 0 < prev.end - nxt.start <= 60
+    assert cfg.for_text(chinese) == cfg
+    assert cfg.for_text(english) == ChunkingConfig(size=300, overlap=60, min_chars=30)
+
+
 def test_a_sentence_longer_than_the_chunk_is_still_cut() -> None:
     text = "企业" * 400
     chunks = chunks_of(text, "t", ChunkingConfig(size=100, overlap=0, min_chars=10))

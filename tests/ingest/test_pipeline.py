@@ -150,7 +150,7 @@ def test_vectors_unknown_to_the_registry_are_never_returned(
 def test_a_passage_cut_from_a_long_table_is_indexed_with_its_header(
     tmp_path: Path, ingestor: Ingestor, store: IndexStore
 ) -> None:
-    rows = "\n".join(f"| Team {i:02d} | `#team-{i:02d}` |" for i in range(30))
+    rows = "\n".join(f"| Team {i:02d} | `#team-{i:02d}` |" for i in range(100))
     page = tmp_path / "channels.md"
     page.write_text(f"# Slack\n\n| Member | Channel |\n| --- | --- |\n{rows}\n", encoding="utf-8")
     assert not ingest_paths([page], ingestor).failed

@@ -1,11 +1,11 @@
-"""Which language the user writes in; user-facing text follows it."""
+"""Which language a text is in: user-facing text follows the user's, and chunk sizes follow a
+document's."""
 
 from __future__ import annotations
 
 import re
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 def detect_language(text: str) -> str:
@@ -14,7 +14,3 @@ def detect_language(text: str) -> str:
     cjk = len(_CJK.findall(text))
     latin_words = len(re.findall(r"[A-Za-z]+", text))
     return "zh" if cjk and cjk >= latin_words else "en"
-
-
-def has_latin(text: str) -> bool:
-    return bool(_LATIN.search(text))
