@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from index_store.keyword import tokenize
+from index_store.language import char_scale
 from index_store.numbering import ANY_MARKER
 from index_store.records import Hit
 
@@ -33,7 +34,8 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # with it, stopping where a new numbered item starts: the sentence that shares the question's
 # words often only sets the scene ("农业农村部启动开展…专项行动"), and what the question asks
 # follows it ("此次行动注重…"). On the ncp dev questions this took answer_contains from 0.60
-# to 0.76 (docs/quality.md).
+# to 0.76 (docs/quality.md). Counted in Chinese characters: English passages read on three
+# times as far, about as many model tokens (``char_scale``).
 CONTINUE_CHARS = 200
 _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
 
@@ -126,7 +128,8 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
 def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
     """What ``lead`` brings along from its passage: after a colon, the list it introduces (up
     to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
-    all, stopping at a heading or the start of a new numbered item."""
+    all (scaled to the passage's script), stopping at a heading or the start of a new numbered
+    item."""
     after = sorted(
         (s for s in ranked if s.hit_index == lead.hit_index and s.start >= lead.end),
         key=lambda s: s.start,
@@ -135,11 +138,11 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
         return after[:LIST_LINES]
     by_start = {s.start: s for s in after}
     taken: list[Sentence] = []
-    size = len(lead.text)
+    size, limit = len(lead.text), CONTINUE_CHARS * char_scale(hit.chunk.text)
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= CONTINUE_CHARS or s is None or _ITEM_START.match(s.text):
+        if size >= limit or s is None or _ITEM_START.match(s.text):
             break
         taken.append(s)
         size += len(s.text)

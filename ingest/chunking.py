@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from index_store.language import detect_language
+from index_store.language import char_scale
 from index_store.numbering import ARABIC_LEVELS, INLINE_MARKERS, LINE_MARKERS, TABLE_SEPARATOR
 from index_store.records import ChunkDraft, SourceDocument
 from index_store.settings import Settings
@@ -44,11 +44,6 @@ _CLAUSE_END = re.compile(r"[，、,:：]")
 _ROW_START = re.compile(r"[ \t]*\|")
 _TITLE_STOP = re.compile(r"[\s。；;！？!?，,：:、]")
 _LABEL_MAX = 30
-# Characters of Latin-script text per character of Chinese, for about as many model tokens:
-# multilingual-e5's tokenizer gives 0.20-0.24 tokens per character on the English eval sets and
-# 0.66 on the Chinese ones. Measured on the handbook, 900-character English passages found the
-# evidence more often than 300- or 600-character ones (docs/quality.md).
-LATIN_SCALE = 3
 
 
 @dataclass(frozen=True)
@@ -79,12 +74,11 @@ class ChunkingConfig:
 
     def for_text(self, text: str) -> ChunkingConfig:
         """The sizes for a document of this text: as they are for Chinese, ``LATIN_SCALE``
-        times as many characters for any other, so that a passage holds about as many tokens."""
-        if detect_language(text) == "zh":
-            return self
-        return ChunkingConfig(
-            self.size * LATIN_SCALE, self.overlap * LATIN_SCALE, self.min_chars * LATIN_SCALE
-        )
+        times as many characters in Latin script, so that a passage holds about as many tokens.
+        Measured on the handbook, 900-character English passages found the evidence more often
+        than 300- or 600-character ones (docs/quality.md)."""
+        k = char_scale(text)
+        return ChunkingConfig(self.size * k, self.overlap * k, self.min_chars * k)
 
 
 def _label(text: str, start: int, marker_end: int) -> str:

@@ -51,6 +51,16 @@ def test_the_continuation_stops_at_a_new_numbered_item_and_at_its_length() -> No
     assert sum(len(t) for t in chosen[:-1]) < CONTINUE_CHARS <= sum(len(t) for t in chosen)
 
 
+def test_an_english_passage_reads_on_three_times_as_many_characters() -> None:
+    # About as many model tokens as the Chinese limit: an English character is about a third.
+    lead = "The expense policy covers travel booked through the company tool."
+    text = lead + "".join(f" Sentence {i} explains one more rule of the policy." for i in range(40))
+    chosen = _texts("What does the expense policy cover?", [_hit(text, ("Expenses",))])
+    assert chosen[0] == lead
+    size = sum(len(t) for t in chosen)
+    assert size - len(chosen[-1]) < 3 * CONTINUE_CHARS <= size
+
+
 def test_a_colon_sentence_brings_its_list() -> None:
     text = "申请时需提交以下材料：\n1. 营业执照复印件；\n2. 申请表。"
     assert _texts("申请需提交哪些材料", [_hit(text)]) == [
