@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import re
 
+from index_store.numbering import ARABIC_LEVELS, LINE_MARKERS
 from index_store.numbering import CN_NUM as _CN_NUM
 
 _CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
 _CN_ITEM = re.compile(rf"^[（(]({_CN_NUM})[）)]")
 _CN_SUBITEM = re.compile(r"^(\d{1,2})[.．、]")
-_EN_DIVISION_LABEL = (
-    r"(?:Chapter|CHAPTER|Part|PART|Section|SECTION|Article|ARTICLE|§)\s*[\dIVXLC]+(?:\.\d+)*"
+_EN_DIVISION = re.compile(
+    r"^((?:Chapter|CHAPTER|Part|PART|Section|SECTION|Article|ARTICLE|§)\s*[\dIVXLC]+(?:\.\d+)*)"
 )
-_EN_NUMBERED_LABEL = r"\d{1,2}(?:\.\d{1,2})+"
-_EN_DIVISION = re.compile(rf"^({_EN_DIVISION_LABEL})")
-_EN_NUMBERED = re.compile(rf"^({_EN_NUMBERED_LABEL})\b")
-# A line that starts an English division or numbered clause ("## Section 2", "2.1 Hotels").
+_EN_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\b")
+# A line that opens a division or numbered clause as the chunker finds it ("## Section 2",
+# "2.1 Hotels"): the shared line markers, but not "1)" items, which no locator names.
 _EN_CLAUSE_LINE = re.compile(
-    rf"^[ \t]*(?:#{{1,6}}[ \t]+)?(?P<label>(?:{_EN_DIVISION_LABEL}|{_EN_NUMBERED_LABEL})\b)",
+    r"^[ \t]*(?:#{1,6}[ \t]+)?(?P<label>"
+    + "|".join(pattern for level, pattern in LINE_MARKERS if level not in ARABIC_LEVELS)
+    + ")",
     re.MULTILINE,
 )
 _EN_NUMBER = re.compile(r"[\dIVXLC]+(?:\.\d+)*$")
