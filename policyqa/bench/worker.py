@@ -18,6 +18,8 @@ def run(task: str, request: dict[str, Any]) -> dict[str, Any]:
         return workloads.ingest_ours(settings, Path(request["corpus"]))
     if task == "ingest-naive":
         return workloads.ingest_naive(settings, Path(request["corpus"]))
+    if task == "embed-floor":
+        return workloads.embed_floor(settings, Path(request["corpus"]), list(request["sizes"]))
     if task == "build-scale":
         return workloads.build_scale_index(
             settings, Path(request["eval_data"]), int(request["chunks"])

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from pydantic import PrivateAttr
 
-from index_store.embeddings import embedder_key, make_embedder
+from index_store.embeddings import TorchE5Embedding, embedder_key, make_embedder
 from index_store.records import SourceDocument
 from index_store.settings import Settings
 from index_store.store import open_store
@@ -51,12 +52,58 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
+class CountingEmbedding(BaseEmbedding):
+    """Passes passages to ``inner`` and keeps them, so a run can say how many model tokens it
+    embedded (counted after the timing)."""
+
+    _inner: BaseEmbedding = PrivateAttr()
+    _texts: list[str] = PrivateAttr()
+
+    def __init__(self, inner: BaseEmbedding) -> None:
+        super().__init__(model_name=inner.model_name, embed_batch_size=inner.embed_batch_size)
+        self._inner = inner
+        self._texts = []
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "CountingEmbedding"
+
+    @property
+    def texts(self) -> list[str]:
+        return self._texts
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._inner.get_query_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return self._inner.get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        self._texts.extend(texts)
+        return self._inner.get_text_embedding_batch(texts)
+
+
+def model_tokens(embedder: BaseEmbedding, texts: list[str]) -> int | None:
+    """Tokens the bundled e5 engine runs for ``texts`` (prefix and special tokens included);
+    None for an embedder whose tokenizer the bench cannot reach."""
+    inner = embedder._inner if isinstance(embedder, CountingEmbedding) else embedder
+    if not isinstance(inner, TorchE5Embedding):
+        return None
+    prefixed = ["passage: " + t for t in texts]
+    return sum(len(ids) + 2 for ids in inner._model.token_ids(prefixed))
+
+
 def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
     """First ingest (cold embedding cache), then an unchanged re-ingest, in one process."""
     from policyqa.services import build_ingestor
 
     started = time.perf_counter()
     ingestor = build_ingestor(settings, open_store(settings, embedder_key(settings), create=True))
+    counting = CountingEmbedding(ingestor.embedder)
+    ingestor = replace(ingestor, embedder=counting)
     setup = time.perf_counter() - started
     first = ingest_paths([corpus], ingestor)
     again = ingest_paths([corpus], ingestor)
@@ -67,6 +114,7 @@ def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
         "unchanged_s": round(again.seconds, 3),
         "passages": passages,
         "embedded": first.embedded_chunks,
+        "tokens": model_tokens(counting, counting.texts),
         "index_mb": round(dir_mb(settings.index_dir), 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
@@ -80,7 +128,7 @@ def ingest_naive(settings: Settings, corpus: Path) -> dict[str, Any]:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     started = time.perf_counter()
-    embedder = make_embedder(settings)
+    embedder = CountingEmbedding(make_embedder(settings))
     client = chromadb.PersistentClient(
         path=str(settings.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
     )
@@ -99,9 +147,29 @@ def ingest_naive(settings: Settings, corpus: Path) -> dict[str, Any]:
         "first_s": round(first, 2),
         "passages": int(collection.count()),
         "embedded": int(collection.count()),
+        "tokens": model_tokens(embedder, embedder.texts),
         "index_mb": round(dir_mb(settings.index_dir), 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
+
+
+def embed_floor(settings: Settings, corpus: Path, sizes: list[int]) -> dict[str, Any]:
+    """The least embedding work any pipeline that indexes all of ``corpus`` does with this
+    embedder: every character once, in pieces of ``size`` characters (no overlap, no heading
+    path), nothing read or written, the model warmed up. Its time bounds how much faster than
+    the naive pipeline an ingest can be without leaving text out of the index."""
+    embedder = make_embedder(settings)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(corpus.rglob("*")) if p.is_file()]
+    embedder.get_text_embedding_batch([t[:300] for t in texts[:8]])  # warm up
+    runs: list[dict[str, Any]] = []
+    for size in sizes:
+        pieces = [t[i : i + size] for t in texts for i in range(0, len(t), size)]
+        started = time.perf_counter()
+        embedder.get_text_embedding_batch(pieces)
+        seconds = time.perf_counter() - started
+        tokens = model_tokens(embedder, pieces)
+        runs.append({"size": size, "pieces": len(pieces), "tokens": tokens, "s": round(seconds, 2)})
+    return {"by_size": runs, "best_s": min(float(r["s"]) for r in runs)}
 
 
 class TokenHashEmbedding(BaseEmbedding):
