@@ -33,6 +33,7 @@ from index_store.numbering import (
     LINE_MARKERS,
     SECTION,
     TABLE_SEPARATOR,
+    CodeBlocks,
 )
 from index_store.records import Chunk, Hit
 
@@ -134,7 +135,11 @@ def parse_entries(text: str) -> list[Entry]:
     entries: list[Entry] = []
     stack: list[Entry] = []
     table = -1
+    code = CodeBlocks(text)
     for i, (start, end, line) in enumerate(lines):
+        if start in code:
+            table = -1
+            continue
         stripped = line.strip()
         indent = start + len(line) - len(line.lstrip())
         if stripped.startswith("|"):

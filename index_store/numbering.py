@@ -2,6 +2,7 @@
 headers), the positional follow-ups (which entry is next), the clause locators of citations and
 the extractive answer (where a quoted item ends)."""
 
+import bisect
 import re
 
 # A Chinese numeral as headings write it: 三, 十二, 一百零五, 两.
@@ -39,3 +40,34 @@ ARABIC_LEVELS = (15, 18)
 
 # The row under a markdown table's header: "| --- | :---: |".
 TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
+
+# A fenced code block's opening or closing line: "```sh", "~~~" (CommonMark: up to 3 spaces in).
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
+
+
+class CodeBlocks:
+    """The fenced code blocks of a text: a "# Delete old branches" comment in a shell block is
+    code, not a markdown heading, and "1. run this" inside one is no list item. A fence closes
+    on a line of the same character at least as long; an unclosed one runs to the end."""
+
+    def __init__(self, text: str) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        opened: re.Match[str] | None = None
+        for match in _FENCE.finditer(text):
+            if opened is None:
+                opened = match
+            elif match.group(1)[0] == opened.group(1)[0] and len(match.group(1)) >= len(
+                opened.group(1)
+            ):
+                line_end = text.find("\n", match.end())
+                self._starts.append(opened.start())
+                self._ends.append(len(text) if line_end < 0 else line_end)
+                opened = None
+        if opened is not None:
+            self._starts.append(opened.start())
+            self._ends.append(len(text))
+
+    def __contains__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return i >= 0 and offset <= self._ends[i]

@@ -19,7 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index_store.language import char_scale
-from index_store.numbering import ARABIC_LEVELS, INLINE_MARKERS, LINE_MARKERS, TABLE_SEPARATOR
+from index_store.numbering import (
+    ARABIC_LEVELS,
+    INLINE_MARKERS,
+    LINE_MARKERS,
+    TABLE_SEPARATOR,
+    CodeBlocks,
+)
 from index_store.records import ChunkDraft, SourceDocument
 from index_store.settings import Settings
 
@@ -106,9 +112,12 @@ def _label(text: str, start: int, marker_end: int) -> str:
 
 
 def find_markers(text: str) -> list[Marker]:
-    """All structural markers in ``text``, in order."""
+    """All structural markers in ``text``, in order; none inside a fenced code block."""
     found: dict[int, Marker] = {}
+    code = CodeBlocks(text)
     for match in _LINE_RE.finditer(text):
+        if match.start() in code:
+            continue
         if match.group("md"):
             level = len(match.group("md"))
             line_end = text.find("\n", match.end())
@@ -128,6 +137,8 @@ def find_markers(text: str) -> list[Marker]:
     for match in _MARKER_RE.finditer(text):
         if match.start() in found or any(a <= match.start() < b for a, b in md_lines):
             continue  # "## 二、奖励标准" is one heading, not two
+        if match.start() in code:
+            continue
         for i, (level, _) in enumerate(INLINE_MARKERS):
             if match.group(f"m{i}"):
                 if level in ARABIC_LEVELS and _ends_a_sentence(text, match.start(), match.end()):

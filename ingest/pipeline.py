@@ -41,7 +41,7 @@ from ingest.sandbox import IsolatedLoader
 logger = logging.getLogger(__name__)
 
 # Bumped whenever chunking or the indexed text changes meaning, so old chunks get rebuilt.
-CHUNKER_VERSION = "7"
+CHUNKER_VERSION = "8"
 # Bumped when lifecycle extraction changes, so documents get their metadata read again.
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).

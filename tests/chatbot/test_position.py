@@ -123,6 +123,13 @@ def test_markdown_entries_nest_and_step_to_their_neighbours() -> None:
     assert _step(entries, _entry(entries, "`#g_create`"), "next") == plan
 
 
+def test_code_block_lines_are_no_entries_to_step_to() -> None:
+    text = "## Setup\n\n```sh\n# install\n- not a bullet\n| a | b |\n```\n\n## Usage\n\nRun it.\n"
+    entries = parse_entries(text)
+    assert [e.label for e in entries] == ["Setup", "Usage"]
+    assert _step(entries, entries[0], "next") == entries[1]
+
+
 def test_numbered_clauses_continue_across_chapters() -> None:
     entries = parse_entries(RULES)
     second = _entry(entries, "第二条")

@@ -135,6 +135,22 @@ def test_a_markdown_heading_introduces_what_follows_it_not_what_precedes_it() ->
     assert chunks[1].text.startswith("## Refunds")
 
 
+def test_lines_inside_a_fenced_code_block_are_neither_headings_nor_items() -> None:
+    # From the handbook's tools page: a shell comment took over every later heading path.
+    text = (
+        "## Git\n\nPrune deleted branches with an alias.\n\n"
+        "```sh\n# Delete all remote tracking Git branches\n1. not a list item\nalias p=x\n```\n\n"
+        "~~~\n## still code\n~~~\n\n"
+        "### Calendars\n\nThe GitLab Team Meetings Calendar lists company-wide meetings.\n"
+    )
+    labels = [m.label for m in find_markers(text)]
+    assert labels == ["Git", "Calendars"]
+    chunks = chunks_of(text, "Tools", ChunkingConfig(size=300, overlap=50, min_chars=20))
+    assert chunks[-1].heading_path == ("Tools", "Git", "Calendars")
+    # An unclosed fence runs to the end of the text, as in CommonMark.
+    assert [m.label for m in find_markers("## A\n```\n## B\n")] == ["A"]
+
+
 def test_small_sibling_items_merge_under_their_common_parent() -> None:
     text = (
         "第六条 申报材料\n企业应当提交以下材料，并对真实性负责：\n"
