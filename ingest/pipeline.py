@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +32,7 @@ from index_store.records import (
 )
 from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
-from ingest.chunking import ChunkingConfig, chunk_document, table_header
+from ingest.chunking import MARKDOWN_LINK, ChunkingConfig, chunk_document, table_header
 from ingest.loaders import LOADERS
 from ingest.policy_meta import extract_policy_info
 from ingest.sandbox import IsolatedLoader
@@ -46,8 +45,6 @@ CHUNKER_VERSION = "8"
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
 _EMBED_GROUP = 128
-# A markdown link or image, "[text](target)": only its text is indexed.
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
 
 ProgressFn = Callable[[FileOutcome], None]
 
@@ -91,7 +88,7 @@ def indexed_text(chunk: Chunk, document_text: str) -> str:
     header = table_header(document_text, chunk.start)
     context = HEADING_SEPARATOR.join(chunk.heading_path)
     text = "\n".join([context, header, chunk.text] if header else [context, chunk.text])
-    return _MARKDOWN_LINK.sub(r"\1", text)
+    return MARKDOWN_LINK.sub(r"\1", text)
 
 
 def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
