@@ -24,7 +24,14 @@ def bench(
     work_dir: Annotated[
         Path | None, typer.Option(help="Scratch folder (default: a temp dir).")
     ] = None,
-    docs: Annotated[int, typer.Option(min=1, help="ncp documents for the ingest comparison.")] = 60,
+    docs: Annotated[int, typer.Option(min=1, help="Documents for the ingest comparison.")] = 60,
+    ingest_set: Annotated[
+        str,
+        typer.Option(
+            help="Shared set the ingest comparison reads: ncp-policy-qa (Chinese notices) or "
+            "gitlab-handbook-rag (English pages)."
+        ),
+    ] = "ncp-policy-qa",
     sizes: Annotated[str, typer.Option(help="Index sizes (chunks) for query latency.")] = (
         "1000,10000,100000"
     ),
@@ -52,6 +59,9 @@ def bench(
     if not (data / "ncp-policy-qa").is_dir():
         typer.echo(f"error: no shared eval data at {data} (give --eval-data)", err=True)
         raise typer.Exit(code=2)
+    if not (data / ingest_set).is_dir():
+        typer.echo(f"error: no set {ingest_set!r} in {data}", err=True)
+        raise typer.Exit(code=2)
     try:
         size_list = tuple(int(s) for s in sizes.split(",") if s.strip())
     except ValueError:
@@ -67,6 +77,7 @@ def bench(
             eval_data=data,
             work_dir=work_dir or Path(tmp),
             docs=docs,
+            ingest_set=ingest_set,
             sizes=size_list,
             questions=questions,
             users=users,

@@ -40,7 +40,8 @@ def format_bench(report: dict[str, Any]) -> str:
 
 def _ingest(i: dict[str, Any]) -> list[str]:
     ours, naive = i["ours"], i["naive"]
-    head = f"Ingest: {i['corpus']['files']} files, {i['corpus']['mb']} MB (cold embedding cache)"
+    c = i["corpus"]
+    head = f"Ingest: {c['files']} files of {c['set']}, {c['mb']} MB (cold embedding cache)"
     rows = [
         ("", "PolicyQA", "naive llama-index"),
         ("passages", ours["passages"], naive["passages"]),

@@ -27,7 +27,8 @@ from policyqa.bench.workloads import percentiles
 
 logger = logging.getLogger(__name__)
 
-# Piece sizes for the embedding floor: the Chinese chunk size and half of it. Of 100-500
+# Piece sizes for the embedding floor: the Chinese chunk size and half of it (Latin-script
+# text gets ``char_scale`` times as many characters, as the chunker gives it). Of 100-500
 # characters, 150 was fastest on the ncp corpus (shorter pieces carry more prefix tokens,
 # longer ones more attention), 300 within 7 % of it.
 FLOOR_SIZES = (150, 300)
@@ -37,7 +38,8 @@ FLOOR_SIZES = (150, 300)
 class BenchConfig:
     eval_data: Path
     work_dir: Path
-    docs: int = 60  # ncp documents for the ingest comparison
+    docs: int = 60  # documents of ``ingest_set`` for the ingest comparison
+    ingest_set: str = "ncp-policy-qa"
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     questions: int = 100
     users: int = 4
@@ -66,14 +68,15 @@ def _settings(root: Path, **extra: Any) -> dict[str, Any]:
 
 
 def write_corpus(cfg: BenchConfig) -> tuple[Path, float]:
-    """The first ``docs`` ncp documents as text files (both pipelines read the same files)."""
+    """The first ``docs`` documents of the ingest set as text files (both pipelines read the
+    same files)."""
     from eval.datasets import load_eval_set
 
     corpus = cfg.work_dir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     size = 0
-    for doc in load_eval_set(cfg.eval_data / "ncp-policy-qa").documents[: cfg.docs]:
-        path = corpus / f"{doc.doc_id}.txt"
+    for doc in load_eval_set(cfg.eval_data / cfg.ingest_set).documents[: cfg.docs]:
+        path = corpus / f"{doc.doc_id.replace('/', '_')}.txt"
         path.write_text(f"{doc.title}\n{doc.text}\n", encoding="utf-8")
         size += path.stat().st_size
     return corpus, size / 2**20
@@ -119,7 +122,7 @@ def bench_ingest(cfg: BenchConfig) -> dict[str, Any]:
         side["passages_per_s"] = round(side["passages"] / side["first_s"], 2)
         side["mb_per_s"] = round(mb / side["first_s"], 4)
     return {
-        "corpus": {"files": cfg.docs, "mb": round(mb, 3)},
+        "corpus": {"set": cfg.ingest_set, "files": len(list(corpus.iterdir())), "mb": round(mb, 3)},
         "ours": ours,
         "naive": naive,
         "floor": floor,

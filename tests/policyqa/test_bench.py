@@ -27,6 +27,7 @@ def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> No
     # Eight passages are too few to compare the rate with its bound (noise inverted them once).
     assert embedder["torch_per_s"] > 0 and embedder["fp32_bound_per_s"] > 0
     ingest = report["ingest"]
+    assert ingest["corpus"]["set"] == "ncp-policy-qa" and ingest["corpus"]["files"] == 3
     assert ingest["ours"]["passages"] > 0 and ingest["naive"]["passages"] > 0
     assert ingest["ours"]["embedded"] == ingest["ours"]["passages"]  # cold cache: all embedded
     assert ingest["ours"]["unchanged_s"] < ingest["ours"]["first_s"]
@@ -51,3 +52,14 @@ def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> No
     # The printed report carries the ratios measured in this run.
     assert "ratio MB/s ours/naive" in done.stdout and "first/unchanged" in done.stdout
     assert f"beats naive by more than {ingest['ceiling_vs_naive']}x" in done.stdout
+
+
+@needs_shared()
+def test_bench_refuses_an_ingest_set_it_does_not_have(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
+         "--work-dir", str(tmp_path), "--ingest-set", "no-such-set", "--sections", "ingest"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "no set 'no-such-set'" in done.stderr
+    assert not any(tmp_path.iterdir())  # refused before any work
