@@ -50,11 +50,6 @@ _CLAUSE_END = re.compile(r"[，、,:：]")
 _ROW_START = re.compile(r"[ \t]*\|")
 _TITLE_STOP = re.compile(r"[\s。；;！？!?，,：:、]")
 _LABEL_MAX = 30
-# A markdown link or image, "[text](target)": only its text is indexed or shown.
-MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
-# Markup a markdown heading may carry that is no part of its title: HTML tags (icons such as
-# '<i class="fas fa-rocket"></i>') and a heading id ("{#contribute}").
-_HEADING_MARKUP = re.compile(r"</?[A-Za-z][^<>\n]*>|\{#[^}\n]*\}")
 
 
 @dataclass(frozen=True)
@@ -126,8 +121,7 @@ def find_markers(text: str) -> list[Marker]:
         if match.group("md"):
             level = len(match.group("md"))
             line_end = text.find("\n", match.end())
-            label = text[match.end() : line_end if line_end >= 0 else len(text)]
-            label = " ".join(_HEADING_MARKUP.sub(" ", MARKDOWN_LINK.sub(r"\1", label)).split())
+            label = text[match.end() : line_end if line_end >= 0 else len(text)].strip()
             found[match.start()] = Marker(match.start(), level, label[:80])
             continue
         for i, (level, _) in enumerate(LINE_MARKERS):
@@ -177,15 +171,14 @@ def split_units(text: str, title: str) -> list[Unit]:
             stack.pop()
         stack.append(marker)
         end = markers[i + 1].start if i + 1 < len(markers) else len(text)
-        labels = [m.label for m in stack if m.label]  # an icon-only heading has no label
+        labels = [m.label for m in stack]
         if labels and labels[0] == title:  # a markdown "# Title" repeats the document title
             labels = labels[1:]
         path = (title, *labels)
         body = text[marker.start : end].strip()
-        if marker.level <= 6:  # "## Refunds" is heading only: nothing under its line
-            heading_only = "\n" not in body
-        else:
-            heading_only = len(re.sub(r"\s+", " ", body)) <= len(marker.label) + 2
+        if marker.level <= 6:  # "## Refunds" is heading only: its label leaves out the #s
+            body = body.lstrip("#").lstrip()
+        heading_only = len(re.sub(r"\s+", " ", body)) <= len(marker.label) + 2
         units.append(Unit(marker.start, end, path, () if heading_only else (path,)))
     return [u for u in units if text[u.start : u.end].strip()]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from index_store.records import (
 )
 from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
-from ingest.chunking import MARKDOWN_LINK, ChunkingConfig, chunk_document, table_header
+from ingest.chunking import ChunkingConfig, chunk_document, table_header
 from ingest.loaders import LOADERS
 from ingest.policy_meta import extract_policy_info
 from ingest.sandbox import IsolatedLoader
@@ -40,11 +41,13 @@ from ingest.sandbox import IsolatedLoader
 logger = logging.getLogger(__name__)
 
 # Bumped whenever chunking or the indexed text changes meaning, so old chunks get rebuilt.
-CHUNKER_VERSION = "8"
+CHUNKER_VERSION = "9"
 # Bumped when lifecycle extraction changes, so documents get their metadata read again.
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
 _EMBED_GROUP = 128
+# A markdown link or image, "[text](target)": only its text is indexed.
+MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
 
 ProgressFn = Callable[[FileOutcome], None]
 

@@ -28,8 +28,8 @@ from index_store.language import char_scale
 from index_store.records import SourceDocument
 from index_store.settings import Settings
 from index_store.store import open_store
-from ingest.chunking import MARKDOWN_LINK, ChunkingConfig
-from ingest.pipeline import Ingestor, ingest_documents, ingest_paths
+from ingest.chunking import ChunkingConfig
+from ingest.pipeline import MARKDOWN_LINK, Ingestor, ingest_documents, ingest_paths
 
 logger = logging.getLogger(__name__)
 

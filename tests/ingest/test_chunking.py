@@ -151,25 +151,6 @@ def test_lines_inside_a_fenced_code_block_are_neither_headings_nor_items() -> No
     assert [m.label for m in find_markers("## A\n```\n## B\n")] == ["A"]
 
 
-def test_markdown_heading_labels_leave_out_icons_ids_and_link_targets() -> None:
-    text = (
-        '## <i class="fas fa-rocket" id="biz-tech-icons"></i> Security Vision\n\n'
-        "### Contribute {#contribute-to-gitlab}\n\nEveryone can contribute to the handbook.\n\n"
-        "### [Contacting us](https://example.com/contact)\n\nAsk in the team channel.\n"
-    )
-    assert [m.label for m in find_markers(text)] == [
-        "Security Vision",
-        "Contribute",
-        "Contacting us",
-    ]
-    chunks = chunks_of(text, "Security", ChunkingConfig(size=60, overlap=0, min_chars=10))
-    # The icon heading holds nothing itself, so it heads what follows it, not a chunk alone.
-    assert [c.heading_path for c in chunks] == [
-        ("Security", "Security Vision", "Contribute"),
-        ("Security", "Security Vision", "Contacting us"),
-    ]
-
-
 def test_small_sibling_items_merge_under_their_common_parent() -> None:
     text = (
         "第六条 申报材料\n企业应当提交以下材料，并对真实性负责：\n"
