@@ -43,18 +43,26 @@ TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")
 
 # A fenced code block's opening or closing line: "```sh", "~~~" (CommonMark: up to 3 spaces in).
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
+# YAML front matter at the very start of a markdown page (Hugo, Jekyll, Docusaurus):
+# "---\ntitle: Expenses\n---".
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 class CodeBlocks:
-    """The fenced code blocks of a text: a "# Delete old branches" comment in a shell block is
-    code, not a markdown heading, and "1. run this" inside one is no list item. A fence closes
-    on a line of the same character at least as long; an unclosed one runs to the end."""
+    """The fenced code blocks of a text, and its front matter: a "# Delete old branches"
+    comment in a shell block (or a YAML comment in the front matter) is code, not a markdown
+    heading, and "1. run this" inside one is no list item. A fence closes on a line of the same
+    character at least as long; an unclosed one runs to the end."""
 
     def __init__(self, text: str) -> None:
         self._starts: list[int] = []
         self._ends: list[int] = []
+        front = FRONT_MATTER.match(text)
+        if front:
+            self._starts.append(0)
+            self._ends.append(front.end() - 1)
         opened: re.Match[str] | None = None
-        for match in _FENCE.finditer(text):
+        for match in _FENCE.finditer(text, front.end() if front else 0):
             if opened is None:
                 opened = match
             elif match.group(1)[0] == opened.group(1)[0] and len(match.group(1)) >= len(

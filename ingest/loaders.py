@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index_store.errors import LoadError
+from index_store.numbering import FRONT_MATTER
 from index_store.records import SourceDocument
 from ingest.textdecode import decode_bytes, normalize_text
 
@@ -20,11 +21,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_FRONT_TITLE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _TITLE_MAX = 80
 
 
 def guess_title(text: str, fallback: str) -> str:
-    """The first markdown heading, else a short first line, else ``fallback``."""
+    """The ``title:`` of a markdown page's front matter, else its first markdown heading, else a
+    short first line, else ``fallback``."""
+    front = FRONT_MATTER.match(text)
+    if front:
+        title = _FRONT_TITLE.search(front.group(1) or "")
+        if title and title.group(1).strip("\"' "):
+            return title.group(1).strip("\"' ")[:_TITLE_MAX]
+        text = text[front.end() :]
     match = _MD_HEADING.search(text[:2000])
     if match:
         return match.group(1).strip()[:_TITLE_MAX]

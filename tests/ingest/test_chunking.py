@@ -149,6 +149,9 @@ def test_lines_inside_a_fenced_code_block_are_neither_headings_nor_items() -> No
     assert chunks[-1].heading_path == ("Tools", "Git", "Calendars")
     # An unclosed fence runs to the end of the text, as in CommonMark.
     assert [m.label for m in find_markers("## A\n```\n## B\n")] == ["A"]
+    # A page's YAML front matter is metadata too: its comment is no heading.
+    front = "---\ntitle: Security\n# See https://www.docsy.dev/docs\n---\n\n## Vision\n"
+    assert [m.label for m in find_markers(front)] == ["Vision"]
 
 
 def test_small_sibling_items_merge_under_their_common_parent() -> None:

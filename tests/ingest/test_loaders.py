@@ -71,6 +71,24 @@ def test_markdown_title_comes_from_first_heading(tmp_path: Path) -> None:
     assert "economy class flights" in doc.text
 
 
+@pytest.mark.parametrize(
+    ("front", "title"),
+    [
+        (
+            '---\ntitle: "Global Travel and Expense Policy"\ndescription: x\n---\n',
+            "Global Travel and Expense Policy",
+        ),
+        ("---\n# a YAML comment, not a heading\ntitle: Expenses\n---\n", "Expenses"),
+        ("---\ndescription: no title here\n---\n", "1. POLICY"),  # the first heading, as before
+    ],
+)
+def test_markdown_title_comes_from_front_matter(tmp_path: Path, front: str, title: str) -> None:
+    text = front + "\n## 1. POLICY\n\nBook economy class flights.\n"
+    doc = load_file(write(tmp_path, "expenses.md", text.encode()), MB)
+    assert doc.title == title
+    assert doc.text.startswith("---")  # the page's text is kept whole: offsets stay exact
+
+
 def test_html_keeps_text_and_headings_drops_scripts(tmp_path: Path) -> None:
     html = (
         "<html><head><title>稳岗返还政策</title><script>var x = 'steal()';</script></head>"
