@@ -1,6 +1,6 @@
 """How policy text numbers and lays out its parts, shared by the chunker (headings, table
-headers), the positional follow-ups (which entry is next), the clause locators of citations and
-the extractive answer (where a quoted item ends)."""
+headers), the positional follow-ups (which entry is next), the clause locators of citations, the
+extractive answer (where a quoted item ends) and the loader (a markdown page's front matter)."""
 
 import bisect
 import re

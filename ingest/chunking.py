@@ -112,7 +112,8 @@ def _label(text: str, start: int, marker_end: int) -> str:
 
 
 def find_markers(text: str) -> list[Marker]:
-    """All structural markers in ``text``, in order; none inside a fenced code block."""
+    """All structural markers in ``text``, in order; none inside a fenced code block or the
+    front matter (``CodeBlocks``)."""
     found: dict[int, Marker] = {}
     code = CodeBlocks(text)
     for match in _LINE_RE.finditer(text):
