@@ -211,23 +211,33 @@ def _flat(text: str) -> str:
 def _shown_anchor(
     shown: str, question: str, hits: list[Hit], entries_of: Callable[[str], list[Entry]], idf: IdfFn
 ) -> tuple[Hit, Entry] | None:
-    """The entry an earlier answer quoted first: of the entries that hold the first of its
-    sentences found verbatim in ``hits``, the one the question was about (else the innermost)."""
+    """The entry an earlier answer quoted first: of the entries that hold a sentence it
+    quotes verbatim from the passage of its first quote, the one the question was about (an
+    answer that quotes a whole table quotes every row, and "Marketing" names one); else the
+    innermost entry that holds the first quote."""
     flat = _flat(shown)
-    first: tuple[int, Hit, int] | None = None  # (position in the answer, passage, offset)
+    quoted: list[tuple[int, Hit, int]] = []  # (position in the answer, passage, offset)
     for hit in hits:
         for start, end in split_sentences(hit.chunk.text):
             sentence = _flat(hit.chunk.text[start:end])
             at = flat.find(sentence) if len(sentence) >= MIN_QUOTE_CHARS else -1
-            if at >= 0 and (first is None or at < first[0]):
-                first = (at, hit, hit.chunk.start + start)
-    if first is None:
+            if at >= 0:
+                quoted.append((at, hit, hit.chunk.start + start))
+    if not quoted:
         return None
-    _, hit, offset = first
-    chain = [e for e in entries_of(hit.chunk.doc_id) if e.start <= offset < max(e.end, e.line_end)]
-    if not chain:
+    quoted.sort(key=lambda q: q[0])
+    hit = quoted[0][1]
+    entries = entries_of(hit.chunk.doc_id)
+    chains = [
+        [e for e in entries if e.start <= offset < max(e.end, e.line_end)]
+        for _, other, offset in quoted
+        if other is hit
+    ]
+    if not chains[0]:
         return None
-    return _anchor(question, ((0, hit, e) for e in chain), idf) or (hit, chain[-1])
+    candidates = {e.start: e for chain in chains for e in chain}
+    found = _anchor(question, ((0, hit, e) for e in candidates.values()), idf)
+    return found or (hit, chains[0][-1])
 
 
 def _parent(entries: list[Entry], entry: Entry) -> Entry | None:

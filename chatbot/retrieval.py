@@ -137,6 +137,24 @@ class HybridRetriever(BaseRetriever):
                 break
         return hits
 
+    def search_quotes(
+        self, text: str, top_k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The passages ``text`` (an earlier answer) quotes, best first: keyword search alone,
+        since a verbatim quote shares its passage's words, and a long answer is slow to embed.
+        Scores are scaled to the best one."""
+        text = text.strip()
+        if not text or (filters and not all(filters.values())):
+            return []
+        keyword = self.store.keyword_search(text, top_k or self.config.top_k, filters)
+        chunks = self.store.chunks([h.chunk_id for h in keyword])
+        best = keyword[0].score if keyword and keyword[0].score > 0 else 1.0
+        return [
+            Hit(chunk, h.score / best, keyword_rank=h.rank, keyword_score=h.score)
+            for h in keyword
+            if (chunk := chunks.get(h.chunk_id)) is not None
+        ]
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [
             NodeWithScore(

@@ -234,7 +234,7 @@ class AnswerService:
         if history and history[-1].role == "assistant":
             shown = history[-1].content[: self.config.max_question_chars]
             filters = self.library.filters(scope)
-            found = self.retriever.search(shown, top_k=top_k, filters=filters)
+            found = self.retriever.search_quotes(shown, top_k=top_k, filters=filters)
             located = locate(question, plan, found, store, idf, shown)
             if located is not None:
                 return located

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -185,18 +185,33 @@ class _Gold:
         return self.passage_ok(chunk) if self.passage_level else chunk.source in self.q.gold_doc_ids
 
 
+def chat_history(questions: Sequence[str], service: AnswerService, scope: Scope) -> list[Turn]:
+    """The chat before a follow-up: each earlier question asked in turn, with the answer the
+    user was shown."""
+    history: list[Turn] = []
+    for question in questions:
+        shown = service.ask(question, history, scope)
+        history += [Turn("user", question), Turn("assistant", shown.answer)]
+    return history
+
+
 def evaluate_question(
     q: EvalQuery,
     service: AnswerService,
     texts: dict[str, str],
     depth: int,
     judge_llm: LLMClient | None = None,
+    chat: bool = False,
 ) -> QueryResult:
-    """Retrieve (for ranking metrics) and answer (for answer, citation and refusal metrics)."""
-    history = [Turn("user", h) for h in q.history]
-    started = time.perf_counter()
+    """Retrieve (for ranking metrics) and answer (for answer, citation and refusal metrics).
+    With ``chat``, a follow-up comes after the answers to its earlier questions (else after
+    those questions alone, as the set gives them)."""
     # Eval sets ask about their documents as written, whatever their validity dates say.
     scope = Scope(sources=tuple(q.scope), in_force_only=False)
+    history = (
+        chat_history(q.history, service, scope) if chat else [Turn("user", h) for h in q.history]
+    )
+    started = time.perf_counter()
     answer = service.ask(q.question, history, scope)
     latency = (time.perf_counter() - started) * 1000
     cited = list(answer.citations) if not answer.refused else []
@@ -297,12 +312,14 @@ def run_eval(
     depth: int = 10,
     on_progress: Callable[[int, int], None] | None = None,
     judge_llm: LLMClient | None = None,
+    chat: bool = False,
 ) -> EvalReport:
-    """Every question of the set through retrieval and the answer service."""
+    """Every question of the set through retrieval and the answer service (``chat``: see
+    ``evaluate_question``)."""
     texts = {d.doc_id: normalize_text(d.text) for d in eval_set.documents}
     results: list[QueryResult] = []
     for i, q in enumerate(eval_set.queries, 1):
-        results.append(evaluate_question(q, service, texts, depth, judge_llm))
+        results.append(evaluate_question(q, service, texts, depth, judge_llm, chat))
         if on_progress is not None:
             on_progress(i, len(eval_set.queries))
     config: dict[str, object] = {
@@ -315,6 +332,7 @@ def run_eval(
         "retrieval": asdict(service.retriever.config),
         "refusal": {k: asdict(v) for k, v in service.config.refusal.items()},
         "judge": judge_llm.config.model if judge_llm is not None else None,
+        "follow_ups": "after answers" if chat else "after questions",
     }
     return EvalReport(eval_set.name, len(results), config, summarize(results), results)
 

@@ -76,6 +76,14 @@ def eval_run(
     use_judge: Annotated[
         bool, typer.Option("--judge", help="Grade answers with the configured LLM (optional).")
     ] = False,
+    chat: Annotated[
+        bool,
+        typer.Option(
+            "--chat",
+            help="Ask a follow-up's earlier questions first and keep their answers in its "
+            "history, as in a chat (default: the earlier questions alone, as the set gives them).",
+        ),
+    ] = False,
 ) -> None:
     """Run an eval set through the real pipeline (index cached per corpus) and score it."""
     from eval.datasets import load_eval_set
@@ -102,7 +110,8 @@ def eval_run(
         if negatives_from is not None and negatives:
             eval_set = with_negatives(eval_set, load_eval_set(negatives_from), negatives, seed)
         store = build_index(eval_set, settings)
-        report = run_eval(eval_set, store, make_service(store, settings), judge_llm=judge_llm)
+        service = make_service(store, settings)
+        report = run_eval(eval_set, store, service, judge_llm=judge_llm, chat=chat)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
     typer.echo(summary_table(report))

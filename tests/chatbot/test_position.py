@@ -1,13 +1,29 @@
 """List-position follow-ups ("And the next one?", "下一条呢？"): which questions point at a
-position, how a document's entries nest, and answers on the demo corpus with the real model."""
+position, how a document's entries nest, answers on the demo corpus with the real model, and
+the eval asking follow-ups after the earlier answers (`--chat`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
-from chatbot.position import Entry, Plan, _step, direction, parse_entries, plan_follow_up
+from chatbot.position import (
+    Entry,
+    Plan,
+    _step,
+    direction,
+    locate,
+    parse_entries,
+    plan_follow_up,
+)
 from chatbot.service import AnswerService, Turn
+from eval.datasets import EvalQuery
+from eval.run import evaluate_question
 from index_store.numbering import ARTICLE
+from index_store.policy import Scope
+from index_store.records import Chunk, Hit
 from index_store.settings import Settings
 from index_store.store import IndexStore
 from policyqa.services import build_answer_service
@@ -141,6 +157,38 @@ def test_numbered_clauses_continue_across_chapters() -> None:
     assert _step(entries, _entry(entries, "第四条"), "next") is None
 
 
+class _OneDocument:
+    """``HANDBOOK`` as the one document, in one passage."""
+
+    chunk = Chunk("c0", "chat", 0, HANDBOOK, 0, len(HANDBOOK), ("Chat",), None, "chat.md", "Chat")
+
+    def document_text(self, doc_id: str) -> str | None:
+        return HANDBOOK if doc_id == "chat" else None
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return [self.chunk] if doc_id == "chat" else []
+
+
+def test_next_after_an_answer_that_quoted_a_whole_table_is_the_row_the_question_named() -> None:
+    # The answer quoted the table from its header on: of the rows it showed, the question
+    # named the CFO's, so "the next one" is the CTO's row, not the section after the table.
+    shown = "According to the policy documents: | Member | Channel |\n| CEO | `#ceo` |\n" + (
+        "| CFO | `#finance` |\n| CTO | `#cto` | [1]"
+    )
+    question = "What is the Slack channel for the CFO?"
+    plan = plan_follow_up("And the next one?", [question])
+    assert plan is not None
+    documents = _OneDocument()
+    found = [Hit(chunk=documents.chunk, score=1.0)]
+
+    def idf(term: str) -> float:  # a name weighs more than a word every page uses
+        return 3.0 if term == "cfo" else 1.0
+
+    located = locate("And the next one?", plan, found, documents, idf, shown)
+    assert located is not None
+    assert located.sentences[0].text == "CTO    | `#cto`"
+
+
 @pytest.fixture(scope="module")
 def service(demo_store: tuple[IndexStore, Settings]) -> AnswerService:
     store, settings = demo_store
@@ -220,3 +268,32 @@ def test_a_named_english_unit_steps_between_sections(service: AnswerService) -> 
     assert "Section 1 Scope" in locator
     plan = plan_follow_up("What does the previous article say?", [question])
     assert plan is not None and plan.unit == frozenset({ARTICLE})
+
+
+class _Recording:
+    """The service, recording the history each question is asked with."""
+
+    def __init__(self, service: AnswerService) -> None:
+        self.service = service
+        self.asked: list[tuple[str, list[Turn]]] = []
+
+    def ask(self, question: str, history: Sequence[Turn] = (), scope: Scope | None = None) -> Any:
+        self.asked.append((question, list(history)))
+        return self.service.ask(question, history, scope)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.service, name)
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_the_eval_asks_a_follow_up_after_the_earlier_question_or_its_answer(
+    service: AnswerService, chat: bool
+) -> None:
+    base = "稳岗返还的比例是多少？"
+    q = EvalQuery("q1", "下一条呢？", (), history=(base,))
+    recording = _Recording(service)
+    result = evaluate_question(q, recording, {}, 5, chat=chat)  # type: ignore[arg-type]
+    shown = service.ask(base, [], Scope(in_force_only=False)).answer
+    expected = [Turn("user", base), Turn("assistant", shown)] if chat else [Turn("user", base)]
+    assert recording.asked[-1] == ("下一条呢？", expected)
+    assert "第五条 贷款贴息" in result.answer

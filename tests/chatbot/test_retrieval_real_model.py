@@ -84,6 +84,32 @@ def test_filters_restrict_both_retrievers(demo_store: tuple[IndexStore, Settings
     assert hits and {h.chunk.source for h in hits} == {sla.source}
 
 
+def test_an_earlier_answer_finds_the_passages_it_quotes_without_the_model(
+    demo_store: tuple[IndexStore, Settings],
+) -> None:
+    store, settings = demo_store
+
+    class NoModel:  # the quote search must not embed the answer
+        def get_query_embedding(self, text: str) -> list[float]:
+            raise AssertionError("the quote search embedded the answer")
+
+    retriever = HybridRetriever(store, NoModel(), RetrievalConfig(top_k=3))  # type: ignore[arg-type]
+    passage = next(
+        h.chunk
+        for h in HybridRetriever(store, make_embedder(settings), RetrievalConfig(top_k=1)).search(
+            "稳岗返还的比例是多少？"
+        )
+    )
+    shown = f"根据现有政策文件：\n{passage.text.strip()}[1]"
+    hits = retriever.search_quotes(shown)
+    assert hits[0].chunk.chunk_id == passage.chunk_id
+    assert hits[0].score == 1.0 and all(h.score <= 1.0 for h in hits)
+    sla = next(d for d in store.documents() if d.source.endswith("support-sla.md"))
+    assert {
+        h.chunk.source for h in retriever.search_quotes(shown, filters={"source": [sla.source]})
+    } <= {sla.source}
+
+
 def test_sentence_transformers_path_with_bundled_minilm(tmp_path: Path) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,

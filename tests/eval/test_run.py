@@ -75,9 +75,17 @@ def test_eval_command_scores_writes_json_and_gates(
     assert [q["qid"] for q in report["per_question"]] == ["q1", "q2"]
     # The cached index is re-used: no document is embedded again.
     cache_dirs = list((tmp_path / "cache" / "eval").iterdir())
-    again = runner.invoke(app, ["eval", str(folder), "--fail-under", "doc_mrr@10=1.01"])
+    chat_out = tmp_path / "chat.json"
+    again = runner.invoke(
+        app,
+        ["eval", str(folder), "--chat", "--json", str(chat_out), "--fail-under", "doc_mrr@10=1.01"],
+    )
     assert again.exit_code == 1
     assert "FAIL doc_mrr@10" in again.stderr
+    assert report["config"]["follow_ups"] == "after questions"
+    assert json.loads(chat_out.read_text(encoding="utf-8"))["config"]["follow_ups"] == (
+        "after answers"
+    )
     assert list((tmp_path / "cache" / "eval").iterdir()) == cache_dirs
     over = runner.invoke(app, ["eval", str(folder), "--fail-over", "latency_p50_ms=0.0001"])
     assert over.exit_code == 1 and "FAIL latency_p50_ms" in over.stderr
