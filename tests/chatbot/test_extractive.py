@@ -3,7 +3,7 @@ and headings count, and that a sentence is quoted once."""
 
 from __future__ import annotations
 
-from chatbot.extractive import CONTINUE_CHARS, select_sentences
+from chatbot.extractive import CONTINUE_CHARS, answer_pattern, score_sentences, select_sentences
 from index_store.records import Chunk, Hit
 
 
@@ -88,3 +88,30 @@ def test_a_sentence_held_by_two_passages_is_quoted_once() -> None:
     chosen = select_sentences("稳岗返还补贴", hits, 3)
     assert [s.text for s in chosen] == [text]
     assert chosen[0].hit_index == 0
+
+
+def test_a_question_that_asks_for_a_phone_number_gets_the_sentence_with_one() -> None:
+    scene = "广西各地要严肃查处不执行疫情防控命令的人，并公开举报途径。"
+    number = "不执行疫情防控命令的人，可拨打电话12320举报。"
+    hits = [_hit(scene, n=0), _hit(number, n=1)]
+    # The scene covers more of the question's words; the question asks for a number.
+    asks_number = "广西如何电话举报不执行疫情防控命令的人？"
+    ranked = score_sentences(asks_number, hits)
+    assert [s.text for s in ranked] == [scene, number]
+    chosen = select_sentences(asks_number, hits, 1)
+    assert [s.text for s in chosen] == [number]
+    assert chosen[0].score == ranked[1].score  # still keyword coverage, which refusal reads
+    assert _texts("广西如何举报不执行疫情防控命令的人？", hits) == [scene]
+
+
+def _answers(question: str, text: str) -> bool:
+    pattern = answer_pattern(question)
+    return pattern is not None and pattern.search(text) is not None
+
+
+def test_english_questions_for_a_date_an_address_or_an_amount() -> None:
+    assert _answers("When are expenses due?", "due by Jan. 31 each year")
+    assert not _answers("When are expenses due?", "due at the end of the quarter")
+    assert _answers("What is the billing e-mail?", "write to ar@example.com")
+    assert _answers("How much is the book allowance?", "$60/year")
+    assert answer_pattern("What does the policy cover?") is None
