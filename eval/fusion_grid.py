@@ -41,6 +41,7 @@ GRID: dict[str, RetrievalConfig] = {
     "rrf k=10 1:1": RetrievalConfig(fusion="rrf", rrf_k=10),
     "rrf k=10 1:3": RetrievalConfig(fusion="rrf", rrf_k=10, rrf_keyword_weight=3.0),
     **{f"score w={w}": RetrievalConfig(dense_weight=w) for w in (0.3, 0.4, 0.5, 0.6, 0.7)},
+    **{f"minmax w={w}": RetrievalConfig(fusion="minmax", dense_weight=w) for w in (0.4, 0.5, 0.6)},
 }
 
 

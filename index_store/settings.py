@@ -93,8 +93,10 @@ class Settings(BaseSettings):
         description="Answer from the policies in force on the day asked (others only as a "
         "flagged fallback); false for an archive of past policies.",
     )
-    fusion: Literal["score", "rrf"] = Field(
-        default="score", description="How dense and BM25 candidates are merged."
+    fusion: Literal["score", "minmax", "rrf"] = Field(
+        default="score",
+        description="How dense and BM25 candidates are merged: scores scaled by their spread "
+        "(score), scaled min-max (minmax), or reciprocal ranks (rrf).",
     )
     dense_weight: float = Field(
         default=0.5, ge=0, le=1, description="Score fusion: the dense share (BM25: the rest)."

@@ -5,10 +5,10 @@
 # cached in POLICYQA_CACHE_DIR). Each Chinese sample also asks 60 questions of the other
 # Chinese set, which the corpus must refuse. Floors (and
 # ceilings) sit just beside the values measured on these exact samples -- ncp: passage_hit@5
-# 0.963, passage_mrr@10 0.839, doc_hit@5 1.000, answer_contains 0.800, refusal_accuracy 0.983,
+# 0.963, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.800, refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.850, refusal_accuracy 0.983,
 # false_refusal_rate 0.120; handbook (English, 25 pages, about 2 minutes more): passage_hit@5
-# 0.933, passage_mrr@10 0.778, answer_contains 0.650-0.667 (two builds), false_refusal_rate
+# 0.933, passage_mrr@10 0.816, answer_contains 0.650-0.667 (three builds), false_refusal_rate
 # 0.000 -- so a retrieval, answer or refusal regression fails CI, in either language.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ if [ ! -d "$DATA" ]; then
 fi
 .venv/bin/policyqa eval "$DATA/ncp-policy-qa" --limit 80 --max-docs 100 --seed 7 \
     --negatives-from "$DATA/msgabench-gov-faq" --negatives 60 \
-    --fail-under passage_hit@5=0.95 --fail-under passage_mrr@10=0.82 \
+    --fail-under passage_hit@5=0.95 --fail-under passage_mrr@10=0.84 \
     --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.78 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.04
 .venv/bin/policyqa eval "$DATA/msgabench-gov-faq" --limit 150 --max-docs 400 --seed 7 \
@@ -28,5 +28,5 @@ fi
     --fail-under doc_hit@5=0.93 --fail-under doc_mrr@10=0.83 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.13
 .venv/bin/policyqa eval "$DATA/gitlab-handbook-rag" --limit 60 --max-docs 25 --seed 7 \
-    --fail-under passage_hit@5=0.91 --fail-under passage_mrr@10=0.75 \
-    --fail-under answer_contains=0.63 --fail-over false_refusal_rate=0.02
+    --fail-under passage_hit@5=0.91 --fail-under passage_mrr@10=0.79 \
+    --fail-under answer_contains=0.64 --fail-over false_refusal_rate=0.02

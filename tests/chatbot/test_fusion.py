@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from chatbot.retrieval import rrf_fuse, score_fuse
@@ -39,12 +41,36 @@ def test_rrf_arithmetic(
         ([], [], 0.5, []),
     ],
 )  # fmt: skip
-def test_score_fusion_arithmetic(
+def test_minmax_fusion_arithmetic(
     dense: list[tuple[str, float]],
     keyword: list[tuple[str, float]],
     weight: float,
     expected: list[tuple[str, float]],
 ) -> None:
-    fused = score_fuse(dense, keyword, weight)
+    fused = score_fuse(dense, keyword, weight, "minmax")
     assert [i for i, _ in fused] == [i for i, _ in expected]
     assert [s for _, s in fused] == pytest.approx([s for _, s in expected])
+
+
+def _spread(pairs: list[tuple[str, float]]) -> dict[str, float]:
+    """mean - 3 sd -> 0, mean + 3 sd -> 1 (population sd)."""
+    scores = [score for _, score in pairs]
+    mean, sd = statistics.fmean(scores), statistics.pstdev(scores)
+    return {item: (score - mean + 3 * sd) / (6 * sd) for item, score in pairs}
+
+
+def test_score_fusion_scales_each_list_by_its_spread_so_one_outlier_does_not_decide() -> None:
+    # BM25 gives x an outlier score. Min-max puts y's BM25 score near the bottom of its list,
+    # so x wins on BM25 alone; scaled by their spread, y (first for dense, second for BM25)
+    # stays first.
+    dense = [("y", 0.90), ("z", 0.80), ("x", 0.79), ("w", 0.78)]
+    keyword = [("x", 30.0), ("y", 6.0), ("z", 5.0), ("w", 4.0)]
+    assert [i for i, _ in score_fuse(dense, keyword, 0.5, "minmax")][:2] == ["x", "y"]
+    fused = score_fuse(dense, keyword, 0.5)
+    d, k = _spread(dense), _spread(keyword)
+    assert [i for i, _ in fused] == ["y", "x", "z", "w"]
+    assert dict(fused) == pytest.approx({i: 0.5 * d[i] + 0.5 * k[i] for i in d})
+    # A candidate one list lacks counts as that list's lowest (a: mean 0.7, sd 0.2, so 0.5
+    # scales to 1/3); a list of one scales to 1, and what it lacks counts 0.
+    fused = dict(score_fuse([("a", 0.9), ("b", 0.5)], [("c", 7.0)], 0.5))
+    assert fused == pytest.approx({"a": 0.5 * 2 / 3, "b": 0.5 / 3, "c": 0.5 / 3 + 0.5})
