@@ -2,8 +2,9 @@
 verbatim, each marked with the citation of its passage.
 
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
-mild preference for higher-ranked passages; each chosen sentence brings the ones that follow
-it. No model runs here, so an answer costs a few milliseconds and every number in it is copied
+mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
+the question asks for (a date, a phone number, an address, an amount); each chosen sentence
+brings the ones that follow it. No model runs here, so an answer costs a few milliseconds and every number in it is copied
 from the cited text by construction.
 """
 
