@@ -4,8 +4,8 @@ verbatim, each marked with the citation of its passage.
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
 mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
 the question asks for (a date, a phone number, an address, an amount); each chosen sentence
-brings the ones that follow it. No model runs here, so an answer costs a few milliseconds and every number in it is copied
-from the cited text by construction.
+brings the ones that follow it. No model runs here, so an answer costs a few milliseconds and
+every number in it is copied from the cited text by construction.
 """
 
 from __future__ import annotations
@@ -198,15 +198,19 @@ def select_sentences(
     if not ranked or ranked[0].score <= 0:
         return []
     typed = answer_pattern(question)
-
-    def rank_score(s: Sentence) -> float:  # the score stays keyword coverage, for refusal
-        return s.score * (1 + TYPE_BONUS) if typed is not None and typed.search(s.text) else s.score
-
-    order = sorted(ranked, key=lambda s: (-rank_score(s), s.hit_index, s.start))
-    best = order[0]
+    # The order holds the kind of answer asked for; ``score`` stays keyword coverage, which
+    # refusal reads.
+    order = sorted(
+        (
+            (s.score * (1 + TYPE_BONUS) if typed and typed.search(s.text) else s.score, s)
+            for s in ranked
+        ),
+        key=lambda p: (-p[0], p[1].hit_index, p[1].start),
+    )
+    top, best = order[0]
     chosen = [best]
-    for s in order[1:]:
-        if len(chosen) >= max_sentences or rank_score(s) < rank_score(best) * SECOND_SENTENCE_SHARE:
+    for rank_score, s in order[1:]:
+        if len(chosen) >= max_sentences or rank_score < top * SECOND_SENTENCE_SHARE:
             break
         chosen.append(s)
     for lead in list(chosen):

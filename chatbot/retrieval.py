@@ -105,6 +105,12 @@ def rrf_fuse(rankings: list[tuple[float, list[str]]], rrf_k: int) -> list[tuple[
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def _searchable(text: str, filters: Filters | None) -> bool:
+    """Whether a search for ``text`` can find anything: some text, and no filter whose list of
+    allowed values is empty (an empty list allows nothing)."""
+    return bool(text) and not (filters and not all(filters.values()))
+
+
 class HybridRetriever(BaseRetriever):
     """llama-index retriever over an :class:`IndexStore`; :meth:`search` returns typed hits."""
 
@@ -119,8 +125,8 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``question``, best first."""
         question = question.strip()
-        if not question or (filters and not all(filters.values())):
-            return []  # an empty filter list allows nothing
+        if not _searchable(question, filters):
+            return []
         k = top_k or self.config.top_k
         n = max(self.config.candidate_k, k)
         dense = self.store.dense_search(self.embedder.get_query_embedding(question), n, filters)
@@ -162,7 +168,7 @@ class HybridRetriever(BaseRetriever):
         since a verbatim quote shares its passage's words, and a long answer is slow to embed.
         Scores are scaled to the best one."""
         text = text.strip()
-        if not text or (filters and not all(filters.values())):
+        if not _searchable(text, filters):
             return []
         keyword = self.store.keyword_search(text, top_k or self.config.top_k, filters)
         chunks = self.store.chunks([h.chunk_id for h in keyword])

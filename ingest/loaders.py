@@ -30,9 +30,10 @@ def guess_title(text: str, fallback: str) -> str:
     short first line, else ``fallback``."""
     front = FRONT_MATTER.match(text)
     if front:
-        title = _FRONT_TITLE.search(front.group(1) or "")
-        if title and title.group(1).strip("\"' "):
-            return title.group(1).strip("\"' ")[:_TITLE_MAX]
+        found = _FRONT_TITLE.search(front.group(1) or "")
+        title = found.group(1).strip("\"' ") if found else ""
+        if title:
+            return title[:_TITLE_MAX]
         text = text[front.end() :]
     match = _MD_HEADING.search(text[:2000])
     if match:
