@@ -4,8 +4,10 @@ verbatim, each marked with the citation of its passage.
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
 mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
 the question asks for (a date, a phone number, an address, an amount); each chosen sentence
-brings the ones that follow it. No model runs here, so an answer costs a few milliseconds and
-every number in it is copied from the cited text by construction.
+brings the ones that follow it and the start of the numbered item it lies in, and a list that
+its passage cuts off ("…通知如下：") is read on in the document's next passage (``run_on``).
+No model runs here, so an answer costs a few milliseconds and every number in it is copied
+from the cited text by construction.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from index_store.keyword import tokenize
 from index_store.language import char_scale
 from index_store.numbering import ANY_MARKER
-from index_store.records import Hit
+from index_store.records import Chunk, Hit
 
 _MIN_SENTENCE_CHARS = 6
 # Sentence ends, line breaks, and paragraph gaps (runs of spaces, ideographic spaces), which
@@ -39,6 +41,11 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # times as far, about as many model tokens (``char_scale``).
 CONTINUE_CHARS = 200
 _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
+# A chosen sentence inside a numbered item brings the item's start when it lies this close
+# before it ("5.缓解企业用能成本压力。" before "市政控股公司要…"); counted as CONTINUE_CHARS is.
+LEAD_IN_CHARS = 100
+# A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:".
+_INTRODUCES = re.compile(r"(?:[：:]|如下[。.]?|as follows\.?)$", re.I)
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
@@ -164,15 +171,15 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
 
 
 def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
-    """What ``lead`` brings along from its passage: after a colon, the list it introduces (up
-    to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
+    """What ``lead`` brings along from its passage: after a colon or 如下, the list it introduces
+    (up to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
     all (scaled to the passage's script), stopping at a heading or the start of a new numbered
     item."""
     after = sorted(
         (s for s in ranked if s.hit_index == lead.hit_index and s.start >= lead.end),
         key=lambda s: s.start,
     )
-    if lead.text.endswith(("：", ":")):
+    if _INTRODUCES.search(lead.text):
         return after[:LIST_LINES]
     by_start = {s.start: s for s in after}
     taken: list[Sentence] = []
@@ -187,12 +194,32 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
     return taken
 
 
+def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
+    """The sentences before ``lead`` back to the start of the numbered item it lies in, when
+    that start is at most ``LEAD_IN_CHARS`` (scaled to the passage's script) before it; none
+    when ``lead`` starts an item itself, or a heading or the passage start comes first."""
+    if _ITEM_START.match(lead.text):
+        return []
+    by_start = {s.start: s for s in ranked if s.hit_index == lead.hit_index}
+    taken: list[Sentence] = []
+    size, limit = 0, LEAD_IN_CHARS * char_scale(hit.chunk.text)
+    for start, _ in reversed(split_sentences(hit.chunk.text[: lead.start])):
+        s = by_start.get(start)
+        if s is None or size + len(s.text) > limit:
+            return []
+        taken.append(s)
+        size += len(s.text)
+        if _ITEM_START.match(s.text):
+            return taken[::-1]
+    return []
+
+
 def select_sentences(
     question: str, hits: list[Hit], max_sentences: int = 3, idf_fn: IdfFn | None = None
 ) -> list[Sentence]:
     """The best sentence plus up to ``max_sentences - 1`` others scoring close to it, in
-    reading order (passage rank, then position). A sentence ending in a colon brings the
-    lines after it in its passage (it introduces a list), up to ``LIST_LINES``; any other
+    reading order (passage rank, then position). A sentence ending in a colon or 如下 brings
+    the lines after it in its passage (it introduces a list), up to ``LIST_LINES``; any other
     brings the sentences that follow it (see ``_following``)."""
     ranked = score_sentences(question, hits, idf_fn)
     if not ranked or ranked[0].score <= 0:
@@ -214,6 +241,7 @@ def select_sentences(
             break
         chosen.append(s)
     for lead in list(chosen):
+        chosen.extend(_lead_in(lead, ranked, hits[lead.hit_index]))
         chosen.extend(_following(lead, ranked, hits[lead.hit_index]))
     # One entry per text, in reading order: a sentence chosen twice (as a lead and as another's
     # continuation) and the same sentence in two passages (overlapping chunks, reprinted
@@ -222,3 +250,45 @@ def select_sentences(
     for s in sorted(chosen, key=lambda s: (s.hit_index, s.start)):
         quoted.setdefault(s.text, s)
     return list(quoted.values())
+
+
+NextChunk = Callable[[Chunk], Chunk | None]
+
+
+def run_on(
+    hits: list[Hit], sentences: list[Sentence], next_chunk: NextChunk
+) -> tuple[list[Hit], list[Sentence]]:
+    """Where a quoted run of sentences ends its passage on a sentence that introduces a list
+    ("…现将有关事项通知如下："), the list opens the document's next passage: its first lines
+    (up to ``LIST_LINES``) follow the run, and that passage joins ``hits`` (cited on its own)
+    unless it is there already. An answer that stops at "如下：" says nothing."""
+    hits = list(hits)
+    ids = {h.chunk.chunk_id: i for i, h in enumerate(hits)}
+    out: list[Sentence] = []
+    for i, s in enumerate(sentences):
+        out.append(s)
+        chunk = hits[s.hit_index].chunk
+        ends_run = i + 1 == len(sentences) or sentences[i + 1].hit_index != s.hit_index
+        if not (ends_run and _INTRODUCES.search(s.text) and not chunk.text[s.end :].strip()):
+            continue
+        following = next_chunk(chunk)
+        if following is None:
+            continue
+        if following.chunk_id not in ids:
+            ids[following.chunk_id] = len(hits)
+            hits.append(Hit(chunk=following, score=0.0))
+        # Overlapping chunks repeat the end of the previous one: start after the lead.
+        cut = chunk.start + s.end - following.start
+        lines = [
+            (start, end)
+            for start, end in split_sentences(following.text)
+            if start >= cut and not _is_heading(following.text[start:end], following.heading_path)
+        ]
+        out += [
+            Sentence(ids[following.chunk_id], start, end, following.text[start:end], 0.0)
+            for start, end in lines[:LIST_LINES]
+        ]
+    quoted: dict[str, Sentence] = {}
+    for s in out:
+        quoted.setdefault(s.text, s)
+    return hits, list(quoted.values())

@@ -14,7 +14,7 @@ from datetime import date
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
 from chatbot.eligibility import build_checklist, is_eligibility_question
-from chatbot.extractive import Sentence, select_sentences
+from chatbot.extractive import Sentence, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
@@ -36,9 +36,10 @@ from chatbot.prompts import (
 )
 from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
+from index_store.ids import chunk_id
 from index_store.language import detect_language
 from index_store.policy import Scope
-from index_store.records import Answer, Citation, Hit
+from index_store.records import Answer, Chunk, Citation, Hit
 from index_store.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -257,7 +258,14 @@ class AnswerService:
         if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.config.max_sentences, idf)
         refused = self.config.refusal[language].refuses(*evidence(hits, sentences))
+        if not refused:
+            hits, sentences = run_on(hits, sentences, self._next_chunk)
         return hits, sentences, refused
+
+    def _next_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The passage after ``chunk`` in its document, if any."""
+        following = chunk_id(chunk.doc_id, chunk.ordinal + 1)
+        return self.retriever.store.chunks([following]).get(following)
 
     def _with_checklist(self, answer: Answer, hits: list[Hit], as_of: date) -> Answer:
         """The eligibility conditions of the best-matching policy, each with its citation:

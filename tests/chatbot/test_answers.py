@@ -1,18 +1,22 @@
-"""Extractive answers, refusals and follow-ups on the demo corpus with the real model."""
+"""Extractive answers, refusals and follow-ups on the demo corpus with the real model (and on
+one notice ingested for its test)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from chatbot.retrieval import RetrievalConfig
+from chatbot.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
 from index_store.settings import Settings
 from index_store.store import IndexStore
+from ingest.pipeline import Ingestor, ingest_paths
 from policyqa.services import build_answer_service, build_retriever
+from tests.conftest import HashingEmbedding
 
 Demo = tuple[IndexStore, Settings]
 
@@ -121,3 +125,33 @@ def test_filters_reach_the_answer(demo_store: Demo) -> None:
     answer = service.ask("refund within 30 days", scope=Scope(sources=(sla,)))
     assert {c.source for c in answer.citations} == {sla}
     assert RetrievalConfig().top_k == 5
+
+
+NOTICE = """示例市人民政府办公室关于延长春节假期的通知
+各区人民政府，市政府各部门：
+为做好疫情防控工作，有效减少人员聚集，阻断疫情传播，更好保障人民群众生命安全和身体健康，经市政府同意，现将延长春节假期的具体安排通知如下：
+一、假期安排
+延长春节假期至2月2日（星期日），2月3日（星期一）起正常上班。各单位要提前告知职工，做好返岗前的准备。
+二、工资待遇
+因疫情防控不能休假的职工，应根据《劳动法》规定安排补休，未休假期的工资报酬应按照有关政策保障落实。
+"""
+
+
+def test_an_answer_that_ends_its_passage_on_ru_xia_goes_on_in_the_next(
+    ingestor: Ingestor, store: IndexStore, tmp_path: Path
+) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notice.txt").write_text(NOTICE, encoding="utf-8")
+    assert not ingest_paths([tmp_path / "d"], ingestor).failed
+    first, second = store.document_chunks(store.documents()[0].doc_id)
+    assert first.text.endswith("通知如下：") and second.text.startswith("一、假期安排")
+    # One passage retrieved: the one that ends on the list's introduction.
+    retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig(top_k=1))
+    answer = AnswerService(retriever, AnswerConfig(top_k=1)).ask("春节假期的具体安排通知")
+    assert not answer.refused
+    assert "2月3日（星期一）起正常上班" in answer.answer
+    assert [(c.n, c.chunk_id) for c in answer.citations] == [
+        (1, first.chunk_id),
+        (2, second.chunk_id),
+    ]
+    assert answer.answer.index("如下：[1]") < answer.answer.index("正常上班")

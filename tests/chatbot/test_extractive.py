@@ -3,7 +3,17 @@ and headings count, and that a sentence is quoted once."""
 
 from __future__ import annotations
 
-from chatbot.extractive import CONTINUE_CHARS, answer_pattern, score_sentences, select_sentences
+from dataclasses import replace
+
+from chatbot.extractive import (
+    CONTINUE_CHARS,
+    LEAD_IN_CHARS,
+    LIST_LINES,
+    answer_pattern,
+    run_on,
+    score_sentences,
+    select_sentences,
+)
 from index_store.records import Chunk, Hit
 
 
@@ -68,6 +78,71 @@ def test_a_colon_sentence_brings_its_list() -> None:
         "1. 营业执照复印件；",
         "2. 申请表。",
     ]
+
+
+def test_a_sentence_ending_in_ru_xia_brings_its_list_past_a_numbered_item() -> None:
+    lead = "现将延长春节假期的具体安排通知如下。"
+    text = lead + "\n一、延长春节假期至2月2日。\n二、2月3日起正常上班。"
+    assert _texts("延长春节假期的具体安排", [_hit(text)]) == [
+        lead,
+        "一、延长春节假期至2月2日。",
+        "二、2月3日起正常上班。",
+    ]
+
+
+def test_a_sentence_inside_a_numbered_item_brings_the_item_start() -> None:
+    item = "5.缓解企业用能成本压力。"
+    lead = "市政控股公司对中小企业生产经营所需水、气、热实行欠费不停供措施。"
+    text = "4.减免房租。对承租国有资产类经营用房的企业免收租金。\n" + item + lead
+    assert _texts("对中小企业用水用气实行欠费不停供", [_hit(text)]) == [item, lead]
+    # Not when the item starts further back than LEAD_IN_CHARS, nor across a heading line.
+    far = "这一项的说明写得很长。" * (LEAD_IN_CHARS // 10)
+    assert _texts("对中小企业用水用气实行欠费不停供", [_hit(item + far + lead)]) == [lead]
+    heading = _hit(item + "\n供水供气供热保障\n" + lead, path=("通知", "供水供气供热保障"))
+    assert _texts("对中小企业用水用气实行欠费不停供", [heading]) == [lead]
+
+
+PREAMBLE = "为减少人员聚集，现将延长春节假期的具体安排通知如下："
+ITEMS = [f"{i}. 第{i}项安排。" for i in range(1, LIST_LINES + 3)]
+
+
+def _pieces(first: str, second: str, overlap: int = 0) -> list[Hit]:
+    """Two consecutive passages of one document, the second starting ``overlap`` characters
+    before the first ends."""
+    a = _hit(first)
+    b = _hit(second)
+    chunk = replace(
+        b.chunk, chunk_id="c0-next", ordinal=1, start=len(first) - overlap,
+        end=len(first) - overlap + len(second),
+    )  # fmt: skip
+    return [a, replace(b, chunk=chunk)]
+
+
+def test_a_list_cut_off_by_the_passage_end_continues_in_the_next_passage() -> None:
+    first, second = _pieces("疫情期间。" + PREAMBLE, "\n".join(ITEMS))
+    chosen = select_sentences("延长春节假期的具体安排", [first], 1)
+    assert [s.text for s in chosen] == [PREAMBLE]  # nothing follows it in its passage
+    hits, sentences = run_on([first], chosen, lambda c: second.chunk if c is first.chunk else None)
+    assert [h.chunk.chunk_id for h in hits] == ["c0", "c0-next"]
+    assert [s.text for s in sentences] == [PREAMBLE, *ITEMS[:LIST_LINES]]
+    assert {s.hit_index for s in sentences[1:]} == {1}
+    # The next passage already retrieved is cited once, at its place.
+    hits, sentences = run_on([first, second], chosen, lambda c: second.chunk)
+    assert len(hits) == 2 and sentences[1].hit_index == 1
+
+
+def test_a_run_on_starts_after_the_overlap_and_only_after_a_passage_end() -> None:
+    first, second = _pieces("疫情期间。" + PREAMBLE, PREAMBLE[-10:] + "\n" + ITEMS[0], overlap=10)
+    chosen = select_sentences("延长春节假期的具体安排", [first], 1)
+    _, sentences = run_on([first], chosen, lambda c: second.chunk)
+    assert [s.text for s in sentences] == [PREAMBLE, ITEMS[0]]
+    # A list already in its own passage, or a sentence that introduces nothing: no run-on.
+    inside = _hit(PREAMBLE + "\n" + ITEMS[0])
+    chosen = select_sentences("延长春节假期的具体安排", [inside], 1)
+    assert run_on([inside], chosen, lambda c: second.chunk)[1] == chosen
+    plain = _hit("现将延长春节假期的具体安排予以公布。")
+    chosen = select_sentences("延长春节假期的具体安排", [plain], 1)
+    assert run_on([plain], chosen, lambda c: second.chunk) == ([plain], chosen)
 
 
 def test_title_and_headings_count_at_half_weight() -> None:
