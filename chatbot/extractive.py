@@ -260,8 +260,9 @@ def run_on(
 ) -> tuple[list[Hit], list[Sentence]]:
     """Where a quoted run of sentences ends its passage on a sentence that introduces a list
     ("…现将有关事项通知如下："), the list opens the document's next passage: its first lines
-    (up to ``LIST_LINES``) follow the run, and that passage joins ``hits`` (cited on its own)
-    unless it is there already. An answer that stops at "如下：" says nothing."""
+    (up to ``LIST_LINES``) follow the run, and that passage joins ``hits`` (cited on its own,
+    with score 0: no retriever found it) unless it is there already. An answer that stops at
+    "如下：" says nothing."""
     hits = list(hits)
     ids = {h.chunk.chunk_id: i for i, h in enumerate(hits)}
     out: list[Sentence] = []
