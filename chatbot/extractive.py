@@ -243,11 +243,15 @@ def select_sentences(
     for lead in list(chosen):
         chosen.extend(_lead_in(lead, ranked, hits[lead.hit_index]))
         chosen.extend(_following(lead, ranked, hits[lead.hit_index]))
-    # One entry per text, in reading order: a sentence chosen twice (as a lead and as another's
-    # continuation) and the same sentence in two passages (overlapping chunks, reprinted
-    # notices) are quoted once, at their first place.
+    # In reading order: a sentence chosen twice (as a lead and as another's continuation) and
+    # the same sentence in two passages (overlapping chunks, reprinted notices) are quoted once.
+    return _once(sorted(chosen, key=lambda s: (s.hit_index, s.start)))
+
+
+def _once(sentences: list[Sentence]) -> list[Sentence]:
+    """One entry per sentence text, at its first place."""
     quoted: dict[str, Sentence] = {}
-    for s in sorted(chosen, key=lambda s: (s.hit_index, s.start)):
+    for s in sentences:
         quoted.setdefault(s.text, s)
     return list(quoted.values())
 
@@ -289,7 +293,4 @@ def run_on(
             Sentence(ids[following.chunk_id], start, end, following.text[start:end], 0.0)
             for start, end in lines[:LIST_LINES]
         ]
-    quoted: dict[str, Sentence] = {}
-    for s in out:
-        quoted.setdefault(s.text, s)
-    return hits, list(quoted.values())
+    return hits, _once(out)
