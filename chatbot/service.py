@@ -192,6 +192,10 @@ class AnswerService:
             wider = self._evidence(question, query, replace(scope, in_force_only=False), language)
             if not wider[2]:
                 (hits, sentences, refused), notice = wider, NOT_IN_FORCE_NOTICE[language]
+        if located is None and not refused:
+            # A list its passage cuts off reads on in the next one (the answer's text only:
+            # refusal and a follow-up's anchor see the passages as searched).
+            hits, sentences = run_on(hits, sentences, self._next_chunk)
         if refused:
             answer = refusal_answer(question, hits, language)
         elif self.llm is not None:
@@ -258,8 +262,6 @@ class AnswerService:
         if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.config.max_sentences, idf)
         refused = self.config.refusal[language].refuses(*evidence(hits, sentences))
-        if not refused:
-            hits, sentences = run_on(hits, sentences, self._next_chunk)
         return hits, sentences, refused
 
     def _next_chunk(self, chunk: Chunk) -> Chunk | None:
