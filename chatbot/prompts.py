@@ -81,6 +81,7 @@ POLICY_LINE = {
     },
 }
 BASIS_LABEL = {"zh": "依据", "en": "Based on"}
+ALSO_IN = {"zh": "同见", "en": "Also in"}  # the same passage in other documents
 LIFECYCLE_WARNINGS = {
     "zh": {
         "expired": "《{title}》已于 {day} 失效，所引内容可能不再适用。",

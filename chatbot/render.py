@@ -7,7 +7,13 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
-from chatbot.prompts import BASIS_LABEL, CHECKLIST_CATEGORIES, CHECKLIST_STATUS, CHECKLIST_TITLE
+from chatbot.prompts import (
+    ALSO_IN,
+    BASIS_LABEL,
+    CHECKLIST_CATEGORIES,
+    CHECKLIST_STATUS,
+    CHECKLIST_TITLE,
+)
 from index_store.records import Answer, Citation, Condition
 
 if TYPE_CHECKING:
@@ -43,6 +49,19 @@ def citation_json(c: Citation, links: DocLinks | None = None) -> dict[str, Any]:
         "quote_start": c.quote_start,
         "quote_end": c.quote_end,
         "view_url": links.url(c.doc_id, c.quote_start, c.quote_end) if links else None,
+        "copies": [
+            {
+                "doc_id": x.doc_id,
+                "source": x.source,
+                "title": x.title,
+                "locator": x.locator,
+                "chunk_id": x.chunk_id,
+                "start": x.start,
+                "end": x.end,
+                "view_url": links.url(x.doc_id, x.start, x.end) if links else None,
+            }
+            for x in c.copies
+        ],
     }
 
 
@@ -97,6 +116,8 @@ def sources_text(a: Answer) -> str:
     for c in a.citations:
         where = f"{c.title} › {c.clause}" if c.clause else c.title
         lines.append(f"[{c.n}] {where}: {c.quote or c.text}")
+        if c.copies:
+            lines.append(f"    {ALSO_IN[a.language]}: " + "; ".join(x.source for x in c.copies))
     return "\n".join(lines)
 
 
@@ -120,6 +141,20 @@ def _highlight(text: str, quote: str) -> str:
     return "".join(out)
 
 
+def _copies_html(c: Citation, language: str, links: DocLinks | None) -> str:
+    """ "Also in: a, b": the documents that carry the cited passage word for word, each a link
+    to the passage in that document when the UI has a document view."""
+    names = []
+    for x in c.copies:
+        name = html.escape(x.source)
+        if links is not None:
+            url = html.escape(links.url(x.doc_id, x.start, x.end))
+            name = f'<a class="pqa-open" href="{url}" target="_blank" rel="noopener">{name}</a>'
+        names.append(name)
+    sep = "；" if language == "zh" else "; "
+    return f"{ALSO_IN[language]}: {sep.join(names)}"
+
+
 def sources_html(a: Answer, links: DocLinks | None = None) -> str:
     """The sources panel: one card per cited passage (its clause, the policy's 文号 and
     validity, the quoted sentences highlighted) with a link to the document view."""
@@ -136,6 +171,8 @@ def sources_html(a: Answer, links: DocLinks | None = None) -> str:
             url = html.escape(links.url(c.doc_id, c.quote_start, c.quote_end))
             where = f'<a class="pqa-open" href="{url}" target="_blank" rel="noopener">{where}</a>'
         meta = html.escape(c.policy or c.source)
+        if c.copies:
+            meta += f'<div class="pqa-source-copies">{_copies_html(c, a.language, links)}</div>'
         cards.append(
             f'<div class="pqa-source" id="source-{c.n}">'
             f'<div class="pqa-source-head"><b>[{c.n}]</b> {where}</div>'

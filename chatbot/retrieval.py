@@ -19,7 +19,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from index_store.records import HEADING_SEPARATOR, Hit
+from index_store.records import HEADING_SEPARATOR, Chunk, Hit
 from index_store.settings import Settings
 from index_store.store import Filters, IndexStore
 
@@ -27,6 +27,38 @@ logger = logging.getLogger(__name__)
 
 
 Fusion = Literal["score", "minmax", "rrf"]
+
+# A passage whose text another candidate repeats word for word (the same notice reprinted by
+# several sites) is shown once, the copies named beside it: up to MAX_COPIES of them, and only
+# for passages of MIN_COPY_CHARS or more (a bare heading like "四、支持复工复产" is no reprint).
+MIN_COPY_CHARS = 30
+MAX_COPIES = 3
+
+
+def same_text_key(text: str) -> str:
+    """What two copies of one passage share: the text without its spaces and line breaks
+    (reprints differ in those; anything finer costs more than the search itself)."""
+    return "".join(text.split())
+
+
+def collapse_copies(
+    ranked: list[tuple[Chunk, float]], k: int
+) -> list[tuple[Chunk, float, tuple[Chunk, ...]]]:
+    """The first ``k`` distinct passages of ``ranked`` (best first), each with the later
+    candidates that repeat its text (at most ``MAX_COPIES``; a copy past them is dropped)."""
+    shown: list[tuple[Chunk, float, list[Chunk]]] = []
+    by_key: dict[str, list[Chunk]] = {}
+    for chunk, score in ranked:
+        key = same_text_key(chunk.text)
+        if key in by_key:
+            if len(by_key[key]) < MAX_COPIES:
+                by_key[key].append(chunk)
+        elif len(shown) < k:
+            copies: list[Chunk] = []
+            if len(key) >= MIN_COPY_CHARS:
+                by_key[key] = copies
+            shown.append((chunk, score, copies))
+    return [(chunk, score, tuple(copies)) for chunk, score, copies in shown]
 
 
 @dataclass(frozen=True)
@@ -138,15 +170,13 @@ class HybridRetriever(BaseRetriever):
         )
         # The registry decides what exists: vectors it does not name (left by an interrupted
         # write) are never returned.
-        chunks = self.store.chunks([cid for cid, _ in fused[: k * 3]])
+        chunks = self.store.chunks([cid for cid, _ in fused])
+        found = [(chunk, score) for cid, score in fused if (chunk := chunks.get(cid))]
         dense_by_id = {h.chunk_id: h for h in dense}
         keyword_by_id = {h.chunk_id: h for h in keyword}
         hits: list[Hit] = []
-        for cid, score in fused:
-            chunk = chunks.get(cid)
-            if chunk is None:
-                continue
-            d, kw = dense_by_id.get(cid), keyword_by_id.get(cid)
+        for chunk, score, copies in collapse_copies(found, k):
+            d, kw = dense_by_id.get(chunk.chunk_id), keyword_by_id.get(chunk.chunk_id)
             hits.append(
                 Hit(
                     chunk=chunk,
@@ -155,10 +185,9 @@ class HybridRetriever(BaseRetriever):
                     dense_score=d.score if d else None,
                     keyword_rank=kw.rank if kw else None,
                     keyword_score=kw.score if kw else None,
+                    copies=copies,
                 )
             )
-            if len(hits) == k:
-                break
         return hits
 
     def search_quotes(

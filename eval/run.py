@@ -34,7 +34,7 @@ from index_store.embeddings import embedder_key, make_embedder
 from index_store.keyword import TOKENIZER_VERSION
 from index_store.language import detect_language
 from index_store.policy import Scope
-from index_store.records import Answer, Chunk, SourceDocument
+from index_store.records import Answer, Chunk, Hit, SourceDocument
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
 from ingest.chunking import ChunkingConfig
@@ -185,6 +185,19 @@ class _Gold:
         return self.passage_ok(chunk) if self.passage_level else chunk.source in self.q.gold_doc_ids
 
 
+def _doc_groups(hits: Sequence[Hit]) -> list[set[str]]:
+    """The documents the ranking shows, in order: each passage's document with those of its
+    copies, a passage whose documents were all shown before adding no rank."""
+    groups: list[set[str]] = []
+    seen: set[str] = set()
+    for h in hits:
+        group = {c.source for c in (h.chunk, *h.copies)}
+        if not group <= seen:
+            groups.append(group - seen)
+            seen |= group
+    return groups
+
+
 def chat_history(questions: Sequence[str], service: AnswerService, scope: Scope) -> list[Turn]:
     """The chat before a follow-up: each earlier question asked in turn, with the answer the
     user was shown."""
@@ -226,15 +239,21 @@ def evaluate_question(
     # Rank what the answer service retrieves (its follow-up heuristic, list positions).
     hits = service.retrieve(q.question, history, scope, depth)
     gold = _Gold(q, texts)
+    # A passage shown once for several reprints counts for each: the user sees them all named.
     docs = unique_in_order([h.chunk.source for h in hits])
-    doc_rank = first_hit_rank([d in q.gold_doc_ids for d in docs])
-    passage_rank = (
-        first_hit_rank([gold.passage_ok(h.chunk) for h in hits]) if gold.passage_level else None
+    doc_rank = first_hit_rank(
+        [any(d in q.gold_doc_ids for d in group) for group in _doc_groups(hits)]
     )
-    by_id = service.retriever.store.chunks([c.chunk_id for c in cited])
-    chunks = [by_id[c.chunk_id] for c in cited]
-    oks = [gold.citation_ok(c) for c in chunks]
-    precision, recall = precision_recall(oks, gold.units_found(chunks))
+    passage_rank = (
+        first_hit_rank([any(map(gold.passage_ok, (h.chunk, *h.copies))) for h in hits])
+        if gold.passage_level
+        else None
+    )
+    ids = [[c.chunk_id, *(copy.chunk_id for copy in c.copies)] for c in cited]
+    by_id = service.retriever.store.chunks([cid for group in ids for cid in group])
+    shown = [[by_id[cid] for cid in group] for group in ids]
+    oks = [any(gold.citation_ok(chunk) for chunk in group) for group in shown]
+    precision, recall = precision_recall(oks, gold.units_found([c for g in shown for c in g]))
     refs = q.answers
     language = detect_language(q.question)
     contains = answer_contains(answer.answer, refs) if refs else None

@@ -85,6 +85,9 @@ class Hit:
     keyword_rank: int | None = None
     dense_score: float | None = None
     keyword_score: float | None = None
+    # The same passage in other documents (a notice reprinted by several sites), best first:
+    # shown once, with these named beside it.
+    copies: tuple[Chunk, ...] = ()
 
 
 DocumentStatus = Literal["indexed"]
@@ -141,6 +144,23 @@ AnswerMode = Literal["extractive", "llm"]
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Where else a cited passage's text stands, word for word."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    locator: str
+    start: int
+    end: int
+
+    @classmethod
+    def of(cls, c: Chunk) -> Copy:
+        return cls(c.chunk_id, c.doc_id, c.source, c.title, c.locator, c.start, c.end)
+
+
+@dataclass(frozen=True)
 class Citation:
     """One cited passage: ``[n]`` in the answer text points here."""
 
@@ -160,6 +180,7 @@ class Citation:
     quote_end: int = 0
     clause: str = ""  # "第三章 第十二条 第二款", "Section 4.2(b)", with the page for PDFs
     policy: str = ""  # 《title》（文号，validity）
+    copies: tuple[Copy, ...] = ()  # the same passage in other documents
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit, quote: str = "") -> Citation:
@@ -186,6 +207,7 @@ class Citation:
             quote_start=span[0],
             quote_end=span[1],
             clause=c.locator,
+            copies=tuple(Copy.of(copy) for copy in hit.copies),
         )
 
 

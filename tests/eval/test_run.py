@@ -137,3 +137,36 @@ def test_dev_and_test_splits_partition_every_set_the_same_way_each_time() -> Non
     # A sample of a split stays inside it and remembers which split it is.
     sample = test.sample(20, seed=3)
     assert {q.qid for q in sample.queries} <= test_ids and sample.part == "test"
+
+
+def test_a_gold_passage_shown_as_a_copy_counts_where_it_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYQA_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    folder = tmp_path / "reprints"
+    folder.mkdir()
+    body = "对承租国有资产类生产经营用房的企业，1个月房租免收、2个月租金减半。"
+    docs = [
+        {"doc_id": "a", "title": "国有资产类经营用房房租减免", "text": body},
+        {"doc_id": "b", "title": "转载", "text": body},
+        {"doc_id": "c", "title": "其他", "text": "对小微企业按实际租金的30%给予补贴，期限三个月。"},
+    ]
+    question = "国有资产类经营用房的房租怎么减免？"
+    answer = "1个月房租免收、2个月租金减半"
+    query = {"qid": "q1", "question": question, "answer": answer, "gold_doc_id": "b"}
+    (folder / "corpus.jsonl").write_text(
+        "\n".join(json.dumps(d, ensure_ascii=False) for d in docs), encoding="utf-8"
+    )
+    query["answer_start"] = body.index(answer)
+    (folder / "queries.jsonl").write_text(json.dumps(query, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["eval", str(folder), "--json", str(out)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    (row,) = report["per_question"]
+    # "a" is shown, "b" named beside it as a copy: both ranks are 1, the citation is gold.
+    assert row["retrieved_doc_ids"][:2] == ["a", "c"]
+    assert (row["doc_rank"], row["passage_rank"]) == (1, 1)
+    assert row["citations"][0]["gold"] and report["metrics"]["citation_recall"] == 1.0
+    get_settings.cache_clear()
