@@ -4,7 +4,8 @@ verbatim, each marked with the citation of its passage.
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
 mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
 the question asks for (a date, a phone number, an address, an amount); each chosen sentence
-brings the ones that follow it and the start of the numbered item it lies in, and a list that
+brings the ones that follow it and the start of the numbered item it lies in (or, when it
+opens by pointing back, "该项措施…", the sentence before it), and a list that
 its passage cuts off ("…通知如下：") is read on in the document's next passage (``run_on``).
 No model runs here, so an answer costs a few milliseconds and every number in it is copied
 from the cited text by construction.
@@ -44,6 +45,9 @@ _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
 # A chosen sentence inside a numbered item brings the item's start when it lies this close
 # before it ("5.缓解企业用能成本压力。" before "市政控股公司要…"); counted as CONTINUE_CHARS is.
 LEAD_IN_CHARS = 100
+# A sentence that opens by pointing back ("该项措施是…", "这是该区…的第二例", "This means…") says
+# little without the sentence before it, which it brings.
+_REFERS_BACK = re.compile(r"^(?:该|这|此(?!外)|上述|以上|前述|(?:This|These|That|Those|Such)\b)")
 # A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:".
 _INTRODUCES = re.compile(r"(?:[：:]|如下[。.]?|as follows\.?)$", re.I)
 
@@ -196,22 +200,24 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
 
 def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
     """The sentences before ``lead`` back to the start of the numbered item it lies in, when
-    that start is at most ``LEAD_IN_CHARS`` (scaled to the passage's script) before it; none
-    when ``lead`` starts an item itself, or a heading or the passage start comes first."""
+    that start is at most ``LEAD_IN_CHARS`` (scaled to the passage's script) before it; else the
+    sentence right before it when ``lead`` opens by pointing back ("该项措施是…"). None when
+    ``lead`` starts an item itself, or a heading or the passage start comes first."""
     if _ITEM_START.match(lead.text):
         return []
     by_start = {s.start: s for s in ranked if s.hit_index == lead.hit_index}
+    before = [by_start.get(start) for start, _ in split_sentences(hit.chunk.text[: lead.start])]
     taken: list[Sentence] = []
     size, limit = 0, LEAD_IN_CHARS * char_scale(hit.chunk.text)
-    for start, _ in reversed(split_sentences(hit.chunk.text[: lead.start])):
-        s = by_start.get(start)
+    for s in reversed(before):
         if s is None or size + len(s.text) > limit:
-            return []
+            break
         taken.append(s)
         size += len(s.text)
         if _ITEM_START.match(s.text):
             return taken[::-1]
-    return []
+    previous = before[-1] if before else None
+    return [previous] if previous is not None and _REFERS_BACK.match(lead.text) else []
 
 
 def select_sentences(

@@ -102,6 +102,24 @@ def test_a_sentence_inside_a_numbered_item_brings_the_item_start() -> None:
     assert _texts("对中小企业用水用气实行欠费不停供", [heading]) == [lead]
 
 
+def test_a_sentence_that_points_back_brings_the_one_before_it() -> None:
+    grant = "对受疫情影响较大的小型、微型企业，经认定给予其2020年2月至4月的全额补贴。"
+    back = "该项措施是开发区针对小微企业专门制定的兜底条款，将为这些企业缓解资金压力。"
+    question = "开发区针对小微企业的兜底条款是什么？"
+    assert _texts(question, [_hit(grant + back)]) == [grant, back]
+    # Not a sentence that names its subject, nor "此外" (in addition), nor past the passage start.
+    plain = back.replace("该项措施是开发区", "开发区的措施是")
+    assert _texts(question, [_hit(grant + plain)]) == [plain]
+    besides = back.replace("该项措施是开发区", "此外开发区")
+    assert _texts(question, [_hit(grant + besides)]) == [besides]
+    assert _texts(question, [_hit(back)]) == [back]
+    this = "This is the fallback clause the zone wrote for small firms in distress."
+    grant_en = "Small firms hit hardest get a full grant for February to April."
+    assert _texts(
+        "What is the zone's fallback clause for small firms?", [_hit(grant_en + " " + this)]
+    ) == [grant_en, this]
+
+
 PREAMBLE = "为减少人员聚集，现将延长春节假期的具体安排通知如下："
 ITEMS = [f"{i}. 第{i}项安排。" for i in range(1, LIST_LINES + 3)]
 
