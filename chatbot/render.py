@@ -142,8 +142,8 @@ def _highlight(text: str, quote: str) -> str:
 
 
 def _copies_html(c: Citation, language: str, links: DocLinks | None) -> str:
-    """ "Also in: a, b": the documents that carry the cited passage word for word, each a link
-    to the passage in that document when the UI has a document view."""
+    """The line "Also in: a; b": the documents that carry the cited passage word for word,
+    each a link to the passage in that document when the UI has a document view."""
     names = []
     for x in c.copies:
         name = html.escape(x.source)
