@@ -70,6 +70,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "hostile" / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
     (root / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n", encoding="utf-8")
     subprocess.run([exe, "ingest", str(root / "hostile")], env=env, check=True, cwd=root)
+    # One notice as two sites reprinted it.
+    (root / "reprints").mkdir()
+    for site in ("市政府网", "市文旅局网"):
+        (root / "reprints" / f"{site}.txt").write_text(VOUCHERS, encoding="utf-8")
+    subprocess.run([exe, "ingest", str(root / "reprints")], env=env, check=True, cwd=root)
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [exe, "demo", "--port", str(port)], env=env, stdout=log, stderr=log, cwd=root
@@ -159,6 +164,34 @@ def test_chinese_question_shows_answer_and_cited_passage(page) -> None:  # type:
         assert "60%予以返还" in marked
     except BaseException:
         print("screenshot:", shoot_on_failure(page, "chinese-question"))
+        raise
+
+
+VOUCHERS = """示例市文旅消费券发放办法
+一、发放对象
+在本市登记的游客可领取文旅消费券，每人每月限领一次，每次面额为五十元，可在景区、剧院使用。
+"""
+
+
+def test_a_reprinted_passage_shows_once_with_its_copy_named(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        page.locator("#question textarea").fill("文旅消费券每人每月能领几次？")
+        page.locator("#ask").click()
+        sources = page.locator("#sources")
+        sources.locator(".pqa-source").first.wait_for(timeout=60_000)
+        cards = sources.locator(".pqa-source")
+        assert "每人每月限领一次" in cards.first.inner_text()
+        # The other site's copy is named, with a link to it.
+        copies = cards.first.locator(".pqa-source-copies")
+        named = copies.inner_text()
+        assert named.startswith("同见") and ("市政府网.txt" in named) != ("市文旅局网.txt" in named)
+        assert copies.locator("a").count() == 1
+        # Once: no other card quotes the same passage.
+        assert (
+            sum("每人每月限领一次" in cards.nth(i).inner_text() for i in range(cards.count())) == 1
+        )
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "reprint"))
         raise
 
 
