@@ -21,7 +21,7 @@ fi
 .venv/bin/policyqa eval "$DATA/ncp-policy-qa" --limit 80 --max-docs 100 --seed 7 \
     --negatives-from "$DATA/msgabench-gov-faq" --negatives 60 \
     --fail-under passage_hit@5=0.95 --fail-under passage_mrr@10=0.84 \
-    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.80 \
+    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.785 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.04
 .venv/bin/policyqa eval "$DATA/msgabench-gov-faq" --limit 150 --max-docs 400 --seed 7 \
     --negatives-from "$DATA/ncp-policy-qa" --negatives 60 \
