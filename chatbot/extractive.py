@@ -56,7 +56,7 @@ _INTRODUCES = re.compile(r"(?:[：:]|如下[。.]?|as follows\.?)$", re.I)
 # it: it shares the question's words without answering ("关于阶段性降低企业用电成本支持企业复工
 # 复产的通知 国家发展改革委…" before "二、降价措施 自2020年2月1日起…"). It ranks this much lower;
 # its score, which refusal reads, is unchanged. On ncp, dev 0.808 -> 0.813 and test 0.786 ->
-# 0.797 (docs/quality.md). Titles shorter than TITLE_MIN_CHARS (scaled for English) are words
+# 0.793 (docs/quality.md). Titles shorter than TITLE_MIN_CHARS (scaled for English) are words
 # any sentence may hold.
 TITLE_LINE_WEIGHT = 0.8
 TITLE_MIN_CHARS = 6
