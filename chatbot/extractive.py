@@ -2,12 +2,11 @@
 verbatim, each marked with the citation of its passage.
 
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
-mild preference for higher-ranked passages, ranked higher when they hold the kind of answer the
-question asks for (a date, a phone number, an address, an amount) and lower when they hold the
-document's whole title (its title line). Each chosen sentence brings the ones that follow it and
-the start of the numbered item it lies in (or, when it opens by pointing back, "该项措施…", the
-sentence before it), and a list that its passage cuts off ("…通知如下：") is read on in the
-document's next passage (``run_on``).
+mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
+the question asks for (a date, a phone number, an address, an amount); each chosen sentence
+brings the ones that follow it and the start of the numbered item it lies in (or, when it
+opens by pointing back, "该项措施…", the sentence before it), and a list that
+its passage cuts off ("…通知如下：") is read on in the document's next passage (``run_on``).
 No model runs here, so an answer costs a few milliseconds and every number in it is copied
 from the cited text by construction.
 """
@@ -52,14 +51,6 @@ _REFERS_BACK = re.compile(r"^(?:该|这|此(?!外)|上述|以上|前述|(?:This|
 # A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:".
 _INTRODUCES = re.compile(r"(?:[：:]|如下[。.]?|as follows\.?)$", re.I)
 
-# A sentence that holds its document's whole title is the title line, or a lead that repeats
-# it: it shares the question's words without answering ("关于阶段性降低企业用电成本支持企业复工
-# 复产的通知 国家发展改革委…" before "二、降价措施 自2020年2月1日起…"). It ranks this much lower;
-# its score, which refusal reads, is unchanged. On ncp, dev 0.808 -> 0.813 and test 0.786 ->
-# 0.793 (docs/quality.md). Titles shorter than TITLE_MIN_CHARS (scaled for English) are words
-# any sentence may hold.
-TITLE_LINE_WEIGHT = 0.8
-TITLE_MIN_CHARS = 6
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
 # sentence with the address, not by the one that repeats the question's words). On the ncp dev
@@ -229,11 +220,6 @@ def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]
     return [previous] if previous is not None and _REFERS_BACK.match(lead.text) else []
 
 
-def _repeats_title(s: Sentence, hit: Hit) -> bool:
-    title = hit.chunk.title.strip()
-    return len(title) >= TITLE_MIN_CHARS * char_scale(title) and title in s.text
-
-
 def select_sentences(
     question: str, hits: list[Hit], max_sentences: int = 3, idf_fn: IdfFn | None = None
 ) -> list[Sentence]:
@@ -245,16 +231,11 @@ def select_sentences(
     if not ranked or ranked[0].score <= 0:
         return []
     typed = answer_pattern(question)
-    # The order holds the kind of answer asked for and puts title lines lower; ``score`` stays
-    # keyword coverage, which refusal reads.
+    # The order holds the kind of answer asked for; ``score`` stays keyword coverage, which
+    # refusal reads.
     order = sorted(
         (
-            (
-                s.score
-                * (1 + TYPE_BONUS if typed and typed.search(s.text) else 1.0)
-                * (TITLE_LINE_WEIGHT if _repeats_title(s, hits[s.hit_index]) else 1.0),
-                s,
-            )
+            (s.score * (1 + TYPE_BONUS) if typed and typed.search(s.text) else s.score, s)
             for s in ranked
         ),
         key=lambda p: (-p[0], p[1].hit_index, p[1].start),

@@ -120,19 +120,6 @@ def test_a_sentence_that_points_back_brings_the_one_before_it() -> None:
     ) == [grant_en, this]
 
 
-def test_a_sentence_that_repeats_the_title_ranks_below_the_one_that_answers() -> None:
-    title = "关于阶段性降低企业用电成本支持企业复工复产的通知"
-    line = f"国家发展改革委{title}。"
-    answer = "自2020年2月1日起，对企业用电价格降低5%，以降低企业用电成本。"
-    question = "阶段性降低企业用电成本的措施是什么？"
-    # The title line covers more of the question, yet the sentence that answers comes first.
-    assert _texts(question, [_hit(line + answer, path=(title,))]) == [answer]
-    # Not for a title too short to be more than a word or two.
-    hit = _hit(line + answer, path=(title,))
-    short = replace(hit, chunk=replace(hit.chunk, title="复工复产"))
-    assert _texts(question, [short]) == [line, answer]
-
-
 PREAMBLE = "为减少人员聚集，现将延长春节假期的具体安排通知如下："
 ITEMS = [f"{i}. 第{i}项安排。" for i in range(1, LIST_LINES + 3)]
 
