@@ -3,10 +3,10 @@ verbatim, each marked with the citation of its passage.
 
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
 mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
-the question asks for (a date, a phone number, an address, an amount); each chosen sentence
-brings the ones that follow it and the start of the numbered item it lies in (or, when it
-opens by pointing back, "该项措施…", the sentence before it), and a list that
-its passage cuts off ("…通知如下：") is read on in the document's next passage (``run_on``).
+the question asks for (a date, a phone number, an address, an amount). Each chosen sentence
+brings the ones that follow it and the start of the numbered item it lies in (or, when it opens
+by pointing back, "该项措施…", the sentence before it), and a list that its passage cuts off
+("…通知如下：") is read on in the document's next passage (``run_on``).
 No model runs here, so an answer costs a few milliseconds and every number in it is copied
 from the cited text by construction.
 """

@@ -141,16 +141,19 @@ def _highlight(text: str, quote: str) -> str:
     return "".join(out)
 
 
+def _open_link(url: str, label_html: str) -> str:
+    """A link that opens the document view in a new tab (``label_html`` already escaped)."""
+    href = html.escape(url)
+    return f'<a class="pqa-open" href="{href}" target="_blank" rel="noopener">{label_html}</a>'
+
+
 def _copies_html(c: Citation, language: str, links: DocLinks | None) -> str:
     """The line "Also in: a; b": the documents that carry the cited passage word for word,
     each a link to the passage in that document when the UI has a document view."""
     names = []
     for x in c.copies:
         name = html.escape(x.source)
-        if links is not None:
-            url = html.escape(links.url(x.doc_id, x.start, x.end))
-            name = f'<a class="pqa-open" href="{url}" target="_blank" rel="noopener">{name}</a>'
-        names.append(name)
+        names.append(_open_link(links.url(x.doc_id, x.start, x.end), name) if links else name)
     sep = "；" if language == "zh" else "; "
     return f"{ALSO_IN[language]}: {sep.join(names)}"
 
@@ -168,8 +171,7 @@ def sources_html(a: Answer, links: DocLinks | None = None) -> str:
         title = f"《{c.title}》" if a.language == "zh" else c.title
         where = html.escape(title) + (f" {html.escape(c.clause)}" if c.clause else "")
         if links is not None:
-            url = html.escape(links.url(c.doc_id, c.quote_start, c.quote_end))
-            where = f'<a class="pqa-open" href="{url}" target="_blank" rel="noopener">{where}</a>'
+            where = _open_link(links.url(c.doc_id, c.quote_start, c.quote_end), where)
         meta = html.escape(c.policy or c.source)
         if c.copies:
             meta += f'<div class="pqa-source-copies">{_copies_html(c, a.language, links)}</div>'
