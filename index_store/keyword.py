@@ -2,8 +2,8 @@
 
 Chinese runs yield jieba words *and* character bigrams (bigrams prefixed with ``_`` so they keep
 their own document frequencies): jieba alone misses terms it segments differently in question and
-document, bigrams alone lose word boundaries. English words are lower-cased with the plural -s
-folded, numbers kept whole.
+document, bigrams alone lose word boundaries. English words are lower-cased and stemmed (Snowball
+English, so "collected", "collects" and "collection" meet), numbers kept whole.
 
 The index is derived data: it is rebuilt from the tokens stored with each chunk in the registry,
 so it can never drift from the registry's view of the index.
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import Stemmer
 from scipy import sparse
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,9 @@ EN_STOPWORDS = frozenset([
 # fmt: on
 
 # Bumped whenever tokenize() changes, so stored tokens are rebuilt at the next ingest.
-TOKENIZER_VERSION = "2"
+TOKENIZER_VERSION = "3"
 
+_stemmers = threading.local()
 _jieba_lock = threading.Lock()
 _jieba_tokenizer: Any = None
 
@@ -85,7 +87,7 @@ def tokenize(text: str) -> list[str]:
         else:
             word = run.lower()
             if word not in EN_STOPWORDS:
-                tokens.append(_light_stem(word))
+                tokens.append(_stem(word))
     return tokens
 
 
@@ -104,14 +106,13 @@ def _chinese_tokens(run: str) -> list[str]:
     return tokens
 
 
-def _light_stem(word: str) -> str:
-    """Fold the plural -s ("books" -> "book", "policies" -> "policy"); no full stemmer, which
-    would also merge words that policies keep apart."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+def _stem(word: str) -> str:
+    """The word's Snowball (Porter2) English stem: "collected", "collection" -> "collect".
+    A PyStemmer object is not thread-safe, so each thread has its own."""
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return str(stemmer.stemWord(word))
 
 
 class BM25:

@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     # Refusal thresholds per question language, measured by `python -m eval.refusal`.
     refusal_zh_min_coverage: float = Field(default=0.40, ge=0, le=1)
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
-    refusal_en_min_coverage: float = Field(default=0.20, ge=0, le=1)
+    refusal_en_min_coverage: float = Field(default=0.22, ge=0, le=1)
     refusal_en_min_dense: float = Field(default=0.845, ge=0, le=1)
 
     @field_validator("feedback_path", mode="before")
