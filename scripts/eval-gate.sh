@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Retrieval regression gate on seeded samples of the shared eval sets (../shared/eval-data).
 # Each sample indexes the gold documents of its questions plus random distractors, so the
-# whole gate embeds about 1,550 Chinese and 1,725 English passages (6 minutes on 2 cores;
+# whole gate embeds about 1,550 Chinese and 2,300 English passages (7 minutes on 2 cores;
 # cached in POLICYQA_CACHE_DIR). Each Chinese sample also asks 60 questions of the other
 # Chinese set, which the corpus must refuse. Floors (and
 # ceilings) sit just beside the values measured on these exact samples -- ncp: passage_hit@5
 # 0.975, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.800, refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.850, refusal_accuracy 0.983,
 # false_refusal_rate 0.120; handbook (English, 25 pages, about 2 minutes more): passage_hit@5
-# 0.933, passage_mrr@10 0.816, answer_contains 0.650-0.667 (three builds), false_refusal_rate
-# 0.000 -- so a retrieval, answer or refusal regression fails CI, in either language.
+# 0.933, passage_mrr@10 0.809, answer_contains 0.700 (0.650-0.667 before English stems),
+# false_refusal_rate 0.000; privacy (English, the whole corpus of 572 passages, 300 questions,
+# each searched within its policy): doc_hit@5 0.570, doc_mrr@10 0.355, answer_contains 0.337,
+# false_refusal_rate 0.050 -- so a retrieval, answer or refusal regression fails CI, in either
+# language.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${POLICYQA_EVAL_DATA:-../shared/eval-data}
@@ -29,4 +32,7 @@ fi
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.13
 .venv/bin/policyqa eval "$DATA/gitlab-handbook-rag" --limit 60 --max-docs 25 --seed 7 \
     --fail-under passage_hit@5=0.91 --fail-under passage_mrr@10=0.79 \
-    --fail-under answer_contains=0.64 --fail-over false_refusal_rate=0.02
+    --fail-under answer_contains=0.68 --fail-over false_refusal_rate=0.02
+.venv/bin/policyqa eval "$DATA/policyqa-privacy" --limit 300 --seed 7 \
+    --fail-under doc_hit@5=0.55 --fail-under doc_mrr@10=0.34 \
+    --fail-under answer_contains=0.32 --fail-over false_refusal_rate=0.06
