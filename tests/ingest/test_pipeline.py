@@ -181,6 +181,6 @@ def test_markdown_links_are_indexed_by_their_text_not_their_target(
     doc_id = store.documents()[0].doc_id
     (chunk,) = store.document_chunks(doc_id)
     tokens = set(store.registry.tokens_of(doc_id)[0])
-    assert {"expense", "tool", "flow", "chart"} <= tokens
-    assert not tokens & {"zylophant", "quorvex", "https", "png"}
+    assert set(tokenize("expense tool flow chart")) <= tokens
+    assert not tokens & set(tokenize("zylophant quorvex https png"))
     assert "https://tools.example.com/zylophant" in chunk.text  # the quote keeps the link
