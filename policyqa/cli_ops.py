@@ -52,7 +52,7 @@ def bench(
     import tempfile
 
     from policyqa.bench.report import format_bench
-    from policyqa.bench.runner import BenchConfig, run_bench
+    from policyqa.bench.runner import BENCH_SECTIONS, BenchConfig, run_bench
 
     settings = get_settings()
     data = (eval_data or settings.eval_data_dir).expanduser().resolve()
@@ -67,6 +67,21 @@ def bench(
     except ValueError:
         typer.echo(f"error: --sizes must be comma-separated integers, not {sizes!r}", err=True)
         raise typer.Exit(code=2) from None
+
+    wanted = tuple(s.strip() for s in sections.split(",") if s.strip())
+    unknown = sorted(set(wanted) - set(BENCH_SECTIONS))
+    if unknown:
+        typer.echo(f"error: no bench section {', '.join(unknown)}", err=True)
+        raise typer.Exit(code=2)
+    # The query, serve and cold-start sections read the index the ingest section builds.
+    ingested = work_dir is not None and (work_dir / "ours" / "index").is_dir()
+    if set(wanted) & {"query", "serve", "cold_start"} and "ingest" not in wanted and not ingested:
+        typer.echo(
+            "error: the query, serve and cold_start sections use the index the ingest section "
+            "builds: add ingest to --sections, or give the --work-dir of a run that had it",
+            err=True,
+        )
+        raise typer.Exit(code=2)
 
     def save(report: dict[str, object]) -> None:
         assert as_json is not None
@@ -83,7 +98,7 @@ def bench(
             users=users,
             duration_s=duration,
             embed_passages=embed_passages,
-            sections=tuple(s.strip() for s in sections.split(",") if s.strip()),
+            sections=wanted,
         )
         report = run_bench(cfg, save if as_json is not None else None)
     typer.echo(format_bench(report))

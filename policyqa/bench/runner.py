@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 FLOOR_SIZES = (150, 300)
 
 
+BENCH_SECTIONS = ("embedder", "ingest", "query", "serve", "cold_start")
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     eval_data: Path
@@ -46,7 +49,7 @@ class BenchConfig:
     duration_s: float = 20.0
     max_requests: int = 2_000
     embed_passages: int = 128
-    sections: tuple[str, ...] = ("embedder", "ingest", "query", "serve", "cold_start")
+    sections: tuple[str, ...] = BENCH_SECTIONS
 
 
 def _worker(task: str, request: dict[str, Any]) -> dict[str, Any]:

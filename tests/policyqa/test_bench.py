@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SHARED, needs_shared
 
 
@@ -62,4 +64,22 @@ def test_bench_refuses_an_ingest_set_it_does_not_have(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "no set 'no-such-set'" in done.stderr
+    assert not any(tmp_path.iterdir())  # refused before any work
+
+
+@needs_shared()
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        ("query,serve", "add ingest to --sections"),  # no index to query
+        ("ingest,qurey", "no bench section qurey"),
+    ],
+)
+def test_bench_refuses_sections_it_cannot_run(tmp_path: Path, sections: str, message: str) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
+         "--work-dir", str(tmp_path), "--sections", sections],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr
     assert not any(tmp_path.iterdir())  # refused before any work
