@@ -51,6 +51,9 @@ WRITE_LOCK = "write.lock"
 WRITE_LOCK_WAIT_S = 1.0
 # Fields a search may be restricted by; both retrievers can filter on them.
 FILTER_FIELDS = ("doc_id", "source")
+# Dense search applies a filter that allows at least this share of the chunks itself, after an
+# unfiltered Chroma query (see ``IndexStore.dense_search``).
+POST_FILTER_MIN_SHARE = 0.5
 Filters = dict[str, list[str]]
 
 
@@ -287,11 +290,34 @@ class IndexStore:
         self, query_vector: Sequence[float], k: int, filters: Filters | None = None
     ) -> list[DenseHit]:
         """Nearest chunks by cosine. Asks Chroma for ids and distances only: fetching the
-        metadata and texts of 50 candidates cost most of the query at 100k chunks."""
+        metadata and texts of 50 candidates cost most of the query at 100k chunks.
+
+        A filter that allows most chunks (the policies in force, in a library where a few have
+        expired) is applied to an unfiltered search for enough more candidates: Chroma's own
+        filter on 26,868 allowed documents took 0.8 s per question at 100k chunks (15 s at
+        worst). The result is the same: the allowed chunks among the nearest ``n`` are the
+        nearest allowed ones, as long as ``k`` of them are there; otherwise Chroma filters."""
+        where = chroma_where(filters)
+        if filters:
+            index = self.keyword_index()
+            mask = index.mask(filters)
+            share = float(mask.mean()) if len(mask) else 0.0
+            if share >= POST_FILTER_MIN_SHARE:
+                n = min(math.ceil(k / share) + k, len(mask))
+                hits = self._dense_query(query_vector, n, None)
+                allowed = index.allows([h.chunk_id for h in hits], mask)
+                kept = [h for h, ok in zip(hits, allowed, strict=True) if ok]
+                if len(kept) >= k or len(hits) < n:
+                    return [DenseHit(h.chunk_id, h.score, i) for i, h in enumerate(kept[:k], 1)]
+        return self._dense_query(query_vector, k, where)
+
+    def _dense_query(
+        self, query_vector: Sequence[float], k: int, where: dict[str, Any] | None
+    ) -> list[DenseHit]:
         result = self._collection.query(
             query_embeddings=[list(query_vector)],
             n_results=k,
-            where=chroma_where(filters),
+            where=where,
             include=["distances"],
         )
         ids = result["ids"][0]
