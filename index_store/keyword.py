@@ -227,6 +227,7 @@ class KeywordIndex:
             keep = np.zeros(len(codes), dtype=bool)
             keep[[codes[v] for v in allowed if v in codes]] = True
             mask &= keep[column]
+        mask.flags.writeable = False  # shared by the searches of a question; a filter guards access
         self._last_mask = (filters, mask)
         return mask
 
