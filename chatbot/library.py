@@ -64,6 +64,15 @@ class Library:
             self._filters[key] = None if everything else {"doc_id": [r.doc_id for r in allowed]}
         return self._filters[key]
 
+    def out_of_force_widens(self, scope: Scope) -> bool:
+        """Whether dropping ``scope``'s in-force condition allows more documents: when it does
+        not, a second search without it would repeat the first."""
+        narrow = self.filters(scope)
+        if narrow is None or not scope.in_force_only:
+            return False
+        wide = self.filters(replace(scope, in_force_only=False))
+        return wide is None or len(wide["doc_id"]) > len(narrow["doc_id"])
+
     def status(self, doc_id: str, as_of: date) -> tuple[LifecycleStatus, DocumentRecord | None]:
         """A document's lifecycle status on ``as_of`` and the document that repealed it."""
         record = self.records().get(doc_id)

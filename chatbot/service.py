@@ -188,7 +188,7 @@ class AnswerService:
         else:
             hits, sentences, refused = self._evidence(question, query, scope, language)
         notice = None
-        if refused and scope.in_force_only:
+        if refused and self.library.out_of_force_widens(scope):
             wider = self._evidence(question, query, replace(scope, in_force_only=False), language)
             if not wider[2]:
                 (hits, sentences, refused), notice = wider, NOT_IN_FORCE_NOTICE[language]

@@ -103,3 +103,28 @@ def test_an_eligibility_question_gets_a_cited_checklist(service: AnswerService) 
         assert condition.text in by_n[condition.n].text
     plain = service.ask("稳岗返还的比例是多少？")
     assert plain.checklist == ()
+
+
+def test_a_refusal_searches_policies_out_of_force_only_when_the_scope_leaves_some_out(
+    service: AnswerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searched: list[object] = []
+    search = service.retriever.search
+
+    def counted(question: str, *args: object, **kwargs: object) -> object:
+        searched.append(kwargs.get("filters"))
+        return search(question, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service.retriever, "search", counted)
+    question = "火星基地的租金补贴标准是多少？"
+    service.retriever.query_vector.cache_clear()
+    assert service.ask(question).refused
+    assert len(searched) == 2  # the library holds a repealed policy: searched without it, then with
+    embedded = service.retriever.query_vector.cache_info()
+    assert (embedded.misses, embedded.hits) == (1, 1)  # the question is embedded once
+    (in_force,) = [
+        r.doc_id for r in service.library.records().values() if "纾困发展若干措施" in r.title
+    ]
+    searched.clear()
+    assert service.ask(question, scope=Scope(doc_ids=(in_force,))).refused
+    assert searched == [{"doc_id": [in_force]}]  # nothing out of force to widen to: one search
