@@ -32,6 +32,12 @@ def bench(
             "gitlab-handbook-rag (English pages)."
         ),
     ] = "ncp-policy-qa",
+    ingest_runs: Annotated[
+        int,
+        typer.Option(
+            min=1, max=9, help="Runs of the ingest comparison, in turn; times are their medians."
+        ),
+    ] = 1,
     sizes: Annotated[str, typer.Option(help="Index sizes (chunks) for query latency.")] = (
         "1000,10000,100000"
     ),
@@ -93,6 +99,7 @@ def bench(
             work_dir=work_dir or Path(tmp),
             docs=docs,
             ingest_set=ingest_set,
+            ingest_runs=ingest_runs,
             sizes=size_list,
             questions=questions,
             users=users,
