@@ -93,6 +93,24 @@ def test_changed_file_replaces_all_old_chunks_in_both_indexes(
     assert len(store.documents()) == 2
 
 
+def test_llama_index_reads_the_collection_without_a_json_copy_of_the_metadata(
+    corpus: Path, ingestor: Ingestor, store: IndexStore, hashing_embedder: HashingEmbedding
+) -> None:
+    from llama_index.core import VectorStoreIndex
+
+    ingest_paths([corpus], ingestor)
+    stored = store.vector_store.client.get(include=["metadatas"])["metadatas"]
+    assert stored and not any("_node_content" in m for m in stored)
+    index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=hashing_embedder)
+    hits = index.as_retriever(similarity_top_k=3).retrieve("社会保险补贴 每人每月500元")
+    zh = store.registry.by_source(str((corpus / "zh.txt").resolve()))
+    assert zh is not None
+    top = hits[0].node
+    assert "500元" in top.get_content() and top.ref_doc_id == zh.doc_id
+    assert top.metadata["title"] == zh.title
+    assert top.node_id in store.registry.chunk_ids_of(zh.doc_id)
+
+
 def test_remove_by_id_and_by_path(corpus: Path, ingestor: Ingestor, store: IndexStore) -> None:
     ingest_paths([corpus], ingestor)
     zh = store.registry.by_source(str((corpus / "zh.txt").resolve()))
