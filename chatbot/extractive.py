@@ -83,10 +83,26 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 
+def _asked(question: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    return next(((asks, holds) for asks, holds in _ANSWER_TYPES if asks.search(question)), None)
+
+
 def answer_pattern(question: str) -> re.Pattern[str] | None:
     """What a sentence that answers ``question`` holds, when the question asks for a date,
     a phone number, a website, an e-mail address or an amount; else None."""
-    return next((holds for asks, holds in _ANSWER_TYPES if asks.search(question)), None)
+    asked = _asked(question)
+    return asked[1] if asked else None
+
+
+def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
+    """``answer_pattern(question)`` and the question's keyword tokens that only ask for that
+    kind of answer: 截止 and _止申 in "什么时候截止申报". A sentence that holds such an answer
+    (申报时间为每年3月1日至4月30日) covers them."""
+    asked = _asked(question)
+    if asked is None:
+        return None, set()
+    asks, holds = asked
+    return holds, set(tokenize(question)) - set(tokenize(asks.sub("，", question)))
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     its weight ("攀枝花市…如何严防疫情传播" finds the sentences under 三、严防疫情传播 of the
     攀枝花 notice, not another city's)."""
     q_tokens = set(tokenize(question))
+    holds, asking = asking_tokens(question)
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
@@ -151,6 +168,8 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
             sentence = hit.chunk.text[start:end]
             if not _is_heading(sentence, path):
                 own = set(tokenize(sentence)) & q_tokens
+                if holds is not None and holds.search(sentence):
+                    own |= asking
                 candidates.append((i, start, end, own, context - own))
     if not candidates or not q_tokens:
         return []

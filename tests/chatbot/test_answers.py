@@ -37,6 +37,7 @@ def service(demo_store: Demo) -> AnswerService:
             "第五条 贷款贴息",
         ),
         ("申请纾困支持需要提交哪些材料？", "2. 营业执照复印件；", "第六条 申报材料"),
+        ("申报截止时间是哪天？", "申报时间为每年3月1日至4月30日", "第七条 申报时间"),
         (
             "How long is the warranty on electronics?",
             "2-year limited warranty",
