@@ -5,13 +5,13 @@
 # cached in POLICYQA_CACHE_DIR). Each Chinese sample also asks 60 questions of the other
 # Chinese set, which the corpus must refuse. Floors (and
 # ceilings) sit just beside the values measured on these exact samples -- ncp: passage_hit@5
-# 0.975, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.800, refusal_accuracy 0.983,
+# 0.975, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.812, refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.846, refusal_accuracy 0.983,
 # false_refusal_rate 0.120; handbook (English, 25 pages, about 2 minutes more): passage_hit@5
-# 0.933, passage_mrr@10 0.809, answer_contains 0.700 (0.650-0.667 before English stems),
+# 0.933, passage_mrr@10 0.819, answer_contains 0.700 (0.650-0.667 before English stems),
 # false_refusal_rate 0.000; privacy (English, the whole corpus of 572 passages, 300 questions,
-# each searched within its policy): doc_hit@5 0.570, doc_mrr@10 0.355, answer_contains 0.337,
-# false_refusal_rate 0.050 -- so a retrieval, answer or refusal regression fails CI, in either
+# each searched within its policy): doc_hit@5 0.570, doc_mrr@10 0.355, answer_contains 0.340,
+# false_refusal_rate 0.047 -- so a retrieval, answer or refusal regression fails CI, in either
 # language.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ fi
 .venv/bin/policyqa eval "$DATA/ncp-policy-qa" --limit 80 --max-docs 100 --seed 7 \
     --negatives-from "$DATA/msgabench-gov-faq" --negatives 60 \
     --fail-under passage_hit@5=0.95 --fail-under passage_mrr@10=0.84 \
-    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.78 \
+    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.79 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.04
 .venv/bin/policyqa eval "$DATA/msgabench-gov-faq" --limit 150 --max-docs 400 --seed 7 \
     --negatives-from "$DATA/ncp-policy-qa" --negatives 60 \
@@ -35,4 +35,4 @@ fi
     --fail-under answer_contains=0.68 --fail-over false_refusal_rate=0.02
 .venv/bin/policyqa eval "$DATA/policyqa-privacy" --limit 300 --seed 7 \
     --fail-under doc_hit@5=0.55 --fail-under doc_mrr@10=0.34 \
-    --fail-under answer_contains=0.32 --fail-over false_refusal_rate=0.06
+    --fail-under answer_contains=0.33 --fail-over false_refusal_rate=0.06
