@@ -157,7 +157,8 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     without it IDF comes from the candidate sentences. Heading lines are never picked, but a
     question word found only in the passage's title or headings counts ``CONTEXT_WEIGHT`` of
     its weight ("攀枝花市…如何严防疫情传播" finds the sentences under 三、严防疫情传播 of the
-    攀枝花 notice, not another city's)."""
+    攀枝花 notice, not another city's). A sentence that holds the kind of answer the question
+    asks for (a date for 截止) covers the words it asks with (``asking_tokens``)."""
     q_tokens = set(tokenize(question))
     holds, asking = asking_tokens(question)
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
