@@ -4,9 +4,9 @@ verbatim, each marked with the citation of its passage.
 Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
 mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
 the question asks for (a date, a phone number, an address, an amount). Each chosen sentence
-brings the ones that follow it and the start of the numbered item it lies in (or, when it opens
-by pointing back, "该项措施…", the sentence before it), and a list that its passage cuts off
-("…通知如下：") is read on in the document's next passage (``run_on``).
+brings the ones that follow it and the start of the numbered item or paragraph it lies in (or,
+when it opens by pointing back, "该项措施…", the sentence before it), and a list that its
+passage cuts off ("…通知如下：") is read on in the document's next passage (``run_on``).
 No model runs here, so an answer costs a few milliseconds and every number in it is copied
 from the cited text by construction.
 """
@@ -42,8 +42,11 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # times as far, about as many model tokens (``char_scale``).
 CONTINUE_CHARS = 200
 _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
-# A chosen sentence inside a numbered item brings the item's start when it lies this close
-# before it ("5.缓解企业用能成本压力。" before "市政控股公司要…"); counted as CONTINUE_CHARS is.
+# What ends the text before a paragraph's first sentence: a line break or a run of spaces.
+_PARAGRAPH_BREAK = re.compile(r"(?:\n|[ \t\u3000]{2,}|\u3000)[ \t\u3000]*$")
+# A chosen sentence inside a numbered item or a paragraph brings its start when it lies this
+# close before it ("5.缓解企业用能成本压力。" before "市政控股公司要…"); counted as
+# CONTINUE_CHARS is.
 LEAD_IN_CHARS = 100
 # A sentence that opens by pointing back ("该项措施是…", "这是该区…的第二例", "This means…") says
 # little without the sentence before it, which it brings.
@@ -219,24 +222,29 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
 
 
 def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
-    """The sentences before ``lead`` back to the start of the numbered item it lies in, when
-    that start is at most ``LEAD_IN_CHARS`` (scaled to the passage's script) before it; else the
-    sentence right before it when ``lead`` opens by pointing back ("该项措施是…"). None when
-    ``lead`` starts an item itself, or a heading or the passage start comes first."""
+    """The sentences before ``lead`` back to the start of the numbered item it lies in, or of
+    its paragraph when it does not start one, when that start is at most ``LEAD_IN_CHARS``
+    (scaled to the passage's script) before it; else the sentence right before it when ``lead``
+    opens by pointing back ("该项措施是…"). None when ``lead`` starts an item itself, or a
+    heading or the passage start comes first."""
+    text = hit.chunk.text
     if _ITEM_START.match(lead.text):
         return []
+    # A lead that starts a line may be one of an item's lines (a markdown bullet), so only the
+    # item start bounds it.
+    in_paragraph = not _PARAGRAPH_BREAK.search(text, 0, lead.start)
     by_start = {s.start: s for s in ranked if s.hit_index == lead.hit_index}
-    before = [by_start.get(start) for start, _ in split_sentences(hit.chunk.text[: lead.start])]
+    before = [(start, by_start.get(start)) for start, _ in split_sentences(text[: lead.start])]
     taken: list[Sentence] = []
-    size, limit = 0, LEAD_IN_CHARS * char_scale(hit.chunk.text)
-    for s in reversed(before):
+    size, limit = 0, LEAD_IN_CHARS * char_scale(text)
+    for start, s in reversed(before):
         if s is None or size + len(s.text) > limit:
             break
         taken.append(s)
         size += len(s.text)
-        if _ITEM_START.match(s.text):
+        if _ITEM_START.match(s.text) or (in_paragraph and _PARAGRAPH_BREAK.search(text, 0, start)):
             return taken[::-1]
-    previous = before[-1] if before else None
+    previous = before[-1][1] if before else None
     return [previous] if previous is not None and _REFERS_BACK.match(lead.text) else []
 
 

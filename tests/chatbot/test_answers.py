@@ -43,6 +43,8 @@ def service(demo_store: Demo) -> AnswerService:
             "2-year limited warranty",
             "Section 3 Warranty",
         ),
+        # The sentence with the question's words comes second in its paragraph.
+        ("What does the warranty cover?", "2-year limited warranty", "Section 3 Warranty"),
         (
             "What credit do I get if uptime drops below 99.0%?",
             "a credit of 25%",

@@ -103,6 +103,24 @@ def test_a_sentence_inside_a_numbered_item_brings_the_item_start() -> None:
     assert _texts("对中小企业用水用气实行欠费不停供", [heading]) == [lead]
 
 
+def test_a_sentence_inside_a_paragraph_brings_the_paragraph_start() -> None:
+    opening = "All electronics carry a 2-year limited warranty against manufacturing defects."
+    lead = "The warranty does not cover accidental damage, water damage or normal wear."
+    question = "What does the warranty cover?"
+    body = f"{opening} {lead}"
+    assert _texts(question, [_hit(f"Section 3 Warranty\n\n{body}")]) == [opening, lead]
+    # A run of spaces opens a paragraph too, as many notices lay them out.
+    assert _texts(question, [_hit(f"Earlier text ends here.\u3000\u3000{body}")]) == [
+        opening,
+        lead,
+    ]
+    # Not from the passage start, which may cut a paragraph, nor from further than LEAD_IN_CHARS
+    # (scaled: three times as far for English).
+    assert _texts(question, [_hit(body)]) == [lead]
+    far = "Electronics are sold here. " * (3 * LEAD_IN_CHARS // 20)
+    assert _texts(question, [_hit(f"Section 3 Warranty\n{far}{lead}")]) == [lead]
+
+
 def test_a_sentence_that_points_back_brings_the_one_before_it() -> None:
     grant = "对受疫情影响较大的小型、微型企业，经认定给予其2020年2月至4月的全额补贴。"
     back = "该项措施是开发区针对小微企业专门制定的兜底条款，将为这些企业缓解资金压力。"
