@@ -24,6 +24,13 @@ _EN_CLAUSE_LINE = re.compile(
     re.MULTILINE,
 )
 _EN_NUMBER = re.compile(r"[\dIVXLC]+(?:\.\d+)*$")
+# A Chinese section heading on a line of its own ("## 四、办理流程", "二、支持措施"), not a list
+# item that says something ("一、延长春节假期至2月2日。").
+_CN_SECTION = re.compile(rf"^{_CN_NUM}、")
+_CN_SECTION_LINE = re.compile(
+    rf"^[ \t]*(?:#{{1,6}}[ \t]+)?(?P<label>{_CN_NUM}、[^\n。；;，,：:]{{1,20}})[ \t]*$",
+    re.MULTILINE,
+)
 _ARTICLE_START = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}条")
 _NEXT_DIVISION = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}[编章节条]")
 _EN_SUBCLAUSE = re.compile(r"^\s*\(?([a-z]|[ivx]{1,4})\)\s")
@@ -106,6 +113,13 @@ def _article_at(text: str, chunk_start: int, quote_pos: int) -> str:
     return starts[-1].group() if starts else ""
 
 
+def _cn_section_at(text: str, chunk_start: int, quote_pos: int) -> str:
+    """The Chinese section heading ("四、办理流程") over ``quote_pos`` when its line starts inside
+    the chunk (short sections merge into one chunk whose heading path stops at the title)."""
+    found = [m for m in _CN_SECTION_LINE.finditer(text, chunk_start, quote_pos)]
+    return found[-1].group("label") if found else ""
+
+
 def _en_clause_at(text: str, chunk_start: int, quote_pos: int) -> str:
     """The English division or numbered clause holding ``quote_pos`` when its line starts
     inside the chunk (a chunk that merged "2.1" and "2.2" has only "Section 2" in its path)."""
@@ -148,10 +162,13 @@ def clause_locator(
     if text is None or quote_pos is None:
         pass
     elif chinese:
-        if not any(n.endswith("条") for n in names) and (
-            article := _article_at(text, chunk_start, quote_pos)
-        ):
-            names.append(article)
+        if not any(n.endswith("条") for n in names):
+            if article := _article_at(text, chunk_start, quote_pos):
+                names.append(article)
+            elif section := _cn_section_at(text, chunk_start, quote_pos):
+                # It replaces a sibling section the path ends in, with what lies under it.
+                kept = next((i for i, n in enumerate(names) if _CN_SECTION.match(n)), len(names))
+                names = [*names[:kept], section]
         if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, quote_pos)):
             names.append(paragraph)
     else:

@@ -71,6 +71,10 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(
             rf"\d{{1,2}}[月日]|\d{{4}}年|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}:\d{{2}}"
             rf"|\b{_MONTHS} \d{{1,2}}\b|\b\d{{1,2}} {_MONTHS}"
+            # A time limit answers "when" as a date does: "受理后15个工作日内", "within 5 days".
+            r"|\d+个?(?:工作日|自然日|日|天|周|月|年)(?:内|以内|之内)"
+            r"|\bwithin \d+ (?:business |working |calendar )?(?:hours?|days?|weeks?|months?)\b",
+            re.I,
         ),
     ),
     (re.compile(r"电话|热线|号码|\b(?:phone|hotline|call)\b", re.I), re.compile(r"\d[\d-]{3,}\d")),

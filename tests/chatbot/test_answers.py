@@ -70,6 +70,15 @@ def test_extractive_answer_quotes_and_cites_the_passage(
         assert any(number in c.text for c in answer.citations), number
 
 
+def test_a_time_limit_answers_when_and_its_section_is_cited(service: AnswerService) -> None:
+    # Not the date the measure took effect ("本办法自2026年3月1日起施行"), which shares its passage:
+    # the short sections 四 and 五 merge into one chunk whose heading path is only the title.
+    answer = service.ask("高新技术企业奖励什么时候发？")
+    assert "15个工作日内完成审核" in answer.answer and "起施行" not in answer.answer
+    (cited,) = [c for c in answer.citations if "15个工作日内" in c.quote]
+    assert cited.clause == "四、办理流程"
+
+
 def test_answer_language_follows_the_question(service: AnswerService) -> None:
     assert service.ask("稳岗返还的比例是多少？").answer.startswith("根据现有政策文件")
     assert service.ask("How long is the warranty on electronics?").answer.startswith("According to")

@@ -18,6 +18,12 @@ MERGED = (
     "2.2 Opened items\nOpened items within 14 days.\n\n## Section 3 Warranty\nTwo years.\n"
 )
 
+ZH_MERGED = (
+    "示例区奖励办法\n\n## 三、申请条件\n\n1. 注册地在本区；\n\n## 四、办理流程\n\n"
+    "企业在公示后6个月内提出申请。\n\n## 五、施行日期\n\n本办法自2026年3月1日起施行。\n"
+    "一、延长假期至2月2日。\n其他说明。"
+)
+
 
 @pytest.mark.parametrize(
     ("path", "text", "quote", "page", "expected"),
@@ -37,6 +43,12 @@ MERGED = (
         (("Policy", "Section 2 Refunds", "2.1 Standard items"), MERGED, "Opened items within", None,
          "Section 2.2"),  # a sibling clause replaces the one the path ends with
         (("Policy",), MERGED, "Two years", None, "Section 3"),
+        (("示例区奖励办法",), ZH_MERGED, "企业在公示后", None, "四、办理流程"),
+        (("示例区奖励办法", "三、申请条件"), ZH_MERGED, "本办法自", None, "五、施行日期"),
+        (("示例区奖励办法", "三、申请条件", "1."), ZH_MERGED, "企业在公示后", None, "四、办理流程"),
+        (("示例区奖励办法", "三、申请条件"), ZH_MERGED, "注册地在本区", None, "三、申请条件"),
+        # A list item that says something is no section heading.
+        (("示例区奖励办法",), ZH_MERGED, "其他说明", None, "五、施行日期"),
     ],
 )  # fmt: skip
 def test_locators(

@@ -228,6 +228,20 @@ def test_a_sentence_with_the_kind_of_answer_asked_for_covers_the_words_that_ask(
     assert select_sentences(question, [undated], 1)[0].score < 0.5
 
 
+def test_a_time_limit_answers_when_as_a_date_does() -> None:
+    # Policies set deadlines relative to a step: "受理之日起15个工作日内", "within 5 business days".
+    assert _answers("奖励什么时候发？", "自受理之日起15个工作日内完成审核")
+    assert _answers("When will I get my refund?", "Refunds are issued within 5 business days.")
+    assert not _answers("When will I get my refund?", "Refunds go to the original card.")
+    dated = "本办法自2026年3月1日起施行，有效期3年。"
+    limit = "区科学技术局自受理之日起15个工作日内完成审核，审核通过后拨付奖励资金。"
+    hit = _hit(dated + limit, ("示例区高新技术企业培育奖励办法",))
+    assert _texts("高新技术企业奖励什么时候发？", [hit]) == [limit]
+    support = "Standard support is open from 9:00 to 18:00 on weekdays."
+    refunds = "Refunds are issued within 5 business days after we receive the item."
+    assert _texts("When will I get my refund?", [_hit(f"{support} {refunds}")]) == [refunds]
+
+
 def _answers(question: str, text: str) -> bool:
     pattern = answer_pattern(question)
     return pattern is not None and pattern.search(text) is not None
