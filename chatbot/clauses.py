@@ -116,7 +116,7 @@ def _article_at(text: str, chunk_start: int, quote_pos: int) -> str:
 def _cn_section_at(text: str, chunk_start: int, quote_pos: int) -> str:
     """The Chinese section heading ("四、办理流程") over ``quote_pos`` when its line starts inside
     the chunk (short sections merge into one chunk whose heading path stops at the title)."""
-    found = [m for m in _CN_SECTION_LINE.finditer(text, chunk_start, quote_pos)]
+    found = list(_CN_SECTION_LINE.finditer(text, chunk_start, quote_pos))
     return found[-1].group("label") if found else ""
 
 
@@ -166,7 +166,8 @@ def clause_locator(
             if article := _article_at(text, chunk_start, quote_pos):
                 names.append(article)
             elif section := _cn_section_at(text, chunk_start, quote_pos):
-                # It replaces a sibling section the path ends in, with what lies under it.
+                # It takes the place of the section the path names (where the chunk starts)
+                # and of whatever the path names under that one.
                 kept = next((i for i, n in enumerate(names) if _CN_SECTION.match(n)), len(names))
                 names = [*names[:kept], section]
         if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, quote_pos)):
