@@ -184,14 +184,43 @@ def _candidates(
             yield i, hit, entry
 
 
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_PARENTHESES = re.compile(r"[(（][^)）]*[)）]")
+# A shorter name ("Yes", "其他") may be in a question by chance.
+MIN_NAME_CHARS = 4
+
+
+def entry_name(entry: Entry) -> str:
+    """What an entry is called: a row's first cell, else its line before a colon, without
+    markdown links, emphasis, parentheses or its number ("Group Channels (g_)" -> "Group
+    Channels", "三、申请条件" -> "申请条件")."""
+    label = entry.label.split("|")[0] if entry.rank == ROW_RANK else entry.label
+    label = _MARKDOWN_LINK.sub(r"\1", label).replace("*", "").replace("`", "")
+    label = re.split(r"[:：]", label, maxsplit=1)[0]
+    label = _PARENTHESES.sub("", label).strip()
+    number = next((m for pattern, _ in _CLAUSES if (m := pattern.match(label))), None)
+    return " ".join(label[number.end() if number else 0 :].split())
+
+
+def _named(question: str, entry: Entry) -> int:
+    """How long the entry's name is when the question names it ("What is the prefix for Group
+    Channels in Slack?" names the heading "Group Channels (g_)"), else 0."""
+    name = entry_name(entry)
+    if len(name) < MIN_NAME_CHARS:
+        return 0
+    pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, name.split())) + r"(?!\w)"
+    return len(name) if re.search(pattern, question, re.I) else 0
+
+
 def _anchor(
     question: str, candidates: Iterable[tuple[int, Hit, Entry]], idf: IdfFn
 ) -> tuple[Hit, Entry] | None:
-    """The entry the question was about: the one whose own line covers most of the question's
-    keyword weight, a word found only in its passage's headings counting half (as for
-    extractive sentences), lower-ranked passages a little less; on a tie the larger entry (a
-    section over one of its bullets). None when no line holds any of its words."""
-    best: tuple[float, int, Hit, Entry] | None = None
+    """The entry the question was about: one the question names (the longest name), else the
+    one whose own line covers most of the question's keyword weight, a word found only in its
+    passage's headings counting half (as for extractive sentences), lower-ranked passages a
+    little less; on a tie the larger entry (a section over one of its bullets). None when no
+    line holds any of its words."""
+    best: tuple[int, float, int, Hit, Entry] | None = None
     weights = {t: idf(t) for t in tokenize(question)}
     contexts: dict[int, set[str]] = {}  # the question words in each passage's headings
     for i, hit, entry in candidates:
@@ -199,9 +228,10 @@ def _anchor(
             contexts[i] = set(tokenize(" ".join(hit.chunk.heading_path))) & weights.keys()
         own = set(tokenize(entry.label)) & weights.keys()
         score = keyword_weight(own, contexts[i] - own, weights) * (1 - RANK_DECAY * i)
-        if own and (best is None or (score, -entry.rank) > (best[0], best[1])):
-            best = (score, -entry.rank, hit, entry)
-    return (best[2], best[3]) if best is not None else None
+        key = (_named(question, entry), score, -entry.rank)
+        if own and (best is None or key > best[:3]):
+            best = (*key, hit, entry)
+    return (best[3], best[4]) if best is not None else None
 
 
 def _flat(text: str) -> str:

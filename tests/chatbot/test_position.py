@@ -14,6 +14,7 @@ from chatbot.position import (
     Plan,
     _step,
     direction,
+    entry_name,
     locate,
     parse_entries,
     plan_follow_up,
@@ -158,12 +159,14 @@ def test_numbered_clauses_continue_across_chapters() -> None:
 
 
 class _OneDocument:
-    """``HANDBOOK`` as the one document, in one passage."""
+    """One document in one passage: ``HANDBOOK`` unless another text is given."""
 
-    chunk = Chunk("c0", "chat", 0, HANDBOOK, 0, len(HANDBOOK), ("Chat",), None, "chat.md", "Chat")
+    def __init__(self, text: str = HANDBOOK) -> None:
+        self.text = text
+        self.chunk = Chunk("c0", "chat", 0, text, 0, len(text), ("Chat",), None, "chat.md", "Chat")
 
     def document_text(self, doc_id: str) -> str | None:
-        return HANDBOOK if doc_id == "chat" else None
+        return self.text if doc_id == "chat" else None
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return [self.chunk] if doc_id == "chat" else []
@@ -187,6 +190,32 @@ def test_next_after_an_answer_that_quoted_a_whole_table_is_the_row_the_question_
     located = locate("And the next one?", plan, found, documents, idf, shown)
     assert located is not None
     assert located.sentences[0].text == "CTO    | `#cto`"
+
+
+def test_next_after_a_question_that_names_a_section_is_the_next_section() -> None:
+    # The bullets share more of the question's words ("Slack", "channel", "group") than the
+    # heading does, but the question names the heading: "the next one" is the next category.
+    text = (
+        "# Chat\n\n### Group Channels (g_)\n\n"
+        "- `#g_create`: the Slack channel of the Create group.\n"
+        "- `#g_plan`: the Slack channel of the Plan group.\n\n"
+        "### Location Channels (loc_)\n\nRegional channels.\n"
+    )
+    assert [entry_name(e) for e in parse_entries(text)[1:3]] == ["Group Channels", "#g_create"]
+    question = "What is the prefix for Group Channels in Slack?"
+    plan = plan_follow_up("And for the next one?", [question])
+    assert plan is not None
+    documents = _OneDocument(text)
+    found = [Hit(chunk=documents.chunk, score=1.0)]
+    located = locate("And for the next one?", plan, found, documents, lambda term: 1.0)
+    assert located is not None
+    assert located.sentences[0].text == "Location Channels (loc_)"
+    # A name must be whole words of the question: "Group Channel" names neither.
+    plan = plan_follow_up("And for the next one?", ["Which Slack group channel is for Create?"])
+    assert plan is not None
+    located = locate("And for the next one?", plan, found, documents, lambda term: 1.0)
+    assert located is not None
+    assert located.sentences[0].text.startswith("`#g_plan`")
 
 
 @pytest.fixture(scope="module")
