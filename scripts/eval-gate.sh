@@ -8,7 +8,7 @@
 # 0.975, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.812, refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.846, refusal_accuracy 0.983,
 # false_refusal_rate 0.120; handbook (English, 25 pages, about 2 minutes more): passage_hit@5
-# 0.950, passage_mrr@10 0.844, answer_contains 0.733 (0.933, 0.806-0.819 and 0.700 before
+# 0.950, passage_mrr@10 0.831-0.844, answer_contains 0.733 (0.933, 0.806-0.819 and 0.700 before
 # follow-ups stepped from the entry the earlier question names), false_refusal_rate 0.000;
 # privacy (English, the whole corpus of 572 passages, 300 questions, each searched within its
 # policy): doc_hit@5 0.570, doc_mrr@10 0.355, answer_contains 0.340, false_refusal_rate 0.047 --
@@ -31,7 +31,7 @@ fi
     --fail-under doc_hit@5=0.93 --fail-under doc_mrr@10=0.83 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.13
 .venv/bin/policyqa eval "$DATA/gitlab-handbook-rag" --limit 60 --max-docs 25 --seed 7 \
-    --fail-under passage_hit@5=0.93 --fail-under passage_mrr@10=0.82 \
+    --fail-under passage_hit@5=0.93 --fail-under passage_mrr@10=0.81 \
     --fail-under answer_contains=0.71 --fail-over false_refusal_rate=0.02
 .venv/bin/policyqa eval "$DATA/policyqa-privacy" --limit 300 --seed 7 \
     --fail-under doc_hit@5=0.55 --fail-under doc_mrr@10=0.34 \
