@@ -31,6 +31,7 @@ from index_store.numbering import (
     CHAPTER,
     INLINE_MARKERS,
     LINE_MARKERS,
+    MARKDOWN_LINK,
     SECTION,
     TABLE_SEPARATOR,
     CodeBlocks,
@@ -184,7 +185,6 @@ def _candidates(
             yield i, hit, entry
 
 
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _PARENTHESES = re.compile(r"[(（][^)）]*[)）]")
 # A shorter name ("Yes", "其他") may be in a question by chance.
 MIN_NAME_CHARS = 4
@@ -195,7 +195,7 @@ def entry_name(entry: Entry) -> str:
     markdown links, emphasis, parentheses or its number ("Group Channels (g_)" -> "Group
     Channels", "三、申请条件" -> "申请条件")."""
     label = entry.label.split("|")[0] if entry.rank == ROW_RANK else entry.label
-    label = _MARKDOWN_LINK.sub(r"\1", label).replace("*", "").replace("`", "")
+    label = MARKDOWN_LINK.sub(r"\1", label).replace("*", "").replace("`", "")
     label = re.split(r"[:：]", label, maxsplit=1)[0]
     label = _PARENTHESES.sub("", label).strip()
     number = next((m for pattern, _ in _CLAUSES if (m := pattern.match(label))), None)
@@ -227,9 +227,11 @@ def _anchor(
         if i not in contexts:
             contexts[i] = set(tokenize(" ".join(hit.chunk.heading_path))) & weights.keys()
         own = set(tokenize(entry.label)) & weights.keys()
+        if not own:
+            continue
         score = keyword_weight(own, contexts[i] - own, weights) * (1 - RANK_DECAY * i)
         key = (_named(question, entry), score, -entry.rank)
-        if own and (best is None or key > best[:3]):
+        if best is None or key > best[:3]:
             best = (*key, hit, entry)
     return (best[3], best[4]) if best is not None else None
 

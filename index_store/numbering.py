@@ -1,6 +1,7 @@
 """How policy text numbers and lays out its parts, shared by the chunker (headings, table
-headers), the positional follow-ups (which entry is next), the clause locators of citations, the
-extractive answer (where a quoted item ends) and the loader (a markdown page's front matter)."""
+headers), the positional follow-ups (which entry is next, what an entry is called), the clause
+locators of citations, the extractive answer (where a quoted item ends), the loader (a markdown
+page's front matter) and the indexer (a markdown link counts by its text)."""
 
 import bisect
 import re
@@ -37,6 +38,10 @@ LINE_MARKERS: tuple[tuple[int, str], ...] = (
 ANY_MARKER = "|".join(pattern for _, pattern in INLINE_MARKERS + LINE_MARKERS)
 # The levels of Arabic inline markers: "31." may instead end an English sentence.
 ARABIC_LEVELS = (15, 18)
+
+# A markdown link or image, "[text](target)": its text is what it says (what is indexed, and
+# what names a list entry).
+MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
 
 # The row under a markdown table's header: "| --- | :---: |".
 TABLE_SEPARATOR = re.compile(r"\|?[\s:|-]*-[\s:|-]*")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from index_store.embed_cache import EmbeddingCache
 from index_store.errors import LoadError
 from index_store.ids import chunk_id, content_hash, document_id
 from index_store.keyword import TOKENIZER_VERSION, tokenize
+from index_store.numbering import MARKDOWN_LINK
 from index_store.policy import DEFAULT_COLLECTION, PUBLIC_LABEL
 from index_store.records import (
     HEADING_SEPARATOR,
@@ -46,8 +46,6 @@ CHUNKER_VERSION = "9"
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
 _EMBED_GROUP = 128
-# A markdown link or image, "[text](target)": only its text is indexed.
-MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")
 
 ProgressFn = Callable[[FileOutcome], None]
 
