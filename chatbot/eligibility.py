@@ -1,5 +1,6 @@
 """Eligibility checklists: "我们是一家小微企业，能申请……吗？" -> the conditions the cited clauses
-set, each judged met / not met / unknown from what the user said about themselves.
+set, each judged met / not met / unknown from what the user said about themselves. "怎么申请？" ->
+the same list narrowed to how to apply: when, with which materials, through which channel.
 
 Extractive and rule-based on purpose: every condition is a verbatim sentence of a cited clause,
 and a status is only "met" or "not met" when both the clause and the question state the fact.
@@ -19,6 +20,12 @@ _QUESTION = re.compile(
     r"是否(?:可以|能够?|符合|有资格)|符合.{0,8}条件|有(?:没有)?资格|申请条件|申报条件|"
     r"\beligib|\bqualif|\bcan (?:we|i) (?:apply|get|claim)|\bentitled",
     re.IGNORECASE,
+)
+# How to apply (the clauses' cues below are Chinese, so is this).
+_APPLICATION = re.compile(
+    r"(?:怎么|如何|怎样)(?:才能)?(?:申请|申报|办理|领取|兑现|报名)|"
+    r"(?:申请|申报|办理)(?:流程|程序|手续|渠道|方式|途径|入口)|"
+    r"(?:去|到|在)哪(?:里|儿)?(?:申请|申报|办理)|(?:申请|申报)材料|(?:哪些|什么|何种)材料"
 )
 _SENTENCE = re.compile(r"[^。；;!?！？\n]+[。；;!?！？]?")
 _SIZES = {
@@ -86,6 +93,7 @@ _INFO_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("deadline", re.compile(r"申报时间|申请时间|截止|逾期|受理时间|\d+月\d+日(?:至|前)")),
     ("materials", re.compile(r"材料|申请表|复印件|证明|凭证")),
     ("amount", re.compile(r"\d[\d.]*\s*(?:万元|元|%)|最高|比例|不超过\s*\d")),
+    ("channel", re.compile(r"平台|窗口|网站|网上|在线|线上|APP|小程序|公众号|邮寄|递交|报送|提交")),
 )
 DISPLAY_ORDER = (
     "size",
@@ -96,7 +104,11 @@ DISPLAY_ORDER = (
     "amount",
     "deadline",
     "materials",
+    "channel",
 )
+# What an eligibility question is checked against, and what a how-to-apply question is told.
+ELIGIBILITY = frozenset(DISPLAY_ORDER) - {"channel"}
+APPLICATION = frozenset({"deadline", "materials", "channel"})
 MAX_PER_CATEGORY = {"materials": 6, "amount": 3}
 
 
@@ -112,8 +124,10 @@ class Facts:
     local: bool = False  # "我们在本市" / "本地企业": inside the policy's own region
 
 
-def is_eligibility_question(question: str) -> bool:
-    return bool(_QUESTION.search(question))
+def checklist_kinds(question: str) -> frozenset[str]:
+    """The kinds of condition a checklist for ``question`` lists (none: no checklist)."""
+    kinds = ELIGIBILITY if _QUESTION.search(question) else frozenset()
+    return kinds | APPLICATION if _APPLICATION.search(question) else kinds
 
 
 def facts_of(question: str, today: date) -> Facts:
@@ -147,12 +161,12 @@ def _place(raw: str) -> str:
     return "" if raw.startswith("本") else raw
 
 
-def _categories(sentence: str) -> list[str]:
+def _categories(sentence: str, kinds: frozenset[str]) -> list[str]:
     if _HEADING_ONLY.match(sentence):
         return []  # "第三条 房租减免" names a clause, it sets no condition
     conditional = _CONDITION_CUE.search(sentence)
-    found = [name for name, p in _FACT_CUES if conditional and p.search(sentence)]
-    info = next((name for name, pattern in _INFO_CUES if pattern.search(sentence)), None)
+    found = [n for n, p in _FACT_CUES if n in kinds and conditional and p.search(sentence)]
+    info = next((n for n, p in _INFO_CUES if n in kinds and p.search(sentence)), None)
     return [*found, info] if info else found
 
 
@@ -214,8 +228,10 @@ def build_checklist(
 ) -> list[Condition]:
     """Conditions from ``passages`` (citation number, clause text, whether it answers the
     question), in passage order, at most ``MAX_PER_CATEGORY`` per kind (default 2). Conditions
-    of one measure (``MEASURE_SPECIFIC``) come only from answering passages. ``region`` is the
-    policy's region (may be empty)."""
+    of one measure (``MEASURE_SPECIFIC``) come only from answering passages, and only the kinds
+    the question asks about (``checklist_kinds``) are listed. ``region`` is the policy's region
+    (may be empty)."""
+    kinds = checklist_kinds(question)
     facts = facts_of(question, today)
     reasons = CHECKLIST_REASONS[language]
     seen: set[tuple[str, str]] = set()
@@ -224,7 +240,7 @@ def build_checklist(
     for n, text, answering in passages:
         for match in _SENTENCE.finditer(text):
             sentence = match.group().strip()
-            for category in _categories(sentence) if len(sentence) >= 6 else []:
+            for category in _categories(sentence, kinds) if len(sentence) >= 6 else []:
                 full = counts.get(category, 0) >= MAX_PER_CATEGORY.get(category, 2)
                 foreign = category in MEASURE_SPECIFIC and not answering
                 if full or foreign or (category, sentence) in seen:

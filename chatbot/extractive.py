@@ -84,6 +84,15 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     ),
     (re.compile(r"邮箱|邮件|\be-?mail\b", re.I), re.compile(r"[\w.+-]+@[\w-]+\.\w")),
     (
+        # "申报需要哪些材料？" is answered by the list of materials, whatever verb it uses.
+        re.compile(
+            r"(?:需要|要|应当?|须)?(?:提交|提供|准备|携带|递交)?(?:哪些|什么|何种)(?:申请|申报)?材料"
+            r"|\bwhat documents\b",
+            re.I,
+        ),
+        re.compile(r"材料|申请表|复印件|证明|凭证|证书|执照|\b(?:documents?|receipts?)\b", re.I),
+    ),
+    (
         re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
         re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
     ),
@@ -96,7 +105,7 @@ def _asked(question: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
 
 def answer_pattern(question: str) -> re.Pattern[str] | None:
     """What a sentence that answers ``question`` holds, when the question asks for a date,
-    a phone number, a website, an e-mail address or an amount; else None."""
+    a phone number, a website, an e-mail address, materials or an amount; else None."""
     asked = _asked(question)
     return asked[1] if asked else None
 

@@ -104,7 +104,13 @@ CHECKLIST_QUERY = {
     "zh": "适用范围 申请条件 补贴标准 申报材料 申报时间",
     "en": "eligibility who may apply conditions amount deadline required documents",
 }
+# Searched with a how-to-apply question, within the answering policy.
+APPLICATION_QUERY = {
+    "zh": "申报程序 申报材料 申报时间 提交 平台 窗口 受理",
+    "en": "how to apply application form submit documents deadline",
+}
 CHECKLIST_TITLE = {"zh": "申请条件核对", "en": "Eligibility checklist"}
+APPLICATION_TITLE = {"zh": "申请指引", "en": "How to apply"}
 CHECKLIST_STATUS = {
     "zh": {"met": "✅ 符合", "not_met": "❌ 不符合", "unknown": "❔ 待确认"},
     "en": {"met": "✅ met", "not_met": "❌ not met", "unknown": "❔ unknown"},
@@ -113,12 +119,12 @@ CHECKLIST_CATEGORIES = {
     "zh": {
         "size": "企业规模", "region": "注册地区", "industry": "所属行业", "founded": "成立时间",
         "headcount": "职工人数", "amount": "金额与上限", "deadline": "申报时间",
-        "materials": "申报材料",
+        "materials": "申报材料", "channel": "提交方式",
     },
     "en": {
         "size": "Enterprise size", "region": "Region", "industry": "Industry",
         "founded": "Registration date", "headcount": "Headcount", "amount": "Amounts and caps",
-        "deadline": "Deadline", "materials": "Required materials",
+        "deadline": "Deadline", "materials": "Required materials", "channel": "Where to apply",
     },
 }  # fmt: skip
 CHECKLIST_REASONS = {
@@ -143,6 +149,7 @@ CHECKLIST_REASONS = {
         "deadline_unknown": "请核对申报时间",
         "amount_check": "金额以审核结果为准",
         "materials_check": "请准备该材料",
+        "channel_check": "按此方式提交",
     },
     "en": {
         "size_met": "the size you gave is covered",
@@ -165,6 +172,7 @@ CHECKLIST_REASONS = {
         "deadline_unknown": "check the deadline",
         "amount_check": "the amount is set on review",
         "materials_check": "prepare this",
+        "channel_check": "apply this way",
     },
 }
 

@@ -7,8 +7,10 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
+from chatbot.eligibility import APPLICATION, checklist_kinds
 from chatbot.prompts import (
     ALSO_IN,
+    APPLICATION_TITLE,
     BASIS_LABEL,
     CHECKLIST_CATEGORIES,
     CHECKLIST_STATUS,
@@ -98,7 +100,8 @@ def checklist_lines(a: Answer) -> list[str]:
         return []
     status = CHECKLIST_STATUS[a.language]
     kinds = CHECKLIST_CATEGORIES[a.language]
-    lines = [f"{CHECKLIST_TITLE[a.language]}:"]
+    how = checklist_kinds(a.question) == APPLICATION
+    lines = [f"{(APPLICATION_TITLE if how else CHECKLIST_TITLE)[a.language]}:"]
     for c in a.checklist:
         lines.append(f"{status[c.status]} {kinds[c.category]}: {c.text} [{c.n}] ({c.reason})")
     return lines

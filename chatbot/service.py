@@ -13,13 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
-from chatbot.eligibility import build_checklist, is_eligibility_question
+from chatbot.eligibility import APPLICATION, build_checklist, checklist_kinds
 from chatbot.extractive import Sentence, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
 from chatbot.position import Located, locate, plan_follow_up
 from chatbot.prompts import (
+    APPLICATION_QUERY,
     CHECKLIST_QUERY,
     CONDENSE_TEMPLATE,
     CONTEXT_TEMPLATE,
@@ -204,7 +205,7 @@ class AnswerService:
             answer = yield from self._llm_answer(question, messages, hits, sentences, language)
         else:
             answer = extractive_answer(question, hits, sentences, language)
-        if not answer.refused and is_eligibility_question(question):
+        if not answer.refused and checklist_kinds(question):
             answer = self._with_checklist(answer, hits, as_of)
         answer = self.library.annotate(answer, as_of)
         notice = answer.notice or notice or (self.llm_notice or {}).get(language)
@@ -270,11 +271,13 @@ class AnswerService:
         return self.retriever.store.chunks([following]).get(following)
 
     def _with_checklist(self, answer: Answer, hits: list[Hit], as_of: date) -> Answer:
-        """The eligibility conditions of the best-matching policy, each with its citation:
-        its clauses about who may apply, deadlines and materials are searched within that one
-        document; the measure's own conditions come from the passages that answer."""
+        """The eligibility conditions of the best-matching policy, or for a how-to-apply
+        question its deadline, materials and channel, each with its citation: its clauses about
+        them are searched within that one document; the measure's own conditions come from the
+        passages that answer."""
         doc_id = answer.citations[0].doc_id if answer.citations else hits[0].chunk.doc_id
-        probe = f"{answer.question} {CHECKLIST_QUERY[answer.language]}"
+        how = APPLICATION_QUERY if checklist_kinds(answer.question) == APPLICATION else None
+        probe = f"{answer.question} {(how or CHECKLIST_QUERY)[answer.language]}"
         found = self.retriever.search(probe, top_k=6, filters={"doc_id": [doc_id]})
         cited = {c.chunk_id: c.n for c in answer.citations}
         base = max(cited.values(), default=0)

@@ -1,4 +1,5 @@
-"""Eligibility checklists: conditions from the clauses, judged only on stated facts."""
+"""Eligibility checklists: conditions from the clauses, judged only on stated facts; how-to-apply
+questions get the deadline, materials and channel."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from datetime import date
 
 import pytest
 
-from chatbot.eligibility import build_checklist, facts_of, is_eligibility_question
+from chatbot.eligibility import (
+    APPLICATION,
+    ELIGIBILITY,
+    build_checklist,
+    checklist_kinds,
+    facts_of,
+)
 
 TODAY = date(2026, 3, 15)
 CLAUSES = [
@@ -16,21 +23,28 @@ CLAUSES = [
     (3, "第六条 申报材料\n企业申请支持应当提交以下材料：\n1. 申请表；\n2. 营业执照复印件。", False),
     (4, "申报时间为每年3月1日至4月30日，逾期不予受理。", False),
     (5, "对制造业企业另给予设备补贴，最高50万元。", False),  # another measure's conditions
+    (6, "企业通过“示例市企业服务平台”在线提交申请，补贴最高不超过20万元。", False),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("我们是一家小微企业，能申请吗？", True),
-        ("小型企业是否可以申报稳岗返还？", True),
-        ("Is a small business eligible for the grant?", True),
-        ("稳岗返还的比例是多少？", False),
-        ("How long is the warranty?", False),
+        ("我们是一家小微企业，能申请吗？", ELIGIBILITY),
+        ("小型企业是否可以申报稳岗返还？", ELIGIBILITY),
+        ("Is a small business eligible for the grant?", ELIGIBILITY),
+        ("稳岗返还怎么申请？", APPLICATION),
+        ("房租减免的申报流程是什么？", APPLICATION),
+        ("申报需要哪些材料？", APPLICATION),
+        ("在哪里办理贷款贴息？", APPLICATION),
+        ("我们是小微企业，能申请吗？如何申请？", ELIGIBILITY | APPLICATION),
+        ("稳岗返还的比例是多少？", frozenset()),
+        ("申请贴息的企业要成立多久？", frozenset()),
+        ("How long is the warranty?", frozenset()),
     ],
 )
-def test_eligibility_questions(question: str, expected: bool) -> None:
-    assert is_eligibility_question(question) is expected
+def test_which_questions_get_a_checklist_of_what(question: str, expected: frozenset[str]) -> None:
+    assert checklist_kinds(question) == expected
 
 
 def test_facts_of_the_question() -> None:
@@ -80,3 +94,20 @@ def test_each_condition_quotes_its_clause_and_the_order_is_fixed() -> None:
         "2. 营业执照复印件。",
     ]
     assert checklist[0].reason == "the size you gave is covered"  # in the asker's language
+
+
+def test_a_how_to_apply_question_gets_when_what_and_where_only() -> None:
+    checklist = build_checklist(
+        "我们是小微企业，贷款贴息怎么申请？", CLAUSES, "示例市", TODAY, "zh"
+    )
+    kinds = [c.category for c in checklist]
+    assert set(kinds) == {"deadline", "materials", "channel"}  # no size, region or amount
+    assert [c.text for c in checklist if c.category == "deadline"] == [CLAUSES[3][1]]
+    assert checklist[0].status == "met"  # 3月15日 is within 3月1日至4月30日
+    channel = [c for c in checklist if c.category == "channel"]
+    # The sentence also names an amount: its first cue among the kinds asked about counts.
+    assert [(c.n, c.status, c.reason) for c in channel] == [(6, "unknown", "按此方式提交")]
+    eligibility = build_checklist(
+        "我们是小微企业，能申请贷款贴息吗？", CLAUSES, "示例市", TODAY, "zh"
+    )
+    assert "channel" not in {c.category for c in eligibility}

@@ -242,6 +242,22 @@ def test_a_time_limit_answers_when_as_a_date_does() -> None:
     assert _texts("When will I get my refund?", [_hit(f"{support} {refunds}")]) == [refunds]
 
 
+def test_a_list_of_materials_covers_the_words_that_ask_for_it() -> None:
+    question = "申报需要哪些材料？"
+    assert {"需要", "_报需", "材料"} <= asking_tokens(question)[1]
+    assert "申报" not in asking_tokens(question)[1]
+    assert _answers("申请奖励要准备什么材料？", "提交高新技术企业证书复印件和奖励申请表")
+    assert not _answers("申请奖励要准备什么材料？", "区科学技术局自受理之日起15个工作日内完成审核")
+    listed = _hit(
+        "企业申请支持应当提交以下材料：\n1. 申请表（加盖企业公章）；", ("第六条 申报材料",)
+    )
+    timed = _hit("申报时间为每年3月1日至4月30日，逾期不予受理。", ("第七条 申报时间",))
+    # 需要 occurs in no passage: without the rule it would weigh the most and hold the list's
+    # coverage under the refusal threshold (0.359 on the demo corpus).
+    assert select_sentences(question, [listed], 1)[0].score > 0.6
+    assert select_sentences(question, [timed], 1)[0].score < 0.5
+
+
 def _answers(question: str, text: str) -> bool:
     pattern = answer_pattern(question)
     return pattern is not None and pattern.search(text) is not None

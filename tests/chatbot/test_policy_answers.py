@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from chatbot.library import Library
+from chatbot.render import checklist_lines
 from chatbot.service import AnswerConfig, AnswerService
 from index_store.policy import Scope
 from index_store.settings import Settings
@@ -101,8 +102,31 @@ def test_an_eligibility_question_gets_a_cited_checklist(service: AnswerService) 
     by_n = {c.n: c for c in answer.citations}
     for condition in answer.checklist:  # every condition quotes its cited clause verbatim
         assert condition.text in by_n[condition.n].text
+    assert "channel" not in kinds and checklist_lines(answer)[0] == "申请条件核对:"
     plain = service.ask("稳岗返还的比例是多少？")
     assert plain.checklist == ()
+
+
+def test_a_how_to_apply_question_gets_the_deadline_materials_and_channel(
+    service: AnswerService,
+) -> None:
+    answer = service.ask("稳岗返还怎么申请？", scope=Scope(as_of=date(2026, 5, 10)))
+    assert not answer.refused and "60%予以返还" in answer.answer  # the measure itself first
+    assert answer.citations[0].clause == "第二章 第四条"
+    kinds = [(c.category, c.status) for c in answer.checklist]
+    assert kinds[0] == ("deadline", "not_met")  # 3月1日至4月30日 is over on 5月10日
+    assert {k for k, _ in kinds} == {"deadline", "materials", "channel"}
+    by_n = {c.n: c for c in answer.citations}
+    (channel,) = [c for c in answer.checklist if c.category == "channel"]
+    assert "示例市企业服务平台" in channel.text and by_n[channel.n].clause.endswith("第七条 第一款")
+    materials = [c.text for c in answer.checklist if c.category == "materials"]
+    assert "2. 营业执照复印件；" in materials
+    assert {by_n[c.n].clause for c in answer.checklist if c.category == "materials"} == {
+        "第三章 第六条"
+    }
+    for condition in answer.checklist:
+        assert condition.text in by_n[condition.n].text
+    assert checklist_lines(answer)[0] == "申请指引:"
 
 
 def test_a_refusal_searches_policies_out_of_force_only_when_the_scope_leaves_some_out(
