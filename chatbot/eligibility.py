@@ -130,6 +130,11 @@ def checklist_kinds(question: str) -> frozenset[str]:
     return kinds | APPLICATION if _APPLICATION.search(question) else kinds
 
 
+def only_how_to_apply(question: str) -> bool:
+    """Whether ``question`` asks how to apply and not whether it may."""
+    return checklist_kinds(question) == APPLICATION
+
+
 def facts_of(question: str, today: date) -> Facts:
     sizes: set[str] = set()
     for match in _SIZE_RE.finditer(question):

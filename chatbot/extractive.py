@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from index_store.keyword import tokenize
 from index_store.language import char_scale
-from index_store.numbering import ANY_MARKER
+from index_store.numbering import ANY_MARKER, INLINE_MARKERS, LINE_MARKERS
 from index_store.records import Chunk, Hit
 
 _MIN_SENTENCE_CHARS = 6
@@ -42,6 +42,11 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # times as far, about as many model tokens (``char_scale``).
 CONTINUE_CHARS = 200
 _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
+# Each marker's level (a lower level holds the higher ones), to tell an item's own sub-items
+# ("5.村民等在村人员责任。" then "（1）…（2）…") from the next item ("6.").
+_ITEM_LEVELS = tuple(
+    (level, re.compile(rf"^\s*(?:{pattern})")) for level, pattern in INLINE_MARKERS + LINE_MARKERS
+)
 # What ends the text before a paragraph's first sentence: a line break or a run of spaces.
 _PARAGRAPH_BREAK = re.compile(r"(?:\n|[ \t\u3000]{2,}|\u3000)[ \t\u3000]*$")
 # A chosen sentence inside a numbered item or a paragraph brings its start when it lies this
@@ -51,8 +56,9 @@ LEAD_IN_CHARS = 100
 # A sentence that opens by pointing back ("该项措施是…", "这是该区…的第二例", "This means…") says
 # little without the sentence before it, which it brings.
 _REFERS_BACK = re.compile(r"^(?:该|这|此(?!外)|上述|以上|前述|(?:This|These|That|Those|Such)\b)")
-# A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:".
-_INTRODUCES = re.compile(r"(?:[：:]|如下[。.]?|as follows\.?)$", re.I)
+# A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:",
+# or one that runs on into the list's first item ("需提交如下材料：1.审批表(原件1份)。").
+_INTRODUCES = re.compile(rf"(?:[：:]|如下[。.]?|as follows\.?)$|[：:]\s*(?:{ANY_MARKER})", re.I)
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
@@ -213,8 +219,9 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
 def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
     """What ``lead`` brings along from its passage: after a colon or 如下, the list it introduces
     (up to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
-    all (scaled to the passage's script), stopping at a heading or the start of a new numbered
-    item."""
+    all (scaled to the passage's script), stopping at a heading or at the start of a numbered
+    item as high as the one ``lead`` starts (its own sub-items go on), or of any item when
+    ``lead`` starts none."""
     after = sorted(
         (s for s in ranked if s.hit_index == lead.hit_index and s.start >= lead.end),
         key=lambda s: s.start,
@@ -224,14 +231,23 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
     by_start = {s.start: s for s in after}
     taken: list[Sentence] = []
     size, limit = len(lead.text), CONTINUE_CHARS * char_scale(hit.chunk.text)
+    own = _item_level(lead.text)
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= limit or s is None or _ITEM_START.match(s.text):
+        if size >= limit or s is None:
+            break
+        level = _item_level(s.text)
+        if level is not None and (own is None or level <= own):
             break
         taken.append(s)
         size += len(s.text)
     return taken
+
+
+def _item_level(sentence: str) -> int | None:
+    """The level of the numbered item ``sentence`` starts, or None when it starts none."""
+    return next((level for level, pattern in _ITEM_LEVELS if pattern.match(sentence)), None)
 
 
 def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:

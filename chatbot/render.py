@@ -7,7 +7,7 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
-from chatbot.eligibility import APPLICATION, checklist_kinds
+from chatbot.eligibility import only_how_to_apply
 from chatbot.prompts import (
     ALSO_IN,
     APPLICATION_TITLE,
@@ -100,8 +100,8 @@ def checklist_lines(a: Answer) -> list[str]:
         return []
     status = CHECKLIST_STATUS[a.language]
     kinds = CHECKLIST_CATEGORIES[a.language]
-    how = checklist_kinds(a.question) == APPLICATION
-    lines = [f"{(APPLICATION_TITLE if how else CHECKLIST_TITLE)[a.language]}:"]
+    title = APPLICATION_TITLE if only_how_to_apply(a.question) else CHECKLIST_TITLE
+    lines = [f"{title[a.language]}:"]
     for c in a.checklist:
         lines.append(f"{status[c.status]} {kinds[c.category]}: {c.text} [{c.n}] ({c.reason})")
     return lines

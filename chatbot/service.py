@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
-from chatbot.eligibility import APPLICATION, build_checklist, checklist_kinds
+from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply
 from chatbot.extractive import Sentence, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
@@ -276,8 +276,8 @@ class AnswerService:
         them are searched within that one document; the measure's own conditions come from the
         passages that answer."""
         doc_id = answer.citations[0].doc_id if answer.citations else hits[0].chunk.doc_id
-        how = APPLICATION_QUERY if checklist_kinds(answer.question) == APPLICATION else None
-        probe = f"{answer.question} {(how or CHECKLIST_QUERY)[answer.language]}"
+        queries = APPLICATION_QUERY if only_how_to_apply(answer.question) else CHECKLIST_QUERY
+        probe = f"{answer.question} {queries[answer.language]}"
         found = self.retriever.search(probe, top_k=6, filters={"doc_id": [doc_id]})
         cited = {c.chunk_id: c.n for c in answer.citations}
         base = max(cited.values(), default=0)

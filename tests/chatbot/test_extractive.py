@@ -91,6 +91,22 @@ def test_a_sentence_ending_in_ru_xia_brings_its_list_past_a_numbered_item() -> N
     ]
 
 
+def test_an_item_brings_its_sub_items_and_stops_at_the_next_item() -> None:
+    lead = "5.村民等在村人员责任。"
+    subs = ["（1）服从村应急防控统一管理。", "（2）自觉遵守“防控六要”。"]
+    text = "4.村干部责任。" + lead + "".join(subs) + "6.外来人员责任。（1）主动登记。"
+    assert _texts("在村人员责任有哪些？", [_hit(text)]) == [lead, *subs]
+    # A sub-item stops at its sibling, as any item did before.
+    assert _texts("服从村应急防控统一管理", [_hit(text)]) == [subs[0]]
+
+
+def test_a_sentence_that_runs_into_its_list_brings_the_rest_of_it() -> None:
+    lead = "申请办理时，需提交如下材料：1.停征污水处理费审批表(原件1份)。"
+    items = ["2.营业执照复印件。", "3.法人证书复印件。"]
+    text = lead + "".join(items)
+    assert _texts("停征污水处理费需要提交哪些申请材料？", [_hit(text)]) == [lead, *items]
+
+
 def test_a_sentence_inside_a_numbered_item_brings_the_item_start() -> None:
     item = "5.缓解企业用能成本压力。"
     lead = "市政控股公司对中小企业生产经营所需水、气、热实行欠费不停供措施。"
