@@ -380,6 +380,18 @@ def test_checklist_clause_citation_and_document_view(page) -> None:  # type: ign
         raise
 
 
+def test_how_to_apply_checklist(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        ask_in_chat(page, "稳岗返还怎么申请？")
+        chat = page.locator("#chat").inner_text()
+        assert "申请指引" in chat and "申请条件核对" not in chat
+        assert "❔ 待确认 申报材料: 2. 营业执照复印件；" in chat
+        assert "提交方式: 企业通过“示例市企业服务平台”在线提交申请" in chat
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "how-to-apply"))
+        raise
+
+
 def test_as_of_filter_and_repealed_policy_warning(page) -> None:  # type: ignore[no-untyped-def]
     try:
         ask_in_chat(page, "首次创业能拿到多少创业补贴？")
