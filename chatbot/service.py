@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
-from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply
+from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply, repeals
 from chatbot.extractive import Sentence, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
@@ -205,7 +205,8 @@ class AnswerService:
             answer = yield from self._llm_answer(question, messages, hits, sentences, language)
         else:
             answer = extractive_answer(question, hits, sentences, language)
-        if not answer.refused and checklist_kinds(question):
+        lead = answer.citations[0].quote.split("\n")[0] if answer.citations else ""
+        if not answer.refused and checklist_kinds(question) and not repeals(lead):
             answer = self._with_checklist(answer, hits, as_of)
         answer = self.library.annotate(answer, as_of)
         notice = answer.notice or notice or (self.llm_notice or {}).get(language)

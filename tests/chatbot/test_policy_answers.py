@@ -129,6 +129,14 @@ def test_a_how_to_apply_question_gets_the_deadline_materials_and_channel(
     assert checklist_lines(answer)[0] == "申请指引:"
 
 
+def test_an_answer_that_quotes_a_repeal_gets_no_checklist(service: AnswerService) -> None:
+    # In force, the start-up subsidy survives only in the clause that repeals its policy; the
+    # measures' own procedure would read as the way to apply for it.
+    answer = service.ask("小微企业创业补贴怎么申请？", scope=Scope(as_of=date(2026, 5, 10)))
+    assert not answer.refused and "同时废止" in answer.citations[0].quote
+    assert answer.checklist == ()
+
+
 def test_a_refusal_searches_policies_out_of_force_only_when_the_scope_leaves_some_out(
     service: AnswerService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
