@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from index_store.keyword import tokenize
 from index_store.language import char_scale
-from index_store.numbering import ANY_MARKER, INLINE_MARKERS, LINE_MARKERS
+from index_store.numbering import ANY_MARKER, marker_level
 from index_store.records import Chunk, Hit
 
 _MIN_SENTENCE_CHARS = 6
@@ -42,11 +42,6 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # times as far, about as many model tokens (``char_scale``).
 CONTINUE_CHARS = 200
 _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
-# Each marker's level (a lower level holds the higher ones), to tell an item's own sub-items
-# ("5.村民等在村人员责任。" then "（1）…（2）…") from the next item ("6.").
-_ITEM_LEVELS = tuple(
-    (level, re.compile(rf"^\s*(?:{pattern})")) for level, pattern in INLINE_MARKERS + LINE_MARKERS
-)
 # What ends the text before a paragraph's first sentence: a line break or a run of spaces.
 _PARAGRAPH_BREAK = re.compile(r"(?:\n|[ \t\u3000]{2,}|\u3000)[ \t\u3000]*$")
 # A chosen sentence inside a numbered item or a paragraph brings its start when it lies this
@@ -231,23 +226,20 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentenc
     by_start = {s.start: s for s in after}
     taken: list[Sentence] = []
     size, limit = len(lead.text), CONTINUE_CHARS * char_scale(hit.chunk.text)
-    own = _item_level(lead.text)
+    # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
+    # and stops at "6.".
+    own = marker_level(lead.text)
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
         if size >= limit or s is None:
             break
-        level = _item_level(s.text)
+        level = marker_level(s.text)
         if level is not None and (own is None or level <= own):
             break
         taken.append(s)
         size += len(s.text)
     return taken
-
-
-def _item_level(sentence: str) -> int | None:
-    """The level of the numbered item ``sentence`` starts, or None when it starts none."""
-    return next((level for level, pattern in _ITEM_LEVELS if pattern.match(sentence)), None)
 
 
 def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:

@@ -29,12 +29,12 @@ from index_store.language import detect_language
 from index_store.numbering import (
     ARTICLE,
     CHAPTER,
-    INLINE_MARKERS,
-    LINE_MARKERS,
     MARKDOWN_LINK,
+    MARKER_LEVELS,
     SECTION,
     TABLE_SEPARATOR,
     CodeBlocks,
+    marker_level,
 )
 from index_store.records import Chunk, Hit
 
@@ -74,9 +74,6 @@ MAX_WORDS, MAX_CHARS_ZH = 12, 20
 
 # Entry ranks: a lower rank contains the higher ones that follow it.
 _HEADING = re.compile(r"(#{1,6})\s+\S")
-_CLAUSES = tuple(
-    (re.compile(pattern), level) for level, pattern in sorted(INLINE_MARKERS + LINE_MARKERS)
-)
 _BULLET = re.compile(r"(\s*)[-*+•]\s+\S")
 ROW_RANK = 90
 _HEADINGS = frozenset(range(1, 7))
@@ -119,9 +116,9 @@ def _rank(line: str) -> int | None:
     heading = _HEADING.match(stripped)
     if heading:
         return len(heading.group(1))
-    for pattern, rank in _CLAUSES:
-        if pattern.match(stripped):
-            return rank
+    rank = marker_level(stripped)
+    if rank is not None:
+        return rank
     bullet = _BULLET.match(line)
     return 20 + len(bullet.group(1).expandtabs(4)) // 2 if bullet else None
 
@@ -198,7 +195,7 @@ def entry_name(entry: Entry) -> str:
     label = MARKDOWN_LINK.sub(r"\1", label).replace("*", "").replace("`", "")
     label = re.split(r"[:：]", label, maxsplit=1)[0]
     label = _PARENTHESES.sub("", label).strip()
-    number = next((m for pattern, _ in _CLAUSES if (m := pattern.match(label))), None)
+    number = next((m for pattern, _ in MARKER_LEVELS if (m := pattern.match(label))), None)
     return " ".join(label[number.end() if number else 0 :].split())
 
 

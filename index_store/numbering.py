@@ -36,8 +36,19 @@ LINE_MARKERS: tuple[tuple[int, str], ...] = (
 )
 # Any marker at all, for where a part starts ("^\s*(?:ANY_MARKER)").
 ANY_MARKER = "|".join(pattern for _, pattern in INLINE_MARKERS + LINE_MARKERS)
+# Every marker with its level, lowest level first: what a line or a sentence starts with.
+MARKER_LEVELS = tuple(
+    (re.compile(pattern), level) for level, pattern in sorted(INLINE_MARKERS + LINE_MARKERS)
+)
 # The levels of Arabic inline markers: "31." may instead end an English sentence.
 ARABIC_LEVELS = (15, 18)
+
+
+def marker_level(text: str) -> int | None:
+    """The level of the marker ``text`` starts with (after whitespace), or None."""
+    stripped = text.lstrip()
+    return next((level for pattern, level in MARKER_LEVELS if pattern.match(stripped)), None)
+
 
 # A markdown link or image, "[text](target)": its text is what it says (what is indexed, and
 # what names a list entry).
