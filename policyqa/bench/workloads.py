@@ -122,19 +122,24 @@ def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
     }
 
 
-def ingest_naive(settings: Settings, corpus: Path) -> dict[str, Any]:
+def plain_chroma(path: Path) -> Any:
+    """An embedded Chroma client as the naive pipeline's user would open it (telemetry off)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def ingest_naive(settings: Settings, corpus: Path) -> dict[str, Any]:
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     started = time.perf_counter()
     embedder = CountingEmbedding(make_embedder(settings))
-    client = chromadb.PersistentClient(
-        path=str(settings.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-    )
-    collection = client.get_or_create_collection(NAIVE_COLLECTION)
+    collection = plain_chroma(settings.index_dir).get_or_create_collection(NAIVE_COLLECTION)
     setup = time.perf_counter() - started
     started = time.perf_counter()
     documents = SimpleDirectoryReader(str(corpus), recursive=True).load_data()
@@ -165,8 +170,6 @@ def embed_floor(settings: Settings, corpus: Path, sizes: list[int]) -> dict[str,
     Then the least any such pipeline writes: the pieces of the fastest size, each with its
     vector and text and nothing else, added to a new Chroma collection in this index folder
     (``store_s``). Embedding plus that write bounds an ingest that can be searched."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
 
     embedder = make_embedder(settings)
     texts = [
@@ -191,10 +194,7 @@ def embed_floor(settings: Settings, corpus: Path, sizes: list[int]) -> dict[str,
     assert best is not None
     best_s, pieces, embedded = best
     vectors = np.asarray(embedded, dtype=np.float32)
-    client = chromadb.PersistentClient(
-        path=str(settings.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-    )
-    collection = client.get_or_create_collection(
+    collection = plain_chroma(settings.index_dir).get_or_create_collection(
         "floor", configuration={"hnsw": {"space": "cosine"}}
     )
     started = time.perf_counter()
@@ -329,14 +329,10 @@ def _naive_retrieval(
     settings: Settings, embedder: BaseEmbedding, questions: list[str], warmup: int
 ) -> list[float]:
     """``VectorStoreIndex.from_vector_store(...).as_retriever()`` over the same Chroma data."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
     from llama_index.core import VectorStoreIndex
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    client = chromadb.PersistentClient(
-        path=str(settings.index_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    client = plain_chroma(settings.index_dir / "chroma")
     store = ChromaVectorStore(chroma_collection=client.get_collection(settings.collection))
     index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
     retriever = index.as_retriever(similarity_top_k=settings.top_k)
