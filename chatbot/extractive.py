@@ -5,8 +5,9 @@ Sentences are scored by how much of the question's (IDF-weighted) keywords they 
 mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
 the question asks for (a date, a phone number, an address, an amount). Each chosen sentence
 brings the ones that follow it and the start of the numbered item or paragraph it lies in (or,
-when it opens by pointing back, "该项措施…", the sentence before it), and a list that its
-passage cuts off ("…通知如下：") is read on in the document's next passage (``run_on``).
+when it opens by pointing back, "该项措施…", the sentence before it); where the passage ends
+first, the reading goes on in the document's next passage (``run_on``): a sentence or a list
+the passage cuts off is not quoted by half.
 No model runs here, so an answer costs a few milliseconds and every number in it is copied
 from the cited text by construction.
 """
@@ -17,7 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index_store.keyword import tokenize
 from index_store.language import char_scale
@@ -317,35 +318,71 @@ NextChunk = Callable[[Chunk], Chunk | None]
 def run_on(
     hits: list[Hit], sentences: list[Sentence], next_chunk: NextChunk
 ) -> tuple[list[Hit], list[Sentence]]:
-    """Where a quoted run of sentences ends its passage on a sentence that introduces a list
-    ("…现将有关事项通知如下："), the list opens the document's next passage: its first lines
-    (up to ``LIST_LINES``) follow the run, and that passage joins ``hits`` (cited on its own,
-    with score 0: no retriever found it) unless it is there already. An answer that stops at
-    "如下：" says nothing."""
+    """Where a quoted run of sentences reaches the end of its passage, the reading goes on in
+    the document's next passage as it would have in one: the sentence the passage cuts is
+    completed ("…认购疫情防控债券；" goes on to "对…予以支持等24条具体举措。"), a list the run
+    introduces ("…现将有关事项通知如下：") brings its lines up to ``LIST_LINES``, and otherwise
+    the sentences after it follow as ``_following`` reads them. The cited passage then reaches
+    into the next one (``joined``): one quote, one citation. An answer that stops at "如下："
+    or mid-sentence says nothing, or half of it."""
     hits = list(hits)
-    ids = {h.chunk.chunk_id: i for i, h in enumerate(hits)}
     out: list[Sentence] = []
+    run: list[Sentence] = []
     for i, s in enumerate(sentences):
         out.append(s)
+        run.append(s)
+        if i + 1 < len(sentences) and sentences[i + 1].hit_index == s.hit_index:
+            continue
         chunk = hits[s.hit_index].chunk
-        ends_run = i + 1 == len(sentences) or sentences[i + 1].hit_index != s.hit_index
-        if not (ends_run and _INTRODUCES.search(s.text) and not chunk.text[s.end :].strip()):
-            continue
-        following = next_chunk(chunk)
-        if following is None:
-            continue
-        if following.chunk_id not in ids:
-            ids[following.chunk_id] = len(hits)
-            hits.append(Hit(chunk=following, score=0.0))
-        # Overlapping chunks repeat the end of the previous one: start after the lead.
-        cut = chunk.start + s.end - following.start
-        lines = [
-            (start, end)
-            for start, end in split_sentences(following.text)
-            if start >= cut and not _is_heading(following.text[start:end], following.heading_path)
-        ]
-        out += [
-            Sentence(ids[following.chunk_id], start, end, following.text[start:end], 0.0)
-            for start, end in lines[:LIST_LINES]
-        ]
+        following = None if chunk.text[s.end :].strip() else next_chunk(chunk)
+        if following is not None:
+            both = joined(chunk, following)
+            spans = _read_on(run, both, following.heading_path)
+            if spans:
+                hits[s.hit_index] = replace(hits[s.hit_index], chunk=both)
+                out += [Sentence(s.hit_index, a, b, both.text[a:b], 0.0) for a, b in spans]
+        run = []
     return hits, _once(out)
+
+
+def joined(chunk: Chunk, following: Chunk) -> Chunk:
+    """``chunk`` reaching on through ``following``, the next passage of its document: the
+    overlap they share once, a gap between them as line breaks (as ``document_text`` reads it).
+    It keeps ``chunk``'s id, place and headings: it is cited as the passage the quote starts in."""
+    gap = "\n" * (following.start - chunk.end)
+    text = chunk.text + gap + following.text[max(0, chunk.end - following.start) :]
+    return replace(chunk, text=text, end=max(chunk.end, following.end))
+
+
+def _read_on(
+    run: list[Sentence], both: Chunk, more_headings: tuple[str, ...]
+) -> list[tuple[int, int]]:
+    """The spans of ``both`` after ``run``, which ended its first passage: the rest of a
+    sentence cut there, then the lines of a list the run introduces (up to ``LIST_LINES``
+    after the introduction), or else the sentences ``_following`` would read within one
+    passage. A heading line of either passage is never quoted."""
+    text, cut = both.text, run[-1].end
+    headings = both.heading_path + more_headings
+    rest = [(a, b) for a, b in split_sentences(text) if b > cut]
+    spans: list[tuple[int, int]] = []
+    if rest and rest[0][0] < cut:  # the passage ended inside this sentence
+        spans.append((cut + len(text[cut:]) - len(text[cut:].lstrip()), rest[0][1]))
+        rest = rest[1:]
+    lines = [(a, b) for a, b in rest if not _is_heading(text[a:b], headings)]
+    introduced = [i for i, s in enumerate(run) if _INTRODUCES.search(s.text)]
+    if introduced:
+        return (spans + lines)[: max(0, LIST_LINES - (len(run) - introduced[-1] - 1))]
+    own = marker_level(run[0].text)
+    size = sum(len(s.text) for s in run) + sum(b - a for a, b in spans)
+    limit = CONTINUE_CHARS * char_scale(text)
+    for a, b in rest:
+        level = marker_level(text[a:b])
+        if (
+            size >= limit
+            or _is_heading(text[a:b], headings)
+            or (level is not None and (own is None or level <= own))
+        ):
+            break
+        spans.append((a, b))
+        size += b - a
+    return spans

@@ -34,7 +34,7 @@ from index_store.embeddings import embedder_key, make_embedder
 from index_store.keyword import TOKENIZER_VERSION
 from index_store.language import detect_language
 from index_store.policy import Scope
-from index_store.records import Answer, Chunk, Hit, SourceDocument
+from index_store.records import Answer, Chunk, Citation, Hit, SourceDocument
 from index_store.settings import Settings
 from index_store.store import IndexStore, open_store
 from ingest.chunking import ChunkingConfig
@@ -198,6 +198,18 @@ def _doc_groups(hits: Sequence[Hit]) -> list[set[str]]:
     return groups
 
 
+def shown_passages(cited: Sequence[Citation], store: IndexStore) -> list[list[Chunk]]:
+    """Each citation's passage as shown, then the reprints named beside it. A quote that reads
+    on past its passage's end cites that passage reaching into the next one (``joined``): its
+    own text and end, not the stored passage's."""
+    ids = [[c.chunk_id, *(copy.chunk_id for copy in c.copies)] for c in cited]
+    by_id = store.chunks([cid for group in ids for cid in group])
+    return [
+        [replace(by_id[c.chunk_id], text=c.text, end=c.end), *(by_id[cid] for cid in group[1:])]
+        for c, group in zip(cited, ids, strict=True)
+    ]
+
+
 def chat_history(questions: Sequence[str], service: AnswerService, scope: Scope) -> list[Turn]:
     """The chat before a follow-up: each earlier question asked in turn, with the answer the
     user was shown."""
@@ -249,9 +261,7 @@ def evaluate_question(
         if gold.passage_level
         else None
     )
-    ids = [[c.chunk_id, *(copy.chunk_id for copy in c.copies)] for c in cited]
-    by_id = service.retriever.store.chunks([cid for group in ids for cid in group])
-    shown = [[by_id[cid] for cid in group] for group in ids]
+    shown = shown_passages(cited, service.retriever.store)
     oks = [any(gold.citation_ok(chunk) for chunk in group) for group in shown]
     precision, recall = precision_recall(oks, gold.units_found([c for g in shown for c in g]))
     refs = q.answers

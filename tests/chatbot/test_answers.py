@@ -10,6 +10,7 @@ import pytest
 
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
+from eval.run import shown_passages
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
 from index_store.settings import Settings
@@ -165,8 +166,16 @@ def test_an_answer_that_ends_its_passage_on_ru_xia_goes_on_in_the_next(
     answer = AnswerService(retriever, AnswerConfig(top_k=1)).ask("春节假期的具体安排通知")
     assert not answer.refused
     assert "2月3日（星期一）起正常上班" in answer.answer
-    assert [(c.n, c.chunk_id) for c in answer.citations] == [
-        (1, first.chunk_id),
-        (2, second.chunk_id),
-    ]
-    assert answer.answer.index("如下：[1]") < answer.answer.index("正常上班")
+    # One quote, one citation: the passage it starts in, reaching into the next one, so the
+    # document view marks the whole quote.
+    assert [(c.n, c.chunk_id) for c in answer.citations] == [(1, first.chunk_id)]
+    cited = answer.citations[0]
+    assert cited.quote_start < first.end < cited.quote_end <= second.end
+    marked = store.document_text(first.doc_id)[cited.quote_start : cited.quote_end]
+    assert marked.startswith("为做好疫情防控工作") and marked.endswith(cited.quote[-10:])
+    assert (
+        answer.answer.index("如下：") < answer.answer.index("正常上班") < answer.answer.index("[1]")
+    )
+    # The eval judges the passage as shown, so a reference in the second passage is cited.
+    ((shown,),) = shown_passages(answer.citations, store)
+    assert "正常上班" in shown.text and (shown.start, shown.end) == (first.start, second.end)

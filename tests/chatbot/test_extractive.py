@@ -176,26 +176,65 @@ def test_a_list_cut_off_by_the_passage_end_continues_in_the_next_passage() -> No
     chosen = select_sentences("延长春节假期的具体安排", [first], 1)
     assert [s.text for s in chosen] == [PREAMBLE]  # nothing follows it in its passage
     hits, sentences = run_on([first], chosen, lambda c: second.chunk if c is first.chunk else None)
-    assert [h.chunk.chunk_id for h in hits] == ["c0", "c0-next"]
     assert [s.text for s in sentences] == [PREAMBLE, *ITEMS[:LIST_LINES]]
-    assert {s.hit_index for s in sentences[1:]} == {1}
-    # The next passage already retrieved is cited once, at its place.
-    hits, sentences = run_on([first, second], chosen, lambda c: second.chunk)
-    assert len(hits) == 2 and sentences[1].hit_index == 1
+    # One quote, one citation: the passage it starts in, reaching into the next one.
+    assert len(hits) == 1 and {s.hit_index for s in sentences} == {0}
+    both = hits[0].chunk
+    assert both.chunk_id == "c0" and (both.start, both.end) == (0, second.chunk.end)
+    assert all(both.text[s.start : s.end] == s.text for s in sentences)
 
 
 def test_a_run_on_starts_after_the_overlap_and_only_after_a_passage_end() -> None:
     first, second = _pieces("疫情期间。" + PREAMBLE, PREAMBLE[-10:] + "\n" + ITEMS[0], overlap=10)
     chosen = select_sentences("延长春节假期的具体安排", [first], 1)
-    _, sentences = run_on([first], chosen, lambda c: second.chunk)
+    hits, sentences = run_on([first], chosen, lambda c: second.chunk)
     assert [s.text for s in sentences] == [PREAMBLE, ITEMS[0]]
-    # A list already in its own passage, or a sentence that introduces nothing: no run-on.
-    inside = _hit(PREAMBLE + "\n" + ITEMS[0])
+    assert hits[0].chunk.text == "疫情期间。" + PREAMBLE + "\n" + ITEMS[0]
+    # A run that ends before its passage does: no run-on.
+    inside = _hit(PREAMBLE + "\n" + "\n".join(ITEMS))
     chosen = select_sentences("延长春节假期的具体安排", [inside], 1)
-    assert run_on([inside], chosen, lambda c: second.chunk)[1] == chosen
-    plain = _hit("现将延长春节假期的具体安排予以公布。")
-    chosen = select_sentences("延长春节假期的具体安排", [plain], 1)
-    assert run_on([plain], chosen, lambda c: second.chunk) == ([plain], chosen)
+    assert run_on([inside], chosen, lambda c: second.chunk) == ([inside], chosen)
+
+
+def test_a_list_the_passage_end_cuts_goes_on_in_the_next_passage() -> None:
+    first, second = _pieces(PREAMBLE + "\n" + ITEMS[0], "\n".join(ITEMS[1:]))
+    chosen = select_sentences("延长春节假期的具体安排", [first], 1)
+    assert [s.text for s in chosen] == [PREAMBLE, ITEMS[0]]
+    _, sentences = run_on([first], chosen, lambda c: second.chunk)
+    assert [s.text for s in sentences] == [PREAMBLE, *ITEMS[:LIST_LINES]]
+
+
+def test_a_sentence_the_passage_end_cuts_is_completed() -> None:
+    head = "上海市国资委出台一系列防疫和惠企政策，包括用于企业员工的疫情防控品不计入工资；"
+    tail = "对遇到特殊困难的企业予以支持等24条具体举措。"
+    after = "二、其他事项另行通知。"
+    question = "上海市国资委出台了哪些防疫和惠企政策？"
+    # The next passage starts inside the sentence (an overlap) ...
+    first, second = _pieces(head, head[-9:] + tail + "\n" + after, overlap=9)
+    _, sentences = run_on([first], select_sentences(question, [first], 1), lambda c: second.chunk)
+    assert [s.text for s in sentences] == [head, tail]
+    # ... or right where it stops, with no sentence end before.
+    first, second = _pieces(head, tail + "\n" + after)
+    _, sentences = run_on([first], select_sentences(question, [first], 1), lambda c: second.chunk)
+    assert [s.text for s in sentences] == [head, tail]
+    # A sentence that ended is not completed, and the reading stops at the next item.
+    ended = head[:-1] + "。"
+    first, second = _pieces(ended, tail + "\n" + after)
+    _, sentences = run_on([first], select_sentences(question, [first], 1), lambda c: second.chunk)
+    assert [s.text for s in sentences] == [ended, tail]
+
+
+def test_a_run_at_its_passage_end_reads_on_as_it_would_in_one_passage() -> None:
+    lead = "市政控股公司要对受疫情影响的中小微企业减免燃气费。"
+    more = ["减免期限为三个月，由企业提出申请。", "具体办法另行制定。"]
+    long_ = "企业可以通过网上平台提交申请材料" * 20 + "。"
+    question = "市政控股公司对中小微企业有什么支持？"
+    first, second = _pieces(lead, "".join(more) + "\n2.其他措施。")
+    _, sentences = run_on([first], select_sentences(question, [first], 1), lambda c: second.chunk)
+    assert [s.text for s in sentences] == [lead, *more]  # stops at the next item
+    first, second = _pieces(lead, long_ + more[0])
+    _, sentences = run_on([first], select_sentences(question, [first], 1), lambda c: second.chunk)
+    assert [s.text for s in sentences] == [lead, long_]  # stops past CONTINUE_CHARS
 
 
 def test_title_and_headings_count_at_half_weight() -> None:
