@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from itertools import takewhile
 
 from index_store.keyword import tokenize
 from index_store.language import char_scale
@@ -368,10 +369,16 @@ def _read_on(
     if rest and rest[0][0] < cut:  # the passage ended inside this sentence
         spans.append((cut + len(text[cut:]) - len(text[cut:].lstrip()), rest[0][1]))
         rest = rest[1:]
-    lines = [(a, b) for a, b in rest if not _is_heading(text[a:b], headings)]
     introduced = [i for i, s in enumerate(run) if _INTRODUCES.search(s.text)]
     if introduced:
-        return (spans + lines)[: max(0, LIST_LINES - (len(run) - introduced[-1] - 1))]
+        taken = len(run) - introduced[-1] - 1
+        if taken:  # the list began in the run: a heading (第七条 申报时间) ends it
+            lines = list(
+                takewhile(lambda span: not _is_heading(text[span[0] : span[1]], headings), rest)
+            )
+        else:  # the list opens the next passage, often under headings of its own (一、假期安排)
+            lines = [(a, b) for a, b in rest if not _is_heading(text[a:b], headings)]
+        return (spans + lines)[: max(0, LIST_LINES - taken)]
     own = marker_level(run[0].text)
     size = sum(len(s.text) for s in run) + sum(b - a for a, b in spans)
     limit = CONTINUE_CHARS * char_scale(text)

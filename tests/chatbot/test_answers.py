@@ -74,6 +74,13 @@ def test_extractive_answer_quotes_and_cites_the_passage(
         assert any(number in c.text for c in answer.citations), number
 
 
+def test_a_list_at_its_passage_end_stops_with_its_article(service: AnswerService) -> None:
+    # 第六条's list ends its passage; 第七条 in the next passage is another article.
+    answer = service.ask("申请纾困支持需要提交哪些材料？")
+    assert "4. 上年度失业保险缴费证明。" in answer.answer
+    assert "申报时间为" not in answer.answer
+
+
 def test_a_time_limit_answers_when_and_its_section_is_cited(service: AnswerService) -> None:
     # Not the date the measure took effect ("本办法自2026年3月1日起施行"), which shares its passage:
     # the short sections 四 and 五 merge into one chunk whose heading path is only the title.

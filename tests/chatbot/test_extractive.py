@@ -202,6 +202,10 @@ def test_a_list_the_passage_end_cuts_goes_on_in_the_next_passage() -> None:
     assert [s.text for s in chosen] == [PREAMBLE, ITEMS[0]]
     _, sentences = run_on([first], chosen, lambda c: second.chunk)
     assert [s.text for s in sentences] == [PREAMBLE, *ITEMS[:LIST_LINES]]
+    # A next passage that opens with its heading is another article: the list ended with its own.
+    first, second = _pieces(PREAMBLE + "\n" + ITEMS[0], "第七条 申报时间\n申报时间为每年3月1日。")
+    article = replace(second.chunk, heading_path=("通知", "第七条 申报时间"))
+    assert run_on([first], chosen, lambda c: article) == ([first], chosen)
 
 
 def test_a_sentence_the_passage_end_cuts_is_completed() -> None:
