@@ -14,7 +14,7 @@ from datetime import date
 
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
 from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply, repeals
-from chatbot.extractive import Sentence, run_on, select_sentences
+from chatbot.extractive import Sentence, reach, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
@@ -196,7 +196,7 @@ class AnswerService:
         if located is None and not refused:
             # A list its passage cuts off reads on in the next one (the answer's text only:
             # refusal and a follow-up's anchor see the passages as searched).
-            hits, sentences = run_on(hits, sentences, self._next_chunk)
+            hits, sentences = run_on(hits, sentences, self._next_chunk, reach(question))
         if refused:
             answer = refusal_answer(question, hits, language)
         elif self.llm is not None:

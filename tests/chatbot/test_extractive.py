@@ -9,8 +9,10 @@ from chatbot.extractive import (
     CONTINUE_CHARS,
     LEAD_IN_CHARS,
     LIST_LINES,
+    LIST_QUESTION_REACH,
     answer_pattern,
     asking_tokens,
+    reach,
     run_on,
     score_sentences,
     select_sentences,
@@ -60,6 +62,23 @@ def test_the_continuation_stops_at_a_new_numbered_item_and_at_its_length() -> No
     chosen = _texts("农业农村部启动开展的专项法治宣传行动", [_hit(text)])
     assert chosen[0] == SCENE
     assert sum(len(t) for t in chosen[:-1]) < CONTINUE_CHARS <= sum(len(t) for t in chosen)
+
+
+def test_a_question_that_asks_for_a_list_reads_on_farther() -> None:
+    assert reach("农业农村部开展了哪些专项法治宣传行动？") == LIST_QUESTION_REACH
+    assert reach("What are the steps?") == LIST_QUESTION_REACH
+    assert reach("农业农村部启动开展的专项法治宣传行动是什么？") == 1.0
+    text = SCENE + "".join(f"这里的第{i}句话写明了本次行动的背景。\n" for i in range(20))
+    chosen = _texts("农业农村部启动开展了哪些专项法治宣传行动", [_hit(text)])
+    limit = LIST_QUESTION_REACH * CONTINUE_CHARS
+    assert sum(len(t) for t in chosen[:-1]) < limit <= sum(len(t) for t in chosen)
+    # Across a passage's end too.
+    first, second = _pieces(SCENE, text[len(SCENE) :])
+    question = "农业农村部启动开展了哪些专项法治宣传行动"
+    chosen = select_sentences(question, [first], 1)
+    _, sentences = run_on([first], chosen, lambda c: second.chunk, reach(question))
+    size = sum(len(s.text) for s in sentences)
+    assert size - len(sentences[-1].text) < limit <= size
 
 
 def test_an_english_passage_reads_on_three_times_as_many_characters() -> None:
