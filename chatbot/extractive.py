@@ -310,9 +310,10 @@ def select_sentences(
         if len(chosen) >= max_sentences or rank_score < top * SECOND_SENTENCE_SHARE:
             break
         chosen.append(s)
+    scale = reach(question)
     for lead in list(chosen):
         chosen.extend(_lead_in(lead, ranked, hits[lead.hit_index]))
-        chosen.extend(_following(lead, ranked, hits[lead.hit_index], reach(question)))
+        chosen.extend(_following(lead, ranked, hits[lead.hit_index], scale))
     # In reading order: a sentence chosen twice (as a lead and as another's continuation) and
     # the same sentence in two passages (overlapping chunks, reprinted notices) are quoted once.
     return _once(sorted(chosen, key=lambda s: (s.hit_index, s.start)))
@@ -337,9 +338,8 @@ def run_on(
     completed ("…认购疫情防控债券；" goes on to "对…予以支持等24条具体举措。"), a list the run
     introduces ("…现将有关事项通知如下：") brings its lines up to ``LIST_LINES``, and otherwise
     the sentences after it follow as ``_following`` reads them (``scale``: the question's
-    ``reach``). The cited passage then reaches
-    into the next one (``joined``): one quote, one citation. An answer that stops at "如下："
-    or mid-sentence says nothing, or half of it."""
+    ``reach``). The cited passage then reaches into the next one (``joined``): one quote, one
+    citation. An answer that stops at "如下：" or mid-sentence says nothing, or half of it."""
     hits = list(hits)
     out: list[Sentence] = []
     run: list[Sentence] = []
