@@ -247,14 +247,19 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= limit or s is None:
-            break
-        level = marker_level(s.text)
-        if level is not None and (own is None or level <= own):
+        if size >= limit or s is None or _ends_item(s.text, own):
             break
         taken.append(s)
         size += len(s.text)
     return taken
+
+
+def _ends_item(sentence: str, own: int | None) -> bool:
+    """Whether ``sentence`` starts an item that ends a read-on from an item of level ``own``:
+    one at that level or above it (一、 is above （一）, which is above 1.), or any item when
+    ``own`` is None (the read-on started no item)."""
+    level = marker_level(sentence)
+    return level is not None and (own is None or level <= own)
 
 
 def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
@@ -397,12 +402,7 @@ def _read_on(
     size = sum(len(s.text) for s in run) + sum(b - a for a, b in spans)
     limit = CONTINUE_CHARS * char_scale(text) * scale
     for a, b in rest:
-        level = marker_level(text[a:b])
-        if (
-            size >= limit
-            or _is_heading(text[a:b], headings)
-            or (level is not None and (own is None or level <= own))
-        ):
+        if size >= limit or _is_heading(text[a:b], headings) or _ends_item(text[a:b], own):
             break
         spans.append((a, b))
         size += b - a

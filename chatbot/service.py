@@ -194,7 +194,7 @@ class AnswerService:
             if not wider[2]:
                 (hits, sentences, refused), notice = wider, NOT_IN_FORCE_NOTICE[language]
         if located is None and not refused:
-            # A list its passage cuts off reads on in the next one (the answer's text only:
+            # A quote its passage cuts off reads on in the next one (the answer's text only:
             # refusal and a follow-up's anchor see the passages as searched).
             hits, sentences = run_on(hits, sentences, self._next_chunk, reach(question))
         if refused:
