@@ -27,9 +27,6 @@ _APPLICATION = re.compile(
     r"(?:申请|申报|办理)(?:流程|程序|手续|渠道|方式|途径|入口)|"
     r"(?:去|到|在)哪(?:里|儿)?(?:申请|申报|办理)|(?:申请|申报)材料|(?:哪些|什么|何种)材料"
 )
-# A clause that repeals a policy: an answer that quotes one first says what was repealed, and
-# the answering policy's own conditions or procedure would read as the way to the repealed one.
-_REPEALS = re.compile(r"废止|停止(?:执行|实施)|不再(?:执行|实施)")
 _SENTENCE = re.compile(r"[^。；;!?！？\n]+[。；;!?！？]?")
 _SIZES = {
     "中小微": {"medium", "small", "micro"},
@@ -131,11 +128,6 @@ def checklist_kinds(question: str) -> frozenset[str]:
     """The kinds of condition a checklist for ``question`` lists (none: no checklist)."""
     kinds = ELIGIBILITY if _QUESTION.search(question) else frozenset()
     return kinds | APPLICATION if _APPLICATION.search(question) else kinds
-
-
-def repeals(sentence: str) -> bool:
-    """Whether ``sentence`` repeals a policy ("《…办法》同时废止")."""
-    return bool(_REPEALS.search(sentence))
 
 
 def only_how_to_apply(question: str) -> bool:

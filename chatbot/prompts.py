@@ -80,6 +80,25 @@ POLICY_LINE = {
         "unknown": "validity not stated",
     },
 }
+# The answer to "有哪些政策？" (chatbot/catalogue.py): the policies, each with its citation.
+CATALOGUE = {
+    "zh": {
+        "in_force": "现行有效的政策文件共 {count} 份{newest}：",
+        "all": "政策文件共 {count} 份{newest}：",
+        "newest": "，以下是最新的 {shown} 份",
+        "item": "{n}. 《{title}》[{n}]",
+        "tail": "可以就其中的补贴标准、申请条件、申报方式等继续提问。",
+        "none": "现有政策文件中没有可供查询的政策。",
+    },
+    "en": {
+        "in_force": "Policy documents in force: {count}{newest}.",
+        "all": "Policy documents: {count}{newest}.",
+        "newest": ", the newest {shown} below",
+        "item": "{n}. {title} [{n}]",
+        "tail": "Ask about any of them: what it covers, who qualifies, how to apply.",
+        "none": "There are no policy documents to answer from.",
+    },
+}
 BASIS_LABEL = {"zh": "依据", "en": "Based on"}
 ALSO_IN = {"zh": "同见", "en": "Also in"}  # the same passage in other documents
 LIFECYCLE_WARNINGS = {

@@ -12,8 +12,9 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from chatbot.catalogue import asks_for_catalogue, catalogue_answer, newest, picked
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
-from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply, repeals
+from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply
 from chatbot.extractive import Sentence, reach, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
@@ -39,7 +40,7 @@ from chatbot.retrieval import HybridRetriever
 from index_store.errors import InvalidQuestionError
 from index_store.ids import chunk_id
 from index_store.language import detect_language
-from index_store.policy import Scope
+from index_store.policy import Scope, repeals
 from index_store.records import Answer, Chunk, Citation, Hit
 from index_store.settings import Settings
 
@@ -180,9 +181,17 @@ class AnswerService:
         question = clean_question(question, self.config.max_question_chars)
         history = list(history)[-self.config.max_history_turns :]
         language = detect_language(question)
-        query = self._standalone(question, history)
         scope = scope or Scope()
         as_of = scope.day(self.library.today())
+        if asks_for_catalogue(question):
+            answer = self.library.annotate(self._catalogue(question, scope, language), as_of)
+            yield answer.answer
+            yield answer
+            return
+        asked, pick = question, self._pick(question, history, scope)
+        if pick is not None:  # "第二个政策的申请条件？" after "有哪些政策？": asked of that policy
+            (question, scope), history = pick, []
+        query = self._standalone(question, history)
         located = self._locate(question, history, scope, self.config.top_k)
         if located is not None:
             hits, sentences, refused = located.hits, located.sentences, False
@@ -210,7 +219,7 @@ class AnswerService:
             answer = self._with_checklist(answer, hits, as_of)
         answer = self.library.annotate(answer, as_of)
         notice = answer.notice or notice or (self.llm_notice or {}).get(language)
-        answer = replace(answer, notice=notice)
+        answer = replace(answer, question=asked, notice=notice)
         if answer.mode == "extractive" or answer.refused:
             yield answer.answer
         yield answer
@@ -265,6 +274,34 @@ class AnswerService:
             sentences = select_sentences(query, hits, self.config.max_sentences, idf)
         refused = self.config.refusal[language].refuses(*evidence(hits, sentences))
         return hits, sentences, refused
+
+    def _catalogue(self, question: str, scope: Scope, language: str) -> Answer:
+        """The policies ``scope`` allows, for a question about the library itself."""
+        records = self.library.records()
+        allowed = self.library.filters(scope)
+        if allowed is not None:
+            records = {d: records[d] for d in allowed["doc_id"] if d in records}
+        shown = newest(list(records.values()))
+        openings = self.retriever.store.chunks([chunk_id(r.doc_id, 0) for r in shown])
+        listed = [(r, c) for r in shown if (c := openings.get(chunk_id(r.doc_id, 0)))]
+        return catalogue_answer(question, len(records), listed, language, scope.in_force_only)
+
+    def _pick(
+        self, question: str, history: Sequence[Turn], scope: Scope
+    ) -> tuple[str, Scope] | None:
+        """After a list of policies, a question that names a place in it ("第二个政策的申请条件
+        是什么？"): the question with that policy's title for the words that named it, and the
+        scope narrowed to it. None for any other question."""
+        previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+        if previous is None or not asks_for_catalogue(previous):
+            return None
+        listing = self._catalogue(previous, scope, detect_language(previous)).citations
+        choice = picked(question, len(listing))
+        if choice is None:
+            return None
+        place, words = choice
+        named = question.replace(words, listing[place].title, 1)
+        return named, replace(scope, doc_ids=(listing[place].doc_id,))
 
     def _next_chunk(self, chunk: Chunk) -> Chunk | None:
         """The passage after ``chunk`` in its document, if any."""

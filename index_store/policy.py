@@ -7,6 +7,7 @@ for the registry (embedded mode) and for a server-mode replica's catalog.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from index_store.records import DocumentRecord
 
 PUBLIC_LABEL = "public"
+# What repeals a policy in a clause: "《…办法》同时废止", "原…停止执行", "…不再实施".
+REPEAL = re.compile(r"废止|停止(?:执行|实施)|不再(?:执行|实施)")
 DEFAULT_COLLECTION = "default"
 _LIST_SEPARATOR = "\n"
 
@@ -63,6 +66,11 @@ class PolicyInfo:
 
 
 LifecycleStatus = Literal["in_force", "expired", "superseded", "not_yet_effective"]
+
+
+def repeals(sentence: str) -> bool:
+    """Whether ``sentence`` repeals a policy ("《…办法》同时废止")."""
+    return bool(REPEAL.search(sentence))
 
 
 def _key(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from index_store.policy import PolicyInfo
+from index_store.policy import REPEAL, PolicyInfo
 
 _HEAD = 600  # 文号 and issuer sit in the header (or the signature at the end)
 _TAIL = 160
@@ -26,7 +26,7 @@ _EFFECTIVE = re.compile(rf"自\s*{_CN_DATE}\s*起(?:施行|执行|实施|生效)
 _FROM_ISSUE = re.compile(r"自(?:印发|发布|公布)之日起(?:施行|执行|实施|生效)")
 _EXPIRES = re.compile(rf"(?:有效期|执行期|实施期)(?:限)?(?:为|自)?[^。；]{{0,30}}?至\s*{_CN_DATE}")
 _YEARS_VALID = re.compile(r"有效期(?:为)?\s*([一二两三四五六七八九十\d]{1,2})\s*年")
-_REPEAL = re.compile(r"[^。；\n]*废止[^。；\n]*")
+_REPEAL = re.compile(rf"[^。；\n]*(?:{REPEAL.pattern})[^。；\n]*")
 _REPEALED_NAME = re.compile(
     r"《([^》]{2,80})》\s*(?:[（(]\s*([^）)]*?〔\s*\d{4}\s*〕\s*\d{1,4}\s*号)\s*[）)])?"
 )

@@ -13,7 +13,6 @@ from chatbot.eligibility import (
     build_checklist,
     checklist_kinds,
     facts_of,
-    repeals,
 )
 
 TODAY = date(2026, 3, 15)
@@ -112,9 +111,3 @@ def test_a_how_to_apply_question_gets_when_what_and_where_only() -> None:
         "我们是小微企业，能申请贷款贴息吗？", CLAUSES, "示例市", TODAY, "zh"
     )
     assert "channel" not in {c.category for c in eligibility}
-
-
-def test_a_clause_that_repeals_a_policy() -> None:
-    assert repeals("第九条 《示例市扶持小微企业创业发展办法》（示政办〔2024〕5号）同时废止。")
-    assert repeals("原《通知》自本办法施行之日起停止执行。")
-    assert not repeals("申报时间为每年3月1日至4月30日，逾期不予受理。")

@@ -9,7 +9,7 @@ import pytest
 
 from chatbot.library import Library
 from chatbot.render import checklist_lines
-from chatbot.service import AnswerConfig, AnswerService
+from chatbot.service import AnswerConfig, AnswerService, Turn
 from index_store.policy import Scope
 from index_store.settings import Settings
 from index_store.store import IndexStore
@@ -160,3 +160,54 @@ def test_a_refusal_searches_policies_out_of_force_only_when_the_scope_leaves_som
     searched.clear()
     assert service.ask(question, scope=Scope(doc_ids=(in_force,))).refused
     assert searched == [{"doc_id": [in_force]}]  # nothing out of force to widen to: one search
+
+
+def test_a_question_about_the_library_lists_the_policies_in_scope(service: AnswerService) -> None:
+    records = service.library.records()
+    answer = service.ask("有哪些扶持政策？", scope=Scope(labels=PUBLIC))
+    listed = [records[c.doc_id] for c in answer.citations]
+    # In force on 2026-06-01, public, newest first: the repealed policy and the internal
+    # guideline are not listed, and no passage about 扶持 is quoted instead.
+    assert [r.info.effective for r in listed] == sorted(
+        (r.info.effective for r in listed), reverse=True
+    )
+    assert {r.title for r in listed} == {
+        "示例区高新技术企业培育奖励办法",
+        "示例市支持中小微企业纾困发展若干措施",
+        "Example Store Refund and Warranty Policy",
+        "Example Cloud Support Service Level Agreement",
+    }
+    assert answer.answer.startswith("现行有效的政策文件共 4 份：")
+    assert f"1. 《{listed[0].title}》[1]" in answer.answer.splitlines()
+    for c in answer.citations:  # each cites its document's opening line, where it stands
+        text = service.retriever.store.document_text(c.doc_id) or ""
+        assert c.quote and text.startswith(c.quote, c.quote_start)
+        assert not text[: c.quote_start].strip()
+    assert answer.basis and answer.warnings == ()
+    english = service.ask("What policies do you have?", scope=Scope(labels=PUBLIC))
+    assert english.answer.startswith("Policy documents in force: 4.")
+    assert [(c.doc_id, c.quote) for c in english.citations] == [
+        (c.doc_id, c.quote) for c in answer.citations
+    ]
+    back_then = service.ask("有哪些政策？", scope=Scope(labels=PUBLIC, as_of=date(2025, 6, 1)))
+    assert "示例市扶持小微企业创业发展办法" in {
+        records[c.doc_id].title for c in back_then.citations
+    }
+    staff = service.ask("有哪些政策？", scope=Scope(labels=PUBLIC | {"internal"}))
+    assert len(staff.citations) == 5 and staff.answer.startswith("现行有效的政策文件共 5 份：")
+
+
+def test_a_follow_up_to_the_list_asks_the_policy_at_that_place(service: AnswerService) -> None:
+    scope = Scope(labels=PUBLIC)
+    listing = service.ask("有哪些政策？", scope=scope)
+    history = [Turn("user", "有哪些政策？"), Turn("assistant", listing.answer)]
+    (place,) = [c.n for c in listing.citations if c.title == "示例区高新技术企业培育奖励办法"]
+    ordinal = "一二三四"[place - 1]
+    answer = service.ask(f"第{ordinal}个政策的申请条件是什么？", history=history, scope=scope)
+    assert answer.question == f"第{ordinal}个政策的申请条件是什么？"
+    assert not answer.refused and {c.title for c in answer.citations} == {
+        "示例区高新技术企业培育奖励办法"
+    }
+    assert "注册地" in answer.answer  # its 申请条件, which the question alone does not name
+    alone = service.ask(f"第{ordinal}个政策的申请条件是什么？", scope=scope)
+    assert {c.title for c in alone.citations} != {"示例区高新技术企业培育奖励办法"}

@@ -6,7 +6,14 @@ from datetime import date
 
 import pytest
 
-from index_store.policy import PolicyInfo, Scope, lifecycle_status, select_documents, supersessions
+from index_store.policy import (
+    PolicyInfo,
+    Scope,
+    lifecycle_status,
+    repeals,
+    select_documents,
+    supersessions,
+)
 from index_store.records import DocumentRecord
 
 
@@ -68,3 +75,9 @@ def test_scopes() -> None:
     )
     assert ids(window) == {"new", "secret", "undated"}
     assert ids(Scope(in_force_only=False, doc_ids=("old",), labels=frozenset({"x"}))) == set()
+
+
+def test_a_clause_that_repeals_a_policy() -> None:
+    assert repeals("第九条 《示例市扶持小微企业创业发展办法》（示政办〔2024〕5号）同时废止。")
+    assert repeals("原《通知》自本办法施行之日起停止执行。")
+    assert not repeals("申报时间为每年3月1日至4月30日，逾期不予受理。")

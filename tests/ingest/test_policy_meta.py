@@ -36,6 +36,10 @@ BODY = "第一条 为支持中小企业发展，制定本办法。" * 3
             BODY + "《示例市扶持办法》（示政办〔2024〕5号）同时废止。",
             {"replaces": ("示例市扶持办法", "示政办〔2024〕5号")},
         ),
+        (  # a policy that stops applying is repealed, as the answers read it (index_store.policy)
+            BODY + "原《示例市创业办法》自本办法施行之日起停止执行。",
+            {"replaces": ("示例市创业办法",)},
+        ),
         (  # the province comes from the 文号's abbreviation when nothing else names it
             "关于做好复工复产的通知\n苏政发〔2020〕15号\n" + BODY,
             {"region": "江苏省", "doc_number": "苏政发〔2020〕15号"},

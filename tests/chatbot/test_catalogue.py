@@ -1,0 +1,107 @@
+"""Questions about the library itself ("有哪些政策？") are answered by the list of policies."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.catalogue import MAX_LISTED, asks_for_catalogue, catalogue_answer, newest, picked
+from index_store.policy import PolicyInfo
+from index_store.records import Chunk, DocumentRecord
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "有哪些政策？",
+        "有哪些扶持政策？",
+        "你们有哪些惠企政策？",
+        "现在有哪些有效的政策？",
+        "都有哪些文件？",
+        "企业可以享受哪些扶持政策？",
+        "企业可以享受哪些扶持措施？",  # no measure named: the policies are the way in
+        "列出所有政策",
+        "What policies do you have?",
+        "Which documents can I ask about?",
+        "How many policies are in force?",
+    ],
+)
+def test_a_question_about_the_library(question: str) -> None:
+    assert asks_for_catalogue(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "补贴政策有哪些？",  # a topic: its passages answer
+        "稳岗方面有哪些措施？",
+        "北京市出台了哪些政策加大防控资金支持力度？",
+        "哪些政策已经废止？",
+        "是什么政策？",
+        "What is the refund policy?",
+        "What is your policy?",
+        "Which documents do I need to apply?",
+    ],
+)
+def test_a_question_with_a_topic_of_its_own(question: str) -> None:
+    assert not asks_for_catalogue(question)
+
+
+def _record(i: int, effective: str) -> DocumentRecord:
+    return DocumentRecord(
+        doc_id=f"d{i}",
+        source=f"p{i}.md",
+        title=f"Policy {i}",
+        kind="md",
+        content_hash="h",
+        n_chunks=1,
+        n_chars=40,
+        ingested_at="2026-11-27T00:00:00",
+        info=PolicyInfo(effective=effective),
+    )
+
+
+def _opening(record: DocumentRecord) -> Chunk:
+    text = f"\n# {record.title}\n\nThe first rule."
+    return Chunk(
+        f"{record.doc_id}-0", record.doc_id, 0, text, 0, len(text), (), None, "p.md", record.title
+    )
+
+
+def test_the_newest_are_listed_each_cited_by_its_opening_line() -> None:
+    records = [_record(i, f"2026-{i % 12 + 1:02d}-01") for i in range(MAX_LISTED + 2)]
+    shown = newest(records)
+    assert [r.info.effective for r in shown][:2] == ["2026-12-01", "2026-11-01"]
+    assert len(shown) == MAX_LISTED
+    answer = catalogue_answer("What policies do you have?", 12, [(r, _opening(r)) for r in shown],
+                              "en", in_force=True)  # fmt: skip
+    assert not answer.refused
+    assert answer.answer.startswith("Policy documents in force: 12, the newest 10 below.")
+    assert f"1. {shown[0].title} [1]" in answer.answer.splitlines()
+    first = answer.citations[0]
+    assert (first.n, first.doc_id, first.quote) == (1, shown[0].doc_id, f"# {shown[0].title}")
+    assert _opening(shown[0]).text[first.quote_start : first.quote_end] == first.quote
+    nothing = catalogue_answer("有哪些政策？", 0, [], "zh", in_force=True)
+    assert nothing.refused and nothing.citations == () and "没有" in nothing.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("第二个政策的申请条件是什么？", (1, "第二个政策")),
+        ("第3份呢？", (2, "第3份")),
+        ("最后一个呢？", (3, "最后一个")),
+        ("And the second one?", (1, "the second one")),
+        ("What does the last policy cover?", (3, "the last policy")),
+        ("Tell me about number 2", (1, "number 2")),
+        ("第五个呢？", None),  # past the list
+        ("第一条是什么？", None),  # an article of a policy, not a place in the list
+        ("第一个步骤是什么？", None),
+        ("What is the first step to get a refund?", None),
+        ("And the second?", (1, "the second?")),
+        ("申请条件是什么？", None),
+    ],
+)
+def test_a_follow_up_names_a_place_in_the_list(
+    question: str, expected: tuple[int, str] | None
+) -> None:
+    assert picked(question, 4) == expected
