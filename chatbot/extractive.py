@@ -166,6 +166,12 @@ def _is_heading(sentence: str, heading_path: tuple[str, ...]) -> bool:
     return sentence.startswith("#") or flat in heading_path
 
 
+def has_body(chunk: Chunk) -> bool:
+    """Whether ``chunk`` holds a sentence that is not one of its headings."""
+    spans = split_sentences(chunk.text)
+    return any(not _is_heading(chunk.text[a:b], chunk.heading_path) for a, b in spans)
+
+
 IdfFn = Callable[[str], float]
 
 
@@ -192,9 +198,13 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
         context = set(tokenize(" ".join(path))) & q_tokens
+        # A passage of headings only is its own content (a one-line document, its line the
+        # title); the service reads one that a passage follows on into that passage
+        # (``AnswerService._with_body``).
+        lines_too = not has_body(hit.chunk)
         for start, end in split_sentences(hit.chunk.text):
             sentence = hit.chunk.text[start:end]
-            if not _is_heading(sentence, path):
+            if lines_too or not _is_heading(sentence, path):
                 own = set(tokenize(sentence)) & q_tokens
                 if holds is not None and holds.search(sentence):
                     own |= asking

@@ -15,7 +15,7 @@ from datetime import date
 from chatbot.catalogue import asks_for_catalogue, catalogue_answer, newest, picked
 from chatbot.citations import CitationStreamFilter, cited_numbers, unverified_numbers
 from chatbot.eligibility import build_checklist, checklist_kinds, only_how_to_apply
-from chatbot.extractive import Sentence, reach, run_on, select_sentences
+from chatbot.extractive import Sentence, has_body, joined, reach, run_on, select_sentences
 from chatbot.library import Library
 from chatbot.llm import ChatMessage, LLMClient, LLMError, Role
 from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
@@ -265,6 +265,7 @@ class AnswerService:
         whether they are too weak to answer from (refuse)."""
         filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=top_k or self.config.top_k, filters=filters)
+        hits = [self._with_body(h) for h in hits]
         idf = self.retriever.store.keyword_index().idf
         # Sentences answer the question as asked; the expanded follow-up query only helps
         # when the question alone matches nothing.
@@ -303,10 +304,23 @@ class AnswerService:
         named = question.replace(words, listing[place].title, 1)
         return named, replace(scope, doc_ids=(listing[place].doc_id,))
 
+    def _with_body(self, hit: Hit) -> Hit:
+        """A passage of headings only ("二、支持物资供应") read on through the next passage of
+        its document, which holds what they head; cited as the passage found (``joined``)."""
+        if has_body(hit.chunk):
+            return hit
+        following = self._next_chunk(hit.chunk)
+        return hit if following is None else replace(hit, chunk=joined(hit.chunk, following))
+
     def _next_chunk(self, chunk: Chunk) -> Chunk | None:
-        """The passage after ``chunk`` in its document, if any."""
-        following = chunk_id(chunk.doc_id, chunk.ordinal + 1)
-        return self.retriever.store.chunks([following]).get(following)
+        """The passage after ``chunk`` in its document, if any: after the one it already reaches
+        into when it was read on (``_with_body``)."""
+        for ordinal in (chunk.ordinal + 1, chunk.ordinal + 2):
+            wanted = chunk_id(chunk.doc_id, ordinal)
+            following = self.retriever.store.chunks([wanted]).get(wanted)
+            if following is None or following.end > chunk.end:
+                return following
+        return None
 
     def _with_checklist(self, answer: Answer, hits: list[Hit], as_of: date) -> Answer:
         """The eligibility conditions of the best-matching policy, or for a how-to-apply

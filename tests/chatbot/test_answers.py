@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.extractive import joined
 from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerConfig, AnswerService, Turn, follow_up_query
+from chatbot.service import AnswerConfig, AnswerService, RefusalPolicy, Turn, follow_up_query
 from eval.run import shown_passages
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
@@ -186,3 +187,39 @@ def test_an_answer_that_ends_its_passage_on_ru_xia_goes_on_in_the_next(
     # The eval judges the passage as shown, so a reference in the second passage is cited.
     ((shown,),) = shown_passages(answer.citations, store)
     assert "正常上班" in shown.text and (shown.start, shown.end) == (first.start, second.end)
+
+
+GUIDE = (
+    "示例市税费优惠政策指引\n一、支持防护救治\n"
+    + "1.取得政府规定标准的疫情防治临时性工作补助和奖金免征个人所得税。"
+    + "补助和奖金的标准按照国家和本市的有关规定执行，由发放单位代扣代缴时一并办理。" * 8
+    + "\n二、支持物资供应\n"
+    + "3.对疫情防控重点保障物资生产企业全额退还增值税增量留抵税额。"
+    + "企业可以按月向主管税务机关申请退还，名单由发展改革部门和工业和信息化部门确定。" * 8
+    + "\n"
+)
+
+
+def test_a_passage_of_headings_only_reads_on_into_what_they_head(
+    ingestor: Ingestor, store: IndexStore, tmp_path: Path
+) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "guide.txt").write_text(GUIDE, encoding="utf-8")
+    assert not ingest_paths([tmp_path / "d"], ingestor).failed
+    chunks = store.document_chunks(store.documents()[0].doc_id)
+    (bare,) = [c for c in chunks if c.text == "二、支持物资供应"]
+    following = chunks[bare.ordinal + 1]
+    # The heading's passage is what the search finds first; its content is in the next one.
+    retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig(top_k=1))
+    question = "哪些税费优惠措施支持物资供应？"
+    assert [h.chunk.chunk_id for h in retriever.search(question)] == [bare.chunk_id]
+    # The hashing embedder's similarities mean nothing: refusal is not what this tests.
+    never = {language: RefusalPolicy(0.0, 0.0) for language in ("zh", "en")}
+    service = AnswerService(retriever, AnswerConfig(top_k=1, refusal=never))
+    answer = service.ask(question)
+    assert not answer.refused and "全额退还增值税增量留抵税额" in answer.answer
+    (cited,) = answer.citations
+    assert cited.chunk_id == bare.chunk_id and following.start <= cited.quote_start
+    assert store.document_text(bare.doc_id)[cited.quote_start :].startswith("3.对疫情防控")
+    # A quote that reaches the end of both reads on after them, not into the second again.
+    assert service._next_chunk(joined(bare, following)) == chunks[bare.ordinal + 2]

@@ -347,3 +347,13 @@ def test_english_questions_for_a_date_an_address_or_an_amount() -> None:
     assert _answers("What is the billing e-mail?", "write to ar@example.com")
     assert _answers("How much is the book allowance?", "$60/year")
     assert answer_pattern("What does the policy cover?") is None
+
+
+def test_a_passage_of_headings_only_is_its_own_content() -> None:
+    # A one-line document: its line is its title, and all it says.
+    line = "运动健将需要到北京市体育局竞技体育处提交申请材料。"
+    assert _texts("运动健将去哪里提交申请材料？", [_hit(line, path=(line,))]) == [line]
+    # In a passage with a body, heading lines are still never quoted.
+    body = "申请材料由申请人在线提交。"
+    titled = _hit(f"{line}\n{body}", path=(line,))
+    assert _texts("运动健将去哪里提交申请材料？", [titled]) == [body]
