@@ -104,7 +104,14 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"材料|申请表|复印件|证明|凭证|证书|执照|\b(?:documents?|receipts?)\b", re.I),
     ),
     (
-        re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
+        # "最多能拿多少？" asks for an amount in all its words: 最多, 拿 and 钱 are what any
+        # amount answers, not what a sentence must repeat.
+        re.compile(
+            r"(?:(?:最多|最高|最少|最低|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
+            r"(?:拿|领|获得|得到|给)?到?多少钱?|几[个项条天年月次人家]|多长|多久"
+            r"|\bhow (?:much|many|long)\b",
+            re.I,
+        ),
         re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
     ),
 )

@@ -336,6 +336,20 @@ def test_a_list_of_materials_covers_the_words_that_ask_for_it() -> None:
     assert select_sentences(question, [timed], 1)[0].score < 0.5
 
 
+def test_an_amount_asked_for_colloquially_covers_the_words_that_ask() -> None:
+    question = "贷款贴息最多能拿多少？"
+    assert {"最多能", "拿", "_息最"} <= asking_tokens(question)[1]
+    assert "贴息" not in asking_tokens(question)[1]
+    assert {"上限", "_息上"} <= asking_tokens("贷款贴息上限是多少？")[1]
+    assert {"拿", "钱"} <= asking_tokens("贷款贴息能拿多少钱？")[1]
+    capped = _hit("单户企业年度贴息总额不超过100万元，贴息期限不超过1年。", ("第五条 贷款贴息",))
+    # 最多, 拿 and 能拿 occur in no passage: they weighed the most and held the coverage of the
+    # sentence with the cap under the refusal threshold (0.28 on the demo corpus).
+    assert select_sentences(question, [capped], 1)[0].score > 0.8
+    unnumbered = _hit("贴息资金由市财政局统筹安排。", ("第五条 贷款贴息",))
+    assert select_sentences(question, [unnumbered], 1)[0].score < 0.5
+
+
 def _answers(question: str, text: str) -> bool:
     pattern = answer_pattern(question)
     return pattern is not None and pattern.search(text) is not None
