@@ -14,6 +14,7 @@ from chatbot.service import AnswerConfig, AnswerService, RefusalPolicy, Turn, fo
 from eval.run import shown_passages
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
+from index_store.records import Chunk
 from index_store.settings import Settings
 from index_store.store import IndexStore
 from ingest.pipeline import Ingestor, ingest_paths
@@ -161,13 +162,18 @@ NOTICE = """示例市人民政府办公室关于延长春节假期的通知
 """
 
 
+def _passages_of(text: str, ingestor: Ingestor, store: IndexStore, tmp_path: Path) -> list[Chunk]:
+    """``text`` ingested as a document of its own: its passages, in order."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notice.txt").write_text(text, encoding="utf-8")
+    assert not ingest_paths([tmp_path / "d"], ingestor).failed
+    return store.document_chunks(store.documents()[0].doc_id)
+
+
 def test_an_answer_that_ends_its_passage_on_ru_xia_goes_on_in_the_next(
     ingestor: Ingestor, store: IndexStore, tmp_path: Path
 ) -> None:
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "notice.txt").write_text(NOTICE, encoding="utf-8")
-    assert not ingest_paths([tmp_path / "d"], ingestor).failed
-    first, second = store.document_chunks(store.documents()[0].doc_id)
+    first, second = _passages_of(NOTICE, ingestor, store, tmp_path)
     assert first.text.endswith("通知如下：") and second.text.startswith("一、假期安排")
     # One passage retrieved: the one that ends on the list's introduction.
     retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig(top_k=1))
@@ -203,10 +209,7 @@ GUIDE = (
 def test_a_passage_of_headings_only_reads_on_into_what_they_head(
     ingestor: Ingestor, store: IndexStore, tmp_path: Path
 ) -> None:
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "guide.txt").write_text(GUIDE, encoding="utf-8")
-    assert not ingest_paths([tmp_path / "d"], ingestor).failed
-    chunks = store.document_chunks(store.documents()[0].doc_id)
+    chunks = _passages_of(GUIDE, ingestor, store, tmp_path)
     (bare,) = [c for c in chunks if c.text == "二、支持物资供应"]
     following = chunks[bare.ordinal + 1]
     # The heading's passage is what the search finds first; its content is in the next one.
