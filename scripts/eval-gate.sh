@@ -10,9 +10,10 @@
 # things read on farther), refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.846, citation_precision 0.764
 # and citation_recall 0.871 (0.701 and 0.803 before a one-line document's line was quoted),
-# refusal_accuracy 0.983, false_refusal_rate 0.120; handbook (English, 25 pages, about 2 minutes more): passage_hit@5
-# 0.950, passage_mrr@10 0.831-0.844, answer_contains 0.733 (0.933, 0.806-0.819 and 0.700 before
-# follow-ups stepped from the entry the earlier question names), false_refusal_rate 0.000;
+# refusal_accuracy 0.983, false_refusal_rate 0.120; handbook (English, 25 pages, about 2
+# minutes more): passage_hit@5 0.950, passage_mrr@10 0.831-0.844, answer_contains 0.733
+# (0.933, 0.806-0.819 and 0.700 before follow-ups stepped from the entry the earlier question
+# names), false_refusal_rate 0.000;
 # privacy (English, the whole corpus of 572 passages, 300 questions, each searched within its
 # policy): doc_hit@5 0.570, doc_mrr@10 0.355, answer_contains 0.340, false_refusal_rate 0.047 --
 # so a retrieval, answer or refusal regression fails CI, in either language.
