@@ -104,14 +104,7 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"材料|申请表|复印件|证明|凭证|证书|执照|\b(?:documents?|receipts?)\b", re.I),
     ),
     (
-        # "最多能拿多少？" asks for an amount in all its words: 最多, 拿 and 钱 are what any
-        # amount answers, not what a sentence must repeat.
-        re.compile(
-            r"(?:(?:最多|最高|最少|最低|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
-            r"(?:拿|领|获得|得到|给)?到?多少钱?|几[个项条天年月次人家]|多长|多久"
-            r"|\bhow (?:much|many|long)\b",
-            re.I,
-        ),
+        re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
         re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
     ),
 )
@@ -128,6 +121,20 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
     return asked[1] if asked else None
 
 
+# The everyday words around 多少 that ask for an amount and name nothing: "贷款贴息最多能拿多少钱？"
+# asks what "贷款贴息多少" does. No passage uses 拿 or 能拿, which would weigh the most.
+_AMOUNT_FRAMING = re.compile(
+    r"(?:(?:最多|最高|最少|最低|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
+    r"(?:拿|领|获得|得到|给)?到?(?=多少)|(?<=多少)钱"
+)
+
+
+def question_tokens(question: str) -> set[str]:
+    """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
+    that ask for an amount (``_AMOUNT_FRAMING``)."""
+    return set(tokenize(_AMOUNT_FRAMING.sub("，", question)))
+
+
 def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
     """``answer_pattern(question)`` and the question's keyword tokens that only ask for that
     kind of answer: 截止 and _止申 in "什么时候截止申报". A sentence that holds such an answer
@@ -136,7 +143,7 @@ def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
     if asked is None:
         return None, set()
     asks, holds = asked
-    return holds, set(tokenize(question)) - set(tokenize(asks.sub("，", question)))
+    return holds, question_tokens(question) - question_tokens(asks.sub("，", question))
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     its weight ("攀枝花市…如何严防疫情传播" finds the sentences under 三、严防疫情传播 of the
     攀枝花 notice, not another city's). A sentence that holds the kind of answer the question
     asks for (a date for 截止) covers the words it asks with (``asking_tokens``)."""
-    q_tokens = set(tokenize(question))
+    q_tokens = question_tokens(question)
     holds, asking = asking_tokens(question)
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
     for i, hit in enumerate(hits):
