@@ -16,15 +16,19 @@ MAX_LISTED = 10  # a library of hundreds is listed by its newest; the rest are f
 
 # A Chinese question is about the library when, without these words, only 政策, 文件 or 措施 is
 # left and it asks for a list ("企业可以享受哪些扶持措施？" names no measure: the policies are
-# the way in). Longer words first: 有效 goes before 有.
+# the way in), or for when they apply ("这些政策什么时候到期？": the list shows each one's
+# validity). Longer words first: 有效期 goes before 有效, 有效 before 有.
 _ZH_FILLER = re.compile(
     "请问|请|你们|您们|您|你|这里|本系统|系统|知识库|目前|现在|当前|现有|都|一共|总共|可以|可|"
-    "能够|能|查询|查到|查|咨询|回答|问|的|了|呢|吗|啊|一下|给我|看看|现行有效|现行|有效|在用|"
-    "最新|扶持|惠企|优惠|支持|帮扶|企业|享受|收录|包含|包括|涉及|相关|清单|目录|列表|列出|列举|"
-    "所有|全部|哪些|哪几份|哪几个|什么|几份|几个|多少|有"
+    "能够|能|查询|查到|查|咨询|回答|问|的|了|呢|吗|啊|一下|给我|看看|现行有效|现行|有效期|有效|"
+    "在用|最新|扶持|惠企|优惠|支持|帮扶|企业|享受|收录|包含|包括|涉及|相关|清单|目录|列表|列出|"
+    "列举|所有|全部|各项|各个|这些|那些|它们|哪些|哪几份|哪几个|什么时候|什么|何时|几份|几个|多少|"
+    "到期|失效|截止|施行|生效|到|多久|有"
 )
 _ZH_OBJECT = re.compile("(?:政策|文件|办法|措施|举措)+")
-_ZH_LIST = re.compile("哪些|哪几|什么|几份|几个|多少|列出|列举|所有|全部|清单|目录|列表")
+_ZH_LIST = re.compile(
+    "哪些|哪几|什么|几份|几个|多少|列出|列举|所有|全部|清单|目录|列表|这些|那些|何时|有效期"
+)
 _PUNCTUATION = re.compile(r"[\s\W_]+")
 _EN_FILLER = frozenset(
     {
@@ -33,10 +37,11 @@ _EN_FILLER = frozenset(
         *("do", "does", "have", "has", "are", "is", "there", "can", "could", "know"),
         *("ask", "about", "answer", "question", "questions", "on", "cover", "covered"),
         *("available", "in", "force", "current", "currently", "effective", "valid"),
+        *("when", "these", "they", "them", "expire", "until", "from", "start", "end"),
     }
 )
 _EN_OBJECT = frozenset({"policies", "documents", "docs"})
-_EN_LIST = frozenset({"what", "which", "list", "show", "all", "many"})
+_EN_LIST = frozenset({"what", "which", "list", "show", "all", "many", "when", "these"})
 
 
 def asks_for_catalogue(question: str) -> bool:
@@ -105,22 +110,22 @@ def _newest_first(record: DocumentRecord) -> tuple[str, str]:
 def catalogue_answer(
     question: str,
     count: int,
-    listed: Sequence[tuple[DocumentRecord, Chunk]],
+    listed: Sequence[tuple[str, Chunk]],
     language: str,
     in_force: bool,
 ) -> Answer:
     """``count`` policies (the ones the scope allows; ``in_force``: only those in force), of
-    which ``listed`` (``newest``) are named, each with its opening passage as the citation
-    and the passage's first line as the quote."""
+    which ``listed`` (``newest``) are named by their policy line (《title》（文号，validity）),
+    each with its opening passage as the citation and the passage's first line as the quote."""
     words = CATALOGUE[language]
     if not listed:
         return Answer(question, words["none"], "extractive", True, (), language=language)
     citations: list[Citation] = []
     lines: list[str] = []
-    for n, (record, opening) in enumerate(listed, 1):
+    for n, (policy, opening) in enumerate(listed, 1):
         first = next((line.strip() for line in opening.text.splitlines() if line.strip()), "")
         citations.append(Citation.from_hit(n, Hit(chunk=opening, score=1.0), first))
-        lines.append(words["item"].format(n=n, title=record.title))
+        lines.append(words["item"].format(n=n, policy=policy))
     shown = words["newest"].format(shown=len(listed)) if count > len(listed) else ""
     head = words["in_force" if in_force else "all"].format(count=count, newest=shown)
     text = "\n".join([head, *lines, words["tail"]])

@@ -185,6 +185,7 @@ class AnswerService:
         as_of = scope.day(self.library.today())
         if asks_for_catalogue(question):
             answer = self.library.annotate(self._catalogue(question, scope, language), as_of)
+            answer = replace(answer, basis=())  # each policy's line is in the list already
             yield answer.answer
             yield answer
             return
@@ -284,7 +285,11 @@ class AnswerService:
             records = {d: records[d] for d in allowed["doc_id"] if d in records}
         shown = newest(list(records.values()))
         openings = self.retriever.store.chunks([chunk_id(r.doc_id, 0) for r in shown])
-        listed = [(r, c) for r in shown if (c := openings.get(chunk_id(r.doc_id, 0)))]
+        listed = [
+            (self.library.policy_line(r, language), c)
+            for r in shown
+            if (c := openings.get(chunk_id(r.doc_id, 0)))
+        ]
         return catalogue_answer(question, len(records), listed, language, scope.in_force_only)
 
     def _pick(

@@ -23,6 +23,8 @@ from index_store.records import Chunk, DocumentRecord
         "What policies do you have?",
         "Which documents can I ask about?",
         "How many policies are in force?",
+        "这些政策什么时候到期？",  # the list shows each one's validity
+        "When do these policies expire?",
     ],
 )
 def test_a_question_about_the_library(question: str) -> None:
@@ -34,6 +36,8 @@ def test_a_question_about_the_library(question: str) -> None:
     [
         "补贴政策有哪些？",  # a topic: its passages answer
         "稳岗方面有哪些措施？",
+        "稳岗返还政策什么时候到期？",
+        "申报截止时间是什么时候？",
         "北京市出台了哪些政策加大防控资金支持力度？",
         "哪些政策已经废止？",
         "是什么政策？",
@@ -72,11 +76,11 @@ def test_the_newest_are_listed_each_cited_by_its_opening_line() -> None:
     shown = newest(records)
     assert [r.info.effective for r in shown][:2] == ["2026-12-01", "2026-11-01"]
     assert len(shown) == MAX_LISTED
-    answer = catalogue_answer("What policies do you have?", 12, [(r, _opening(r)) for r in shown],
-                              "en", in_force=True)  # fmt: skip
+    listed = [(f"{r.title} (effective {r.info.effective})", _opening(r)) for r in shown]
+    answer = catalogue_answer("What policies do you have?", 12, listed, "en", in_force=True)
     assert not answer.refused
     assert answer.answer.startswith("Policy documents in force: 12, the newest 10 below.")
-    assert f"1. {shown[0].title} [1]" in answer.answer.splitlines()
+    assert "1. Policy 11 (effective 2026-12-01) [1]" in answer.answer.splitlines()
     first = answer.citations[0]
     assert (first.n, first.doc_id, first.quote) == (1, shown[0].doc_id, f"# {shown[0].title}")
     assert _opening(shown[0]).text[first.quote_start : first.quote_end] == first.quote

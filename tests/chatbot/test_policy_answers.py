@@ -178,12 +178,15 @@ def test_a_question_about_the_library_lists_the_policies_in_scope(service: Answe
         "Example Cloud Support Service Level Agreement",
     }
     assert answer.answer.startswith("现行有效的政策文件共 4 份：")
-    assert f"1. 《{listed[0].title}》[1]" in answer.answer.splitlines()
+    # Each with its 文号 and validity, the policy line the answers' basis shows.
+    first = service.library.policy_line(listed[0], "zh")
+    assert first.startswith(f"《{listed[0].title}》（") and f"1. {first}[1]" in answer.answer
+    assert answer.basis == ()  # the list is the basis
     for c in answer.citations:  # each cites its document's opening line, where it stands
         text = service.retriever.store.document_text(c.doc_id) or ""
         assert c.quote and text.startswith(c.quote, c.quote_start)
         assert not text[: c.quote_start].strip()
-    assert answer.basis and answer.warnings == ()
+    assert answer.warnings == ()
     english = service.ask("What policies do you have?", scope=Scope(labels=PUBLIC))
     assert english.answer.startswith("Policy documents in force: 4.")
     assert [(c.doc_id, c.quote) for c in english.citations] == [
