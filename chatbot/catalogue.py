@@ -17,10 +17,11 @@ MAX_LISTED = 10  # a library of hundreds is listed by its newest; the rest are f
 # A Chinese question is about the library when, without these words, only 政策, 文件 or 措施 is
 # left and it asks for a list ("企业可以享受哪些扶持措施？" names no measure: the policies are
 # the way in), or for when they apply ("这些政策什么时候到期？": the list shows each one's
-# validity). Longer words first: 有效期 goes before 有效, 有效 before 有.
+# validity). Longer words first: 有效期 goes before 有效, 有效 before 有. 是 alone stays: "是什么
+# 政策？" asks about one policy.
 _ZH_FILLER = re.compile(
     "请问|请|你们|您们|您|你|这里|本系统|系统|知识库|目前|现在|当前|现有|都|一共|总共|可以|可|"
-    "能够|能|查询|查到|查|咨询|回答|问|的|了|呢|吗|啊|一下|给我|看看|现行有效|现行|有效期|有效|"
+    "能够|能|查询|查到|查|咨询|回答|问|的|了|呢|吗|啊|一下|给我|看看|现行有效|现行|有效期是|有效期|有效|"
     "在用|最新|扶持|惠企|优惠|支持|帮扶|企业|享受|收录|包含|包括|涉及|相关|清单|目录|列表|列出|"
     "列举|所有|全部|各项|各个|这些|那些|它们|哪些|哪几份|哪几个|什么时候|什么|何时|几份|几个|多少|"
     "到期|失效|截止|施行|生效|到|多久|有"

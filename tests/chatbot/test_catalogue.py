@@ -24,6 +24,7 @@ from index_store.records import Chunk, DocumentRecord
         "Which documents can I ask about?",
         "How many policies are in force?",
         "这些政策什么时候到期？",  # the list shows each one's validity
+        "这些政策的有效期是多久？",
         "When do these policies expire?",
     ],
 )
