@@ -212,13 +212,14 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
         context = set(tokenize(" ".join(path))) & q_tokens
+        lines = [(a, b, hit.chunk.text[a:b]) for a, b in split_sentences(hit.chunk.text)]
+        headings = [_is_heading(sentence, path) for _, _, sentence in lines]
         # A passage of headings only is its own content (a one-line document, its line the
         # title); the service reads one that a passage follows on into that passage
         # (``AnswerService._with_body``).
-        lines_too = not has_body(hit.chunk)
-        for start, end in split_sentences(hit.chunk.text):
-            sentence = hit.chunk.text[start:end]
-            if lines_too or not _is_heading(sentence, path):
+        lines_too = all(headings)
+        for (start, end, sentence), heading in zip(lines, headings, strict=True):
+            if lines_too or not heading:
                 own = set(tokenize(sentence)) & q_tokens
                 if holds is not None and holds.search(sentence):
                     own |= asking

@@ -320,9 +320,9 @@ class AnswerService:
     def _next_chunk(self, chunk: Chunk) -> Chunk | None:
         """The passage after ``chunk`` in its document, if any: after the one it already reaches
         into when it was read on (``_with_body``)."""
-        for ordinal in (chunk.ordinal + 1, chunk.ordinal + 2):
-            wanted = chunk_id(chunk.doc_id, ordinal)
-            following = self.retriever.store.chunks([wanted]).get(wanted)
+        wanted = [chunk_id(chunk.doc_id, chunk.ordinal + step) for step in (1, 2)]
+        found = self.retriever.store.chunks(wanted)
+        for following in (found.get(w) for w in wanted):
             if following is None or following.end > chunk.end:
                 return following
         return None
