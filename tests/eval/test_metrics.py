@@ -70,6 +70,8 @@ def test_locate_span_prefers_the_occurrence_nearest_the_raw_offset() -> None:
         ("补贴标准为每人每月 500 元[1]", ["每人每月500元"], 1.0),  # spaces and marks ignored
         ("The window is **30 days** [2].", ["30 days", "one month"], 1.0),
         ("See [the policy](https://x.example/p) today", ["the policy today"], 1.0),
+        # A reprint that writes 後 for 后 quotes the same text.
+        ("检查合格後方可复工。[1]", ["检查合格后方可复工"], 1.0),
         ("补贴为800元", ["500元"], 0.0),
         ("anything", [], 0.0),
     ],
