@@ -64,6 +64,9 @@ _REFERS_BACK = re.compile(r"^(?:该|这|此(?!外)|上述|以上|前述|(?:This|
 # A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:",
 # or one that runs on into the list's first item ("需提交如下材料：1.审批表(原件1份)。").
 _INTRODUCES = re.compile(rf"(?:[：:]|如下[。.]?|as follows\.?)$|[：:]\s*(?:{ANY_MARKER})", re.I)
+# A sentence that asks a question: in a question-and-answer notice ("23、…需如何处理？《传染病
+# 防治法》第二十七条规定：…") it is the entry's question, and its answer is what follows it.
+_ASKS = re.compile(r"[？?][”’」』)）]*$")
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
@@ -265,7 +268,7 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
         return after[:LIST_LINES]
     by_start = {s.start: s for s in after}
     taken: list[Sentence] = []
-    size, limit = len(lead.text), CONTINUE_CHARS * char_scale(hit.chunk.text) * scale
+    size, limit = _answer_length(lead.text), CONTINUE_CHARS * char_scale(hit.chunk.text) * scale
     # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
     # and stops at "6.".
     own = marker_level(lead.text)
@@ -277,6 +280,12 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
         taken.append(s)
         size += len(s.text)
     return taken
+
+
+def _answer_length(sentence: str) -> int:
+    """What ``sentence`` counts against a read-on's reach: a question counts nothing, since it is
+    no part of the answer that follows it."""
+    return 0 if _ASKS.search(sentence) else len(sentence)
 
 
 def _ends_item(sentence: str, own: int | None) -> bool:
@@ -424,7 +433,7 @@ def _read_on(
             lines = [(a, b) for a, b in rest if not _is_heading(text[a:b], headings)]
         return (spans + lines)[: max(0, LIST_LINES - taken)]
     own = marker_level(run[0].text)
-    size = sum(len(s.text) for s in run) + sum(b - a for a, b in spans)
+    size = sum(_answer_length(s.text) for s in run) + sum(b - a for a, b in spans)
     limit = CONTINUE_CHARS * char_scale(text) * scale
     for a, b in rest:
         if size >= limit or _is_heading(text[a:b], headings) or _ends_item(text[a:b], own):

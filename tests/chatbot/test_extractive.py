@@ -82,6 +82,19 @@ def test_a_question_that_asks_for_a_list_reads_on_farther() -> None:
     assert size - len(sentences[-1].text) < limit <= size
 
 
+def test_a_question_line_takes_none_of_the_reach_of_its_answer() -> None:
+    # A question-and-answer notice: the line that matches the question is the entry's question,
+    # and the answer after it reads on as far as it would have from an answer sentence.
+    asked = "23、被新型冠状病毒病原体污染的污水、污物、场所和物品，需如何处理？"
+    answer = [f"第{i}项要求写明了消毒处理的具体办法和责任单位。" for i in range(12)]
+    chosen = _texts(
+        "被新型冠状病毒病原体污染的污水、污物需如何处理？", [_hit(asked + "".join(answer))]
+    )
+    assert chosen[0] == asked
+    size = sum(len(t) for t in chosen[1:])
+    assert size - len(chosen[-1]) < CONTINUE_CHARS <= size
+
+
 def test_an_english_passage_reads_on_three_times_as_many_characters() -> None:
     # About as many model tokens as the Chinese limit: an English character is about a third.
     lead = "The expense policy covers travel booked through the company tool."
