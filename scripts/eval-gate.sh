@@ -5,9 +5,10 @@
 # cached in POLICYQA_CACHE_DIR). Each Chinese sample also asks 60 questions of the other
 # Chinese set, which the corpus must refuse. Floors (and
 # ceilings) sit just beside the values measured on these exact samples -- ncp: passage_hit@5
-# 0.975, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.838 (0.812 before an item
+# 0.975, passage_mrr@10 0.853, doc_hit@5 1.000, answer_contains 0.850 (0.812 before an item
 # brought its sub-items and a list its rest, 0.825 before a question that asks for several
-# things read on farther), refusal_accuracy 0.983,
+# things read on farther, 0.838 before a Q&A notice's question line took none of the reach and
+# the metric read 後 as 后), refusal_accuracy 0.983,
 # false_refusal_rate 0.025; FAQ: doc_hit@5 0.947, doc_mrr@10 0.846, citation_precision 0.764
 # and citation_recall 0.871 (0.701 and 0.803 before a one-line document's line was quoted),
 # refusal_accuracy 0.983, false_refusal_rate 0.120; handbook (English, 25 pages, about 2
@@ -28,7 +29,7 @@ fi
 .venv/bin/policyqa eval "$DATA/ncp-policy-qa" --limit 80 --max-docs 100 --seed 7 \
     --negatives-from "$DATA/msgabench-gov-faq" --negatives 60 \
     --fail-under passage_hit@5=0.95 --fail-under passage_mrr@10=0.84 \
-    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.83 \
+    --fail-under doc_hit@5=0.98 --fail-under answer_contains=0.84 \
     --fail-under refusal_accuracy=0.95 --fail-over false_refusal_rate=0.04
 .venv/bin/policyqa eval "$DATA/msgabench-gov-faq" --limit 150 --max-docs 400 --seed 7 \
     --negatives-from "$DATA/ncp-policy-qa" --negatives 60 \
