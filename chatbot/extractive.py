@@ -183,10 +183,17 @@ def _is_heading(sentence: str, heading_path: tuple[str, ...]) -> bool:
     return sentence.startswith("#") or flat in heading_path
 
 
+def _lines(chunk: Chunk) -> list[tuple[int, int, str, bool]]:
+    """(start, end, text, whether it is one of the passage's headings) of each sentence."""
+    return [
+        (a, b, chunk.text[a:b], _is_heading(chunk.text[a:b], chunk.heading_path))
+        for a, b in split_sentences(chunk.text)
+    ]
+
+
 def has_body(chunk: Chunk) -> bool:
     """Whether ``chunk`` holds a sentence that is not one of its headings."""
-    spans = split_sentences(chunk.text)
-    return any(not _is_heading(chunk.text[a:b], chunk.heading_path) for a, b in spans)
+    return not all(heading for *_, heading in _lines(chunk))
 
 
 IdfFn = Callable[[str], float]
@@ -215,13 +222,12 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
         context = set(tokenize(" ".join(path))) & q_tokens
-        lines = [(a, b, hit.chunk.text[a:b]) for a, b in split_sentences(hit.chunk.text)]
-        headings = [_is_heading(sentence, path) for _, _, sentence in lines]
+        lines = _lines(hit.chunk)
         # A passage of headings only is its own content (a one-line document, its line the
         # title); the service reads one that a passage follows on into that passage
         # (``AnswerService._with_body``).
-        lines_too = all(headings)
-        for (start, end, sentence), heading in zip(lines, headings, strict=True):
+        lines_too = all(heading for *_, heading in lines)
+        for start, end, sentence, heading in lines:
             if lines_too or not heading:
                 own = set(tokenize(sentence)) & q_tokens
                 if holds is not None and holds.search(sentence):
