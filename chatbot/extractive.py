@@ -67,6 +67,8 @@ _INTRODUCES = re.compile(rf"(?:[：:]|如下[。.]?|as follows\.?)$|[：:]\s*(?:
 # A sentence that asks a question: in a question-and-answer notice ("23、…需如何处理？《传染病
 # 防治法》第二十七条规定：…") it is the entry's question, and its answer is what follows it.
 _ASKS = re.compile(r"[？?][”’」』)）]*$")
+# ... unless the question mark is a web address's ("…go to: https://example.com/prefs.html?").
+_URL_AT_END = re.compile(r"https?://\S*$")
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
@@ -264,8 +266,9 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     """What ``lead`` brings along from its passage: after a colon or 如下, the list it introduces
     (up to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
     all (scaled to the passage's script and by ``scale``, the question's ``reach``), stopping
-    at a heading or at the start of a numbered item as high as the one ``lead`` starts (its own
-    sub-items go on), or of any item when ``lead`` starts none."""
+    at a heading, at the start of a numbered item as high as the one ``lead`` starts (its own
+    sub-items go on), or of any item when ``lead`` starts none, or at the next question of a
+    Q&A notice (``_asks_next``)."""
     after = sorted(
         (s for s in ranked if s.hit_index == lead.hit_index and s.start >= lead.end),
         key=lambda s: s.start,
@@ -278,20 +281,34 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
     # and stops at "6.".
     own = marker_level(lead.text)
+    previous = lead.text
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= limit or s is None or _ends_item(s.text, own):
+        if size >= limit or s is None or _ends_item(s.text, own) or _asks_next(previous, s.text):
             break
         taken.append(s)
         size += len(s.text)
+        previous = s.text
     return taken
 
 
 def _answer_length(sentence: str) -> int:
     """What ``sentence`` counts against a read-on's reach: a question counts nothing, since it is
     no part of the answer that follows it."""
-    return 0 if _ASKS.search(sentence) else len(sentence)
+    return 0 if _is_question(sentence) else len(sentence)
+
+
+def _asks_next(previous: str, sentence: str) -> bool:
+    """Whether ``sentence``, read after ``previous``, asks the next question of a Q&A notice
+    ("…进行数字文献资源在线阅读。" then "Q3：什么时候开馆？"): a question after an answer. A
+    question right after a question is the same one asked in parts ("门把手、按钮、扶手是否有
+    病毒？" then "该怎么消毒？"), and its answer is still to come."""
+    return _is_question(sentence) and not _is_question(previous)
+
+
+def _is_question(sentence: str) -> bool:
+    return _ASKS.search(sentence) is not None and _URL_AT_END.search(sentence) is None
 
 
 def _ends_item(sentence: str, own: int | None) -> bool:
@@ -441,9 +458,17 @@ def _read_on(
     own = marker_level(run[0].text)
     size = sum(_answer_length(s.text) for s in run) + sum(b - a for a, b in spans)
     limit = CONTINUE_CHARS * char_scale(text) * scale
+    previous = text[spans[-1][0] : spans[-1][1]] if spans else run[-1].text
     for a, b in rest:
-        if size >= limit or _is_heading(text[a:b], headings) or _ends_item(text[a:b], own):
+        sentence = text[a:b]
+        if (
+            size >= limit
+            or _is_heading(sentence, headings)
+            or _ends_item(sentence, own)
+            or _asks_next(previous, sentence)
+        ):
             break
         spans.append((a, b))
         size += b - a
+        previous = sentence
     return spans

@@ -95,6 +95,37 @@ def test_a_question_line_takes_none_of_the_reach_of_its_answer() -> None:
     assert size - len(chosen[-1]) < CONTINUE_CHARS <= size
 
 
+QA_ASKED = "Q2：闭馆期间还能借阅文献吗？"
+QA_ANSWER = "闭馆期间读者不能到馆借阅文献，但可以在线阅读数字文献。"
+QA_NEXT = "Q3：什么时候开馆？开馆时间将依据疫情发展情况确定。"
+
+
+def test_the_next_question_ends_the_answer() -> None:
+    # Entry after entry of a Q&A notice: the answer is what lies between its question and the
+    # next one, however much of the reach is left.
+    chosen = _texts("闭馆期间还能借阅文献吗？", [_hit(QA_ASKED + QA_ANSWER + QA_NEXT)])
+    assert chosen == [QA_ASKED, QA_ANSWER]
+    # A question asked in two parts is one question: its answer follows the second part.
+    asked = ["门把手、按钮、扶手是否有病毒？", "该怎么消毒？"]
+    answer = "摸了门把手以后及时洗手或者用手消毒即可。"
+    chosen = _texts("门把手、按钮、扶手是否有病毒？", [_hit("".join(asked) + answer + QA_NEXT)])
+    assert chosen == [*asked, answer]
+    # A web address's question mark asks nothing: the answer goes on after it.
+    lines = [
+        "You can opt out of targeted ads.",
+        "To do so, go to https://example.com/prefs.html?",
+        "Your choice applies to this browser only.",
+    ]
+    assert _texts("How do I opt out of targeted ads?", [_hit(" ".join(lines), ("Ads",))]) == lines
+
+
+def test_the_next_question_ends_the_answer_in_the_next_passage() -> None:
+    question = "闭馆期间还能借阅文献吗？"
+    first, second = _pieces(QA_ASKED, QA_ANSWER + QA_NEXT)
+    _, sentences = run_on([first], select_sentences(question, [first], 1), lambda c: second.chunk)
+    assert [s.text for s in sentences] == [QA_ASKED, QA_ANSWER]
+
+
 def test_an_english_passage_reads_on_three_times_as_many_characters() -> None:
     # About as many model tokens as the Chinese limit: an English character is about a third.
     lead = "The expense policy covers travel booked through the company tool."
