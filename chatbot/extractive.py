@@ -401,7 +401,10 @@ def run_on(
     introduces ("…现将有关事项通知如下：") brings its lines up to ``LIST_LINES``, and otherwise
     the sentences after it follow as ``_following`` reads them (``scale``: the question's
     ``reach``). The cited passage then reaches into the next one (``joined``): one quote, one
-    citation. An answer that stops at "如下：" or mid-sentence says nothing, or half of it."""
+    citation. An answer that stops at "如下：" or mid-sentence says nothing, or half of it. A
+    reading that reaches the end of that passage too goes on in the one after it, while what it
+    read on is shorter than a reading-on's reach (a notice cut into a passage per item: "二、…",
+    "三、…"; long items stop it as one next passage did)."""
     hits = list(hits)
     out: list[Sentence] = []
     run: list[Sentence] = []
@@ -412,12 +415,23 @@ def run_on(
             continue
         chunk = hits[s.hit_index].chunk
         following = None if chunk.text[s.end :].strip() else next_chunk(chunk)
-        if following is not None:
+        more_headings: tuple[str, ...] = ()
+        size, limit = 0, CONTINUE_CHARS * char_scale(chunk.text) * scale
+        while following is not None:
             both = joined(chunk, following)
-            spans = _read_on(run, both, following.heading_path, scale)
-            if spans:
-                hits[s.hit_index] = replace(hits[s.hit_index], chunk=both)
-                out += [Sentence(s.hit_index, a, b, both.text[a:b], 0.0) for a, b in spans]
+            more_headings += following.heading_path
+            spans = _read_on(run, both, more_headings, scale)
+            if not spans:
+                break
+            read = [Sentence(s.hit_index, a, b, both.text[a:b], 0.0) for a, b in spans]
+            hits[s.hit_index] = replace(hits[s.hit_index], chunk=both)
+            out += read
+            run += read
+            chunk = both
+            size += sum(b - a for a, b in spans)
+            if both.text[read[-1].end :].strip() or size >= limit:
+                break
+            following = next_chunk(following)
         run = []
     return hits, _once(out)
 

@@ -4,6 +4,7 @@ and headings count, and that a sentence is quoted once."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 from chatbot.extractive import (
     CONTINUE_CHARS,
@@ -246,6 +247,35 @@ def test_a_list_cut_off_by_the_passage_end_continues_in_the_next_passage() -> No
     both = hits[0].chunk
     assert both.chunk_id == "c0" and (both.start, both.end) == (0, second.chunk.end)
     assert all(both.text[s.start : s.end] == s.text for s in sentences)
+
+
+def _items_read_on(lead: str, items: list[str]) -> tuple[list[str], int, int]:
+    """A notice the chunker cut at its items ("二、…", "三、…": one passage each), read on from
+    the lead of its first passage: the sentences quoted, where the cited passage ends, and
+    where the last passage ends."""
+    chunks, start = [], 0
+    for n, text in enumerate([lead, *items]):
+        path = ("通告",) if n == 0 else ("通告", text[:2])
+        chunks.append(replace(_hit(text, path).chunk, chunk_id=f"c{n}", ordinal=n, start=start,
+                              end=start + len(text)))  # fmt: skip
+        start += len(text) + 1
+    after = {c.chunk_id: nxt for c, nxt in pairwise(chunks)}
+    first = Hit(chunk=chunks[0], score=1.0)
+    chosen = select_sentences("恢复交通运输秩序的通告内容是什么？", [first], 1)
+    hits, sentences = run_on([first], chosen, lambda c: after.get(c.chunk_id))
+    return [s.text for s in sentences], hits[0].chunk.end, chunks[-1].end
+
+
+def test_a_list_goes_on_through_passages_of_one_item_each() -> None:
+    lead = "现就有关事项通知如下：一、撤销全市交通卡口。"
+    items = ["二、已封堵的高速公路出口要恢复正常通行。", "三、各县要落实属地管理责任。"]
+    quoted, cited_end, last_end = _items_read_on(lead, items)
+    assert quoted == [lead, *items]
+    assert cited_end == last_end  # one quote, cited from its first passage
+    # Once a reading-on's reach is read, it takes no further passage.
+    long_item = "二、" + "已封堵的高速公路出口要恢复正常通行，" * 12 + "不得另设卡口。"
+    quoted, _, _ = _items_read_on(lead, [long_item, items[1]])
+    assert quoted == [lead, long_item]
 
 
 def test_a_run_on_starts_after_the_overlap_and_only_after_a_passage_end() -> None:
