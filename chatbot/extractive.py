@@ -262,6 +262,12 @@ def reach(question: str) -> float:
     return LIST_QUESTION_REACH if _ASKS_FOR_LIST.search(question) else 1.0
 
 
+def _reach_chars(text: str, scale: float) -> float:
+    """How many characters a reading-on in ``text`` takes at most: ``CONTINUE_CHARS`` scaled to
+    the text's script and by ``scale``, the question's ``reach``."""
+    return CONTINUE_CHARS * char_scale(text) * scale
+
+
 def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -> list[Sentence]:
     """What ``lead`` brings along from its passage: after a colon or 如下, the list it introduces
     (up to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
@@ -277,7 +283,7 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
         return after[:LIST_LINES]
     by_start = {s.start: s for s in after}
     taken: list[Sentence] = []
-    size, limit = _answer_length(lead.text), CONTINUE_CHARS * char_scale(hit.chunk.text) * scale
+    size, limit = _answer_length(lead.text), _reach_chars(hit.chunk.text, scale)
     # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
     # and stops at "6.".
     own = marker_level(lead.text)
@@ -416,7 +422,7 @@ def run_on(
         chunk = hits[s.hit_index].chunk
         following = None if chunk.text[s.end :].strip() else next_chunk(chunk)
         more_headings: tuple[str, ...] = ()
-        size, limit = 0, CONTINUE_CHARS * char_scale(chunk.text) * scale
+        size, limit = 0, _reach_chars(chunk.text, scale)
         while following is not None:
             both = joined(chunk, following)
             more_headings += following.heading_path
@@ -471,7 +477,7 @@ def _read_on(
         return (spans + lines)[: max(0, LIST_LINES - taken)]
     own = marker_level(run[0].text)
     size = sum(_answer_length(s.text) for s in run) + sum(b - a for a, b in spans)
-    limit = CONTINUE_CHARS * char_scale(text) * scale
+    limit = _reach_chars(text, scale)
     previous = text[spans[-1][0] : spans[-1][1]] if spans else run[-1].text
     for a, b in rest:
         sentence = text[a:b]
