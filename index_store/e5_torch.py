@@ -15,9 +15,10 @@ English passages):
 - ``bf16``: weights in bfloat16, activations cast per matmul, the residual stream and layer norms
   in fp32: 24-27 passages/s, cosine 0.99999. Fast only where the CPU has AVX512_BF16 or AMX.
 - ``int8``: fbgemm's dynamic quantised linear (weights int8 per output channel, each text's
-  activations quantised on the fly, int32 accumulation): 36-40 passages/s, cosine >= 0.994.
-  Only with AVX512-VNNI: without it fbgemm's int8 kernels can saturate (7-bit ``reduce_range``
-  avoids that and lost too much accuracy, cosine 0.976, in an earlier measurement).
+  activations quantised on the fly, int32 accumulation) for three of the four matmuls, the
+  FFN's output in bf16: 34-38 passages/s, cosine >= 0.998. Only with AVX512-VNNI: without it
+  fbgemm's int8 kernels can saturate (7-bit ``reduce_range`` avoids that and lost too much
+  accuracy, cosine 0.976, in an earlier measurement).
 
 ``auto`` (the default) takes int8 where the CPU has AVX512-VNNI and fp32 elsewhere.
 
@@ -196,30 +197,43 @@ class E5Model:
         self._dense = dense
 
     def _prepare_linears(self) -> None:
-        """Turn the fp32 matmul weights into the precision's form, once, at load."""
+        """Turn the fp32 matmul weights into the precision's form, once, at load.
+
+        int8 leaves the FFN's output matmul out: its input, the GELU of 1536 features, has the
+        widest range, and quantising it with one scale cost most of int8's error (cosine to fp32
+        0.996 with it, 0.999 without, for 5 % of the speed). It runs in bf16 where the CPU
+        has bf16 instructions, else in fp32.
+        """
         import torch
 
         d = self._dense
         names = [f"l{n}.{kind}" for n in range(self.header.layers) for kind in _LINEARS]
-        if self.precision == "bf16":
+        self._packed: dict[str, object] = {}
+        if self.precision == "int8":
+            caps = cpu_capabilities()
+            wide = "bf16" if caps.get("avx512_bf16") or caps.get("amx_bf16") else "fp32"
+            quantised = [n for n in names if not n.endswith(".fo")]
+            self._packed = {n: _pack_int8(d.pop(n + ".w"), d.pop(n + ".b")) for n in quantised}
+            names = [n for n in names if n.endswith(".fo")] if wide == "bf16" else []
+        if self.precision in ("bf16", "int8"):
             for name in names:
                 d[name + ".w"] = d[name + ".w"].to(torch.bfloat16)
-        elif self.precision == "int8":
-            self._packed = {n: _pack_int8(d.pop(n + ".w"), d.pop(n + ".b")) for n in names}
 
     def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """``x @ W.T + b`` for the matmul ``name`` at the model's precision; fp32 in and out."""
+        """``x @ W.T + b`` for the matmul ``name`` in the form its weights were prepared in;
+        fp32 in and out."""
         import torch
 
         functional = torch.nn.functional
-        d = self._dense
-        if self.precision == "int8":
+        packed = self._packed.get(name)
+        if packed is not None:
             rows = x.reshape(-1, x.shape[-1]).contiguous()
-            out = torch.ops.quantized.linear_dynamic(rows, self._packed[name], False)
+            out = torch.ops.quantized.linear_dynamic(rows, packed, False)
             return out.view(*x.shape[:-1], -1)  # type: ignore[no-any-return]
-        if self.precision == "bf16":
-            return functional.linear(x.to(torch.bfloat16), d[name + ".w"]).float() + d[name + ".b"]
-        return functional.linear(x, d[name + ".w"], d[name + ".b"])
+        weight, bias = self._dense[name + ".w"], self._dense[name + ".b"]
+        if weight.dtype == torch.bfloat16:
+            return functional.linear(x.to(torch.bfloat16), weight).float() + bias
+        return functional.linear(x, weight, bias)
 
     @property
     def dim(self) -> int:
