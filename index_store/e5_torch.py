@@ -11,12 +11,12 @@ The encoder's four matmuls per layer run at one of three precisions (measured on
 128 Chinese passages of 300 characters; cosine against the fp32 vectors, worst of Chinese and
 English passages):
 
-- ``fp32``: 14-16 passages/s; any CPU.
+- ``fp32``: 12.6-15.3 passages/s (three runs, the machine slowing between them); any CPU.
 - ``bf16``: weights in bfloat16, activations cast per matmul, the residual stream and layer norms
-  in fp32: 24-27 passages/s, cosine 0.99999. Fast only where the CPU has AVX512_BF16 or AMX.
+  in fp32: 1.5-1.7x fp32, cosine 0.99999. Fast only where the CPU has AVX512_BF16 or AMX.
 - ``int8``: fbgemm's dynamic quantised linear (weights int8 per output channel, each text's
   activations quantised on the fly, ``<s>`` / ``</s>`` apart from the words, int32
-  accumulation): 30-40 passages/s, cosine >= 0.999. Only with AVX512-VNNI: without it
+  accumulation): 1.8-2.0x fp32, cosine >= 0.999. Only with AVX512-VNNI: without it
   fbgemm's int8 kernels can saturate (7-bit ``reduce_range`` avoids that and lost too much
   accuracy, cosine 0.976, in an earlier measurement).
 
@@ -145,13 +145,8 @@ def resolve_precision(
 class E5Model:
     """Tokeniser + encoder; :meth:`encode` returns L2-normalised mean-pooled vectors."""
 
-    def __init__(
-        self,
-        path: Path,
-        precision: str = "auto",
-        capabilities: Callable[[], Mapping[str, bool]] = cpu_capabilities,
-    ) -> None:
-        self.precision = resolve_precision(precision, capabilities)
+    def __init__(self, path: Path, precision: str = "auto") -> None:
+        self.precision = resolve_precision(precision)
         reader = _Reader(path.read_bytes())
         if reader.take(4) != _MAGIC:
             raise ConfigError(
