@@ -17,8 +17,8 @@ English passages):
 - ``int8``: fbgemm's dynamic quantised linear (weights int8 per output channel, each text's
   activations quantised on the fly, ``<s>`` / ``</s>`` apart from the words, int32
   accumulation): 1.8-2.0x fp32, cosine >= 0.999. Only with AVX512-VNNI: without it
-  fbgemm's int8 kernels can saturate (7-bit ``reduce_range`` avoids that and lost too much
-  accuracy, cosine 0.976, in an earlier measurement).
+  fbgemm's int8 kernels can saturate, and its 7-bit ``reduce_range`` is the likely reason an
+  earlier measurement of torch's ``quantize_dynamic`` fell to cosine 0.976.
 
 ``auto`` (the default) takes bf16 where the CPU has bf16 instructions and fp32 elsewhere. int8
 is faster still but not free: its index moved the full eval sets measurably where a bf16 index
