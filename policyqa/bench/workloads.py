@@ -116,6 +116,7 @@ def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
     first = ingest_paths([corpus], ingestor)
     again = ingest_paths([corpus], ingestor)
     passages = ingestor.store.registry.count_chunks()
+    ingest_rss = peak_rss_mb()  # the ingests' peak, before the bound's extra pass
     started = time.perf_counter()
     embedder.get_text_embedding_batch(counting.texts)
     own_embed = time.perf_counter() - started
@@ -128,7 +129,7 @@ def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
         "embedded": first.embedded_chunks,
         "tokens": model_tokens(counting, counting.texts),
         "index_mb": round(dir_mb(settings.index_dir), 1),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(ingest_rss, 1),
     }
 
 
