@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from index_store.errors import PolicyQAError
+from index_store.errors import ConfigError, PolicyQAError
 
 Split = Literal["all", "dev", "test"]
+# Reads one markdown page as (text, title), as ingest would.
+PageReader = Callable[[Path], tuple[str, str]]
 
 
 def split_of(qid: str) -> Split:
@@ -171,20 +173,24 @@ def load_privacy_set(folder: Path) -> EvalSet:
 HANDBOOK_SKIP = {"multimodal.jsonl"}  # answers live in images that are not in the set
 
 
-def load_handbook_set(folder: Path) -> EvalSet:
-    """``gitlab-handbook-rag``: markdown pages loaded with the real loader (doc id = path under
-    ``handbook/``); questions from ``datasets/*.jsonl`` except the image-based ones; the
-    previous user turn of follow-up questions becomes history."""
-    from ingest.loaders import load_file
-
+def load_handbook_set(folder: Path, read_page: PageReader | None) -> EvalSet:
+    """``gitlab-handbook-rag``: markdown pages read by ``read_page`` (the app's own loader, passed
+    in by the composition root; doc id = path under ``handbook/``); questions from
+    ``datasets/*.jsonl`` except the image-based ones; the previous user turn of follow-up
+    questions becomes history."""
+    if read_page is None:
+        raise ConfigError(
+            f"{folder} holds markdown pages: load it through policyqa.evaluation, which reads "
+            "them with the ingest loader"
+        )
     root = folder / "handbook"
     documents = []
     hasher = hashlib.sha256()
     for path in sorted(root.rglob("*.md")):
-        doc = load_file(path, 1 << 30)
+        text, title = read_page(path)
         doc_id = path.relative_to(root).as_posix()
-        hasher.update(doc_id.encode() + b"\0" + doc.text.encode())
-        documents.append(EvalDocument(doc_id, doc.text, doc.title))
+        hasher.update(doc_id.encode() + b"\0" + text.encode())
+        documents.append(EvalDocument(doc_id, text, title))
     queries = []
     for qfile in sorted((folder / "datasets").glob("*.jsonl")):
         if qfile.name in HANDBOOK_SKIP:
@@ -210,10 +216,11 @@ def load_handbook_set(folder: Path) -> EvalSet:
     return EvalSet(folder.name, tuple(documents), tuple(queries), hasher.hexdigest()[:16])
 
 
-def load_eval_set(folder: Path) -> EvalSet:
-    """Any eval set: the two shared sets with their own layout, else the common format."""
+def load_eval_set(folder: Path, read_page: PageReader | None = None) -> EvalSet:
+    """Any eval set: the two shared sets with their own layout, else the common format.
+    ``read_page`` reads a markdown page as (text, title); only the handbook layout needs it."""
     if (folder / "queries_grouped.jsonl").exists():
         return load_privacy_set(folder)
     if (folder / "handbook").is_dir() and (folder / "datasets").is_dir():
-        return load_handbook_set(folder)
+        return load_handbook_set(folder, read_page)
     return load_jsonl_set(folder)

@@ -8,8 +8,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from chatbot.llm import ChatMessage, LLMClient, LLMError
-from chatbot.prompts import JUDGE_PROMPT
+from chatbot.answering.llm import ChatMessage, LLMClient, LLMError
+from chatbot.answering.prompts import JUDGE_PROMPT
 from index_store.records import Answer
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.S)

@@ -1,4 +1,8 @@
-"""Run an eval set through the real pipeline: ingest into a cached index, retrieve, score."""
+"""Score an eval set: every question through the answer service, against its gold.
+
+The index and the service are built by the composition root (``policyqa.evaluation``) and
+passed in, so eval never builds pipelines of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from chatbot.llm import LLMClient
-from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerConfig, AnswerService, Turn
+from chatbot.answering.llm import LLMClient
+from chatbot.answering.questions import Turn
+from chatbot.answering.service import AnswerService
 from eval.datasets import EvalQuery, EvalSet
 from eval.judge import judge
 from eval.metrics import (
@@ -29,17 +32,11 @@ from eval.metrics import (
     spans_overlap,
     unique_in_order,
 )
-from index_store.embed_cache import EmbeddingCache
-from index_store.embeddings import embedder_key, make_embedder
-from index_store.keyword import TOKENIZER_VERSION
 from index_store.language import detect_language
 from index_store.policy import Scope
-from index_store.records import Answer, Chunk, Citation, Hit, SourceDocument
-from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
-from ingest.chunking import ChunkingConfig
-from ingest.pipeline import CHUNKER_VERSION, Ingestor, ingest_documents
-from ingest.textdecode import normalize_text
+from index_store.records import Answer, Chunk, Citation, Hit
+from index_store.store import IndexStore
+from index_store.text import normalize_text
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +74,11 @@ class QueryResult:
     judge_faithful: bool | None = None
     judge_agrees: bool | None = None
     judge_parse_failed: bool | None = None  # None: not judged
+    # LLM answers only: the share of cited sentences their passages support (the reranker's).
+    faithfulness: float | None = None
+    # The reranker's calibrated probability that the best passage answers (None without one):
+    # what refusal thresholds are tuned on (tools.split_metrics --thresholds).
+    best_answerable: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,53 +103,6 @@ def restrict_corpus(eval_set: EvalSet, max_docs: int | None, seed: int) -> EvalS
     docs = tuple(d for d in eval_set.documents if d.doc_id in keep)
     tag = hashlib.sha256("\n".join(sorted(keep)).encode()).hexdigest()[:8]
     return replace(eval_set, documents=docs, fingerprint=f"{eval_set.fingerprint}-{tag}")
-
-
-def _index_dir(eval_set: EvalSet, settings: Settings, chunking: ChunkingConfig) -> Path:
-    key = f"{embedder_key(settings)}|{chunking}|{CHUNKER_VERSION}.{TOKENIZER_VERSION}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-    return settings.cache_dir / "eval" / f"{eval_set.name}-{eval_set.fingerprint}-{digest}"
-
-
-def build_index(
-    eval_set: EvalSet, settings: Settings, on_progress: Callable[[int], None] | None = None
-) -> IndexStore:
-    """The set's corpus ingested with the real pipeline into an index cached by corpus
-    content; a second run re-uses it (every document is 'unchanged')."""
-    chunking = ChunkingConfig.from_settings(settings)
-    directory = _index_dir(eval_set, settings, chunking)
-    # Eval indexes are always embedded Chroma: they are private, derived data.
-    local = settings.model_copy(update={"chroma_url": ""})
-    store = open_store(local, embedder_key(settings), create=True, index_dir=directory)
-    ingestor = Ingestor(
-        store=store,
-        embedder=make_embedder(settings),
-        chunking=chunking,
-        max_file_bytes=1 << 62,
-        cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite", embedder_key(settings)),
-    )
-    docs = (
-        SourceDocument(source=d.doc_id, text=normalize_text(d.text), title=d.title, kind="eval")
-        for d in eval_set.documents
-    )
-    done = 0
-
-    def progress(_: object) -> None:
-        nonlocal done
-        done += 1
-        if on_progress is not None:
-            on_progress(done)
-
-    report = ingest_documents(docs, ingestor, progress)
-    logger.info(
-        "eval index ready dir=%s added=%d unchanged=%d embedded=%d seconds=%.1f",
-        directory,
-        len(report.by_status("added")),
-        len(report.by_status("unchanged")),
-        report.embedded_chunks,
-        report.seconds,
-    )
-    return store
 
 
 class _Gold:
@@ -241,12 +196,14 @@ def evaluate_question(
     latency = (time.perf_counter() - started) * 1000
     cited = list(answer.citations) if not answer.refused else []
     if q.should_refuse:
+        best = service.retrieve(q.question, history, scope, 1)
         return QueryResult(
             qid=q.qid, question=q.question, reference=None, answer=answer.answer,
             refused=answer.refused, should_refuse=True, gold_doc_ids=(), retrieved_doc_ids=(),
             doc_rank=None, passage_rank=None, passage_level=False, citations=(),
             answer_contains=None, answer_f1=None, citation_precision=None,
             citation_recall=None, latency_ms=latency, passed=answer.refused,
+            best_answerable=best[0].answerable if best else None,
         )  # fmt: skip
     # Rank what the answer service retrieves (its follow-up heuristic, list positions).
     hits = service.retrieve(q.question, history, scope, depth)
@@ -281,6 +238,8 @@ def evaluate_question(
         citation_precision=precision if cited else None,
         citation_recall=recall if cited else None, latency_ms=latency,
         passed=not answer.refused and rank is not None and rank <= 5,
+        faithfulness=answer.faithfulness,
+        best_answerable=hits[0].answerable if hits else None,
         **_judged(judge_llm, answer, refs[0] if refs else None),
     )  # fmt: skip
 
@@ -310,7 +269,9 @@ def summarize(results: list[QueryResult]) -> dict[str, float]:
         for k in K_VALUES:
             metrics[f"passage_hit@{k}"] = mean([hit_at(r.passage_rank, k) for r in spans])
         metrics["passage_mrr@10"] = mean([reciprocal_rank(r.passage_rank, 10) for r in spans])
-    for name in ("answer_contains", "answer_f1", "citation_precision", "citation_recall"):
+    for name in (
+        "answer_contains", "answer_f1", "citation_precision", "citation_recall", "faithfulness"
+    ):  # fmt: skip
         values = [getattr(r, name) for r in answerable if getattr(r, name) is not None]
         if values:
             metrics[name] = mean(values)
@@ -360,17 +321,9 @@ def run_eval(
         "depth": depth,
         "retrieval": asdict(service.retriever.config),
         "refusal": {k: asdict(v) for k, v in service.config.refusal.items()},
+        "reranker": service.retriever.reranker is not None,
+        "min_answerable": service.config.min_answerable,
         "judge": judge_llm.config.model if judge_llm is not None else None,
         "follow_ups": "after answers" if chat else "after questions",
     }
     return EvalReport(eval_set.name, len(results), config, summarize(results), results)
-
-
-def make_retriever(store: IndexStore, settings: Settings) -> HybridRetriever:
-    return HybridRetriever(store, make_embedder(settings), RetrievalConfig.from_settings(settings))
-
-
-def make_service(store: IndexStore, settings: Settings) -> AnswerService:
-    """The answer service as the app builds it, without an LLM: evals are offline and
-    reproducible."""
-    return AnswerService(make_retriever(store, settings), AnswerConfig.from_settings(settings))

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index_store.errors import ConfigError
+from index_store.locking import index_write_lock
 from index_store.registry import utc_now
-from index_store.store import CHROMA_DIR, REGISTRY_FILE, IndexStore, index_write_lock
+from index_store.store import CHROMA_DIR, REGISTRY_FILE, IndexStore
 
 MANIFEST = "manifest.json"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from index_store.policy import PolicyInfo
@@ -88,6 +89,10 @@ class Hit:
     # The same passage in other documents (a notice reprinted by several sites), best first:
     # shown once, with these named beside it.
     copies: tuple[Chunk, ...] = ()
+    # Second stage (cross-encoder): its logit, and the calibrated probability that this
+    # passage answers the question; None when no reranker ran.
+    rerank_score: float | None = None
+    answerable: float | None = None
 
 
 DocumentStatus = Literal["indexed"]
@@ -109,7 +114,8 @@ class DocumentRecord:
     info: PolicyInfo = field(default_factory=PolicyInfo)
 
 
-FileStatus = Literal["added", "updated", "unchanged", "failed"]
+# skipped: a file in a folder that no loader reads (e.g. .csv), listed with its reason.
+FileStatus = Literal["added", "updated", "unchanged", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,10 @@ class Answer:
     basis: tuple[str, ...] = ()  # the cited policies: 《title》（文号，validity）
     checklist: tuple[Condition, ...] = ()  # eligibility questions only
     as_of: str = ""  # the day whose policies counted as in force (ISO date)
+    # LLM answers with a reranker: the share of cited sentences their passages support, and
+    # the sentences they do not (chatbot.answering.faithfulness).
+    faithfulness: float | None = None
+    unsupported: tuple[str, ...] = ()
 
 
 ConditionStatus = Literal["met", "not_met", "unknown"]
@@ -240,3 +250,12 @@ class Condition:
     n: int  # the citation it comes from
     status: ConditionStatus
     reason: str  # why, in the user's language
+
+
+def public_source(source: str) -> str:
+    """A document's source as clients see it: a file path becomes the file's name, so answers,
+    the UI and feedback exports never show the server's folders; any other source (an eval
+    set's document id, a URL) is shown as it is."""
+    if source.startswith("/") or (len(source) > 2 and source[1] == ":" and source[2] in "\\/"):
+        return PureWindowsPath(source).name if "\\" in source else PurePosixPath(source).name
+    return source

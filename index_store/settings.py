@@ -131,7 +131,7 @@ class Settings(BaseSettings):
 
     max_question_chars: int = Field(default=2000, gt=0, le=100_000)
 
-    # The HTTP API's door (chatbot.guard) and the UI queue.
+    # The HTTP API's door (chatbot.web.api_guard) and the UI queue.
     api_keys: SecretStr | None = Field(
         default=None, description="Comma-separated keys; when set, /api and /v1 require one."
     )
@@ -161,7 +161,25 @@ class Settings(BaseSettings):
         default=Path("../shared/eval-data"),
         description="Folder of eval sets offered in the app's Evaluation tab.",
     )
-    # Refusal thresholds per question language, measured by `python -m eval.refusal`.
+    reranker: Literal["cross", "off"] = Field(
+        default="off",
+        description=(
+            "Second stage: cross = the bundled cross-encoder re-scores the best fused passages "
+            "and decides answerability; off (measured better on the shared sets) = fused order "
+            "and the keyword/dense refusal rule."
+        ),
+    )
+    rerank_k: int = Field(
+        default=20, gt=0, le=100, description="Fused passages the cross-encoder re-scores."
+    )
+    refusal_min_answerable: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Cross reranker: refuse below this calibrated probability that the best "
+        "passage answers the question.",
+    )
+    # Refusal thresholds per question language (reranker off), measured by tools/refusal.py.
     refusal_zh_min_coverage: float = Field(default=0.40, ge=0, le=1)
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
     refusal_en_min_coverage: float = Field(default=0.22, ge=0, le=1)

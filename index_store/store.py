@@ -1,9 +1,9 @@
 """The index: a Chroma collection (vectors) + the registry (truth) + the keyword index (derived).
 
-``open_store`` is the one factory; it builds the Chroma client from the settings (embedded
-``PersistentClient`` by default, ``HttpClient`` when ``POLICYQA_CHROMA_URL`` is set). In server
-mode, readers (app replicas) need no registry: they read chunk records from Chroma through a
-:class:`~index_store.catalog.ChromaCatalog`; only the ingest writer keeps a registry.
+``index_store.open_index.open_store`` is the one factory (embedded ``PersistentClient`` by
+default, ``HttpClient`` when ``POLICYQA_CHROMA_URL`` is set). In server mode, readers (app
+replicas) need no registry: they read chunk records from Chroma through a
+:class:`~index_store.chunk_source.ChromaCatalog`; only the ingest writer keeps a registry.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from filelock import FileLock, Timeout
 from llama_index.core.schema import (
     BaseNode,
     MetadataMode,
@@ -29,31 +27,27 @@ from llama_index.core.schema import (
 )
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-from index_store.catalog import (
+from index_store.chunk_source import (
     EMBEDDER_KEY,
     Catalog,
-    ChromaCatalog,
     bump_generation,
     chunk_metadata,
     collection_generation,
     collection_pages,
 )
-from index_store.errors import ConfigError, IndexBusyError, IndexNotFoundError
+from index_store.errors import ConfigError
 from index_store.keyword import KeywordHit, KeywordIndex
+from index_store.locking import index_write_lock
 from index_store.records import Chunk, DocumentRecord
 from index_store.registry import Registry
-from index_store.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = "registry.sqlite"
 CHROMA_DIR = "chroma"
-WRITE_LOCK = "write.lock"
-WRITE_LOCK_WAIT_S = 1.0
 # Fields a search may be restricted by; both retrievers can filter on them.
 FILTER_FIELDS = ("doc_id", "source")
-# Dense search applies a filter that allows at least this share of the chunks itself, after an
-# unfiltered Chroma query (see ``IndexStore.dense_search``).
+# A filter allowing this share of the chunks is applied after an unfiltered Chroma query.
 POST_FILTER_MIN_SHARE = 0.5
 Filters = dict[str, list[str]]
 
@@ -84,28 +78,6 @@ class DenseHit:
     rank: int
 
 
-def make_chroma_client(settings: Settings, index_dir: Path) -> Any:
-    """Embedded Chroma under ``index_dir`` or a Chroma server, with telemetry off."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if not settings.chroma_url:
-        return chromadb.PersistentClient(path=str(index_dir / CHROMA_DIR), settings=chroma_settings)
-    url = urlparse(settings.chroma_url)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise ConfigError(
-            f"POLICYQA_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL "
-            "(example: http://127.0.0.1:8000)"
-        )
-    return chromadb.HttpClient(
-        host=url.hostname,
-        port=url.port or (443 if url.scheme == "https" else 80),
-        ssl=url.scheme == "https",
-        settings=chroma_settings,
-    )
-
-
 def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
     """Search filters as a Chroma ``where`` clause; unknown fields are a ConfigError."""
     if not filters:
@@ -130,8 +102,11 @@ class IndexStore:
         *,
         registry: Registry | None,
         catalog: Catalog | None = None,
+        reopen: Callable[[], Any] | None = None,
     ) -> None:
-        """``registry`` is None for a server-mode reader; ``catalog`` defaults to the registry."""
+        """``registry`` is None for a server-mode reader; ``catalog`` defaults to the registry.
+        ``reopen`` (embedded Chroma) opens the collection anew from disk: another process's
+        committed writes are not in this process's open copy until then."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.index_dir = index_dir
@@ -159,6 +134,11 @@ class IndexStore:
         self._keyword: KeywordIndex | None = None
         self._keyword_generation = -1
         self._lock = threading.Lock()
+        self._reopen = reopen
+        self._dense_generation = catalog.generation
+        # Searches in flight on the open collection: a reopen waits for them (it closes it).
+        self._searching = 0
+        self._idle = threading.Condition()
 
     @property
     def registry(self) -> Registry:
@@ -199,6 +179,7 @@ class IndexStore:
                 if self._batch.changed:
                     bump_generation(self._collection, self.embedder_key)
                 self.registry.set_meta("dirty", "0")
+                self._dense_generation = self._catalog.generation  # our own writes: seen
             finally:
                 self._batch = None
 
@@ -309,15 +290,44 @@ class IndexStore:
                     return [DenseHit(h.chunk_id, h.score, i) for i, h in enumerate(kept[:k], 1)]
         return self._dense_query(query_vector, k, where)
 
+    def _refresh_collection(self) -> None:
+        """Open the collection anew when another process has committed a write since it was
+        opened (one registry read per search decides), so a running server sees a new ingest
+        or removal without a restart. The registry names what exists, so a write in progress
+        is never half visible."""
+        if self._reopen is None or self._batch is not None:
+            return
+        generation = self._catalog.generation
+        if generation == self._dense_generation:
+            return
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        with self._idle:
+            self._idle.wait_for(lambda: self._searching == 0)
+            if generation != self._dense_generation:
+                self._collection = self._reopen()
+                self.vector_store = ChromaVectorStore(chroma_collection=self._collection)
+                self._dense_generation = generation
+                logger.info("collection reopened generation=%d", generation)
+
     def _dense_query(
         self, query_vector: Sequence[float], k: int, where: dict[str, Any] | None
     ) -> list[DenseHit]:
-        result = self._collection.query(
-            query_embeddings=[list(query_vector)],
-            n_results=k,
-            where=where,
-            include=["distances"],
-        )
+        self._refresh_collection()
+        with self._idle:
+            self._searching += 1
+            collection = self._collection
+        try:
+            result = collection.query(
+                query_embeddings=[list(query_vector)],
+                n_results=k,
+                where=where,
+                include=["distances"],
+            )
+        finally:
+            with self._idle:
+                self._searching -= 1
+                self._idle.notify_all()
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         # exp(-distance), as llama-index's ChromaVectorStore reports it: the refusal thresholds
@@ -358,22 +368,6 @@ class IndexStore:
             self._registry.close()
 
 
-@contextmanager
-def index_write_lock(index_dir: Path) -> Iterator[None]:
-    lock = FileLock(str(index_dir / WRITE_LOCK), timeout=WRITE_LOCK_WAIT_S)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexBusyError(
-            f"another process is writing to the index at {index_dir} (an ingest, a removal, a "
-            "backup or a restore): wait for it to finish, then run this again"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def _to_node(
     chunk: Chunk,
     vector: Sequence[float],
@@ -404,50 +398,3 @@ def _chroma_metadata(node: BaseNode) -> dict[str, Any]:
     del metadata["_node_content"]
     metadata["relationships"] = json.dumps({NodeRelationship.SOURCE.value: node.ref_doc_id})
     return metadata
-
-
-def open_store(
-    settings: Settings, embedder_key: str, *, create: bool, index_dir: Path | None = None
-) -> IndexStore:
-    """Open the index the settings point at.
-
-    With ``create=False`` a missing index is an error that says how to make one. In server mode a
-    reader (``create=False``) without a local registry reads records from the Chroma server.
-    """
-    directory = (index_dir or settings.index_dir).expanduser().resolve()
-    has_registry = (directory / REGISTRY_FILE).exists()
-    server_reader = bool(settings.chroma_url) and not create
-    if not has_registry and not create and not server_reader:
-        raise IndexNotFoundError(
-            f"no index at {directory}: run `policyqa ingest PATH` first (or set POLICYQA_INDEX_DIR)"
-        )
-    if create:
-        directory.mkdir(parents=True, exist_ok=True)
-    client = make_chroma_client(settings, directory)
-    if server_reader:
-        collection = _server_collection(client, settings)
-        catalog = ChromaCatalog(client, settings.collection, settings.refresh_seconds)
-        registry = Registry(directory / REGISTRY_FILE) if has_registry else None
-        return IndexStore(directory, embedder_key, collection, registry=registry, catalog=catalog)
-    # embedding_function=None: we always pass vectors, and Chroma's default function would
-    # try to download an ONNX model.
-    collection = client.get_or_create_collection(
-        name=settings.collection,
-        embedding_function=None,
-        configuration={"hnsw": {"space": "cosine"}},
-    )
-    return IndexStore(
-        directory, embedder_key, collection, registry=Registry(directory / REGISTRY_FILE)
-    )
-
-
-def _server_collection(client: Any, settings: Settings) -> Any:
-    try:
-        return client.get_collection(name=settings.collection, embedding_function=None)
-    except Exception as exc:  # chromadb raises NotFoundError or a bare ValueError by version
-        if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
-            raise
-        raise IndexNotFoundError(
-            f"no collection {settings.collection!r} on the Chroma server {settings.chroma_url}: "
-            "run `policyqa ingest PATH` with the same POLICYQA_CHROMA_URL first"
-        ) from exc

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from index_store.embed_cache import EmbeddingCache
+from index_store.embedding.cache import EmbeddingCache
 from index_store.errors import LoadError
 from index_store.ids import chunk_id, content_hash, document_id
 from index_store.keyword import TOKENIZER_VERSION, tokenize
@@ -37,6 +37,8 @@ from ingest.chunking import ChunkingConfig, chunk_document, table_header
 from ingest.loaders import LOADERS
 from ingest.policy_meta import extract_policy_info
 from ingest.sandbox import IsolatedLoader
+
+SUPPORTED_TYPES = " ".join(sorted(LOADERS))
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +96,25 @@ def indexed_text(chunk: Chunk, document_text: str) -> str:
 
 def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
     """Files below ``paths`` (folders walked recursively, hidden entries skipped) in a stable
-    order; a path that does not exist yields a failed outcome."""
+    order; a path that does not exist yields a failed outcome, and a file in a folder that no
+    loader reads a skipped one (named with its reason, never silently left out)."""
     for path in paths:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     file = Path(root, name)
-                    if not name.startswith(".") and file.suffix.lower() in LOADERS:
+                    if name.startswith("."):
+                        continue
+                    if file.suffix.lower() in LOADERS:
                         yield file
+                    else:
+                        yield FileOutcome(
+                            str(file.resolve()),
+                            "skipped",
+                            reason="unsupported",
+                            message=f"{file.name}: not a supported type ({SUPPORTED_TYPES})",
+                        )
         elif path.exists():
             yield path
         else:
@@ -128,7 +140,8 @@ def _loaded(item: Path, loader: IsolatedLoader) -> SourceDocument | FileOutcome:
     try:
         doc = loader.load(item)
     except LoadError as exc:
-        logger.warning("load failed path=%s reason=%s", item, exc.reason)
+        # The report names every failure (the CLI prints it once); the log line is for -v.
+        logger.info("load failed path=%s reason=%s", item, exc.reason)
         return FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
     return replace(doc, source=str(item.resolve()))
 

@@ -12,6 +12,9 @@ import codecs
 import re
 
 from index_store.errors import LoadError
+from index_store.text import normalize_text
+
+__all__ = ["decode_bytes", "normalize_text"]
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -21,9 +24,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-_TRAILING_SPACE = re.compile(r"[ \t\u3000]+\n")
-_MANY_BLANK_LINES = re.compile(r"\n{3,}")
 # Share of CJK characters that must be GB2312 for a GB18030 decode to count as Chinese text.
 _GB2312_SHARE = 0.9
 
@@ -72,12 +72,3 @@ def decode_bytes(data: bytes, name: str = "input") -> tuple[str, str]:
         "encoding",
         f"{name}: not valid UTF-8, GB18030/GBK or Big5 text; re-save it as UTF-8",
     )
-
-
-def normalize_text(text: str) -> str:
-    """Unify line ends, drop zero-width characters and trailing blanks, cap blank lines."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _ZERO_WIDTH.sub("", text)
-    text = _TRAILING_SPACE.sub("\n", text)
-    text = _MANY_BLANK_LINES.sub("\n\n", text)
-    return text.strip()

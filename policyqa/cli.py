@@ -35,7 +35,7 @@ from policyqa.cli_eval import eval_app
 from policyqa.cli_ops import bench, index_app
 
 if TYPE_CHECKING:
-    from index_store.records import FileOutcome, Hit, IngestReport
+    from index_store.records import FileOutcome, FileStatus, Hit, IngestReport
 
 app = typer.Typer(
     help="Answer questions about policy documents with cited passages.",
@@ -78,11 +78,15 @@ def ingest(
     """Add or update documents; unchanged files are skipped, changed ones replaced."""
     from dataclasses import replace
 
-    from ingest.pipeline import ingest_paths, iter_files
-    from policyqa.services import build_ingestor, open_index
+    from index_store.locking import ensure_no_writer
 
     try:
         settings = _settings()
+        # A second writer is refused here, before Chroma is imported or a model loaded.
+        ensure_no_writer(settings.index_dir.expanduser())
+        from ingest.pipeline import ingest_paths, iter_files
+        from policyqa.compose import build_ingestor, open_index
+
         store = open_index(settings, create=True)
         ingestor = replace(
             build_ingestor(settings, store),
@@ -112,15 +116,18 @@ def ingest(
         raise typer.Exit(code=1)
 
 
+STATUSES: tuple[FileStatus, ...] = ("added", "updated", "unchanged", "failed", "skipped")
+
+
 def _report_json(report: IngestReport) -> dict[str, Any]:
     summary: dict[str, Any] = {
         status: [
             {k: v for k, v in asdict(o).items() if k != "status" and v is not None}
             for o in report.by_status(status)
         ]
-        for status in ("added", "updated", "unchanged", "failed")
+        for status in STATUSES
     }
-    summary["counts"] = {s: len(summary[s]) for s in ("added", "updated", "unchanged", "failed")}
+    summary["counts"] = {s: len(summary[s]) for s in STATUSES}
     summary["chunks"] = sum(o.chunks for o in report.outcomes if o.status != "failed")
     summary["embedded_chunks"] = report.embedded_chunks
     summary["seconds"] = round(report.seconds, 3)
@@ -128,9 +135,12 @@ def _report_json(report: IngestReport) -> dict[str, Any]:
 
 
 def _print_report(report: IngestReport) -> None:
-    for outcome in report.by_status("failed"):
-        typer.echo(f"failed   {outcome.source}: [{outcome.reason}] {outcome.message}", err=True)
-    counts = {s: len(report.by_status(s)) for s in ("added", "updated", "unchanged", "failed")}
+    for status in ("skipped", "failed"):
+        for outcome in report.by_status(status):
+            typer.echo(
+                f"{status:<8} {outcome.source}: [{outcome.reason}] {outcome.message}", err=True
+            )
+    counts = {s: len(report.by_status(s)) for s in STATUSES}
     typer.echo(
         " ".join(f"{k}={v}" for k, v in counts.items())
         + f" embedded_chunks={report.embedded_chunks} seconds={report.seconds:.1f}"
@@ -171,8 +181,8 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the passages that best answer QUESTION, best first."""
-    from chatbot.library import Library
-    from policyqa.services import build_retriever, open_index
+    from chatbot.answering.documents import Library
+    from policyqa.compose import build_retriever, open_index
 
     if not question.strip():
         typer.echo("error: the question is empty", err=True)
@@ -214,8 +224,8 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer QUESTION with cited passages (extractive, or through the configured LLM)."""
-    from chatbot.render import answer_json, basis_line, checklist_lines, sources_text
-    from policyqa.services import build_answer_service, open_index
+    from chatbot.ui.render import answer_json, basis_line, checklist_lines, sources_text
+    from policyqa.compose import build_answer_service, open_index
 
     try:
         settings = _settings()
@@ -252,8 +262,8 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
 
     try:
         settings = _settings()
-        typer.echo(f"PolicyQA on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
-        run(settings, host, port)
+        banner = f"PolicyQA on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)"
+        run(settings, host, port, banner=lambda: typer.echo(banner))
     except PolicyQAError as exc:
         raise _fail(exc) from exc
 
@@ -264,8 +274,8 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
     from dataclasses import replace
 
     from ingest.pipeline import ingest_paths
+    from policyqa.compose import build_ingestor, open_index
     from policyqa.server import DEMO_DIR, DEMO_INTERNAL_DIR, run
-    from policyqa.services import build_ingestor, open_index
 
     try:
         settings = _settings()
@@ -275,7 +285,7 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
         internal = replace(ingestor, labels=("internal",))
         _print_report(ingest_paths([DEMO_INTERNAL_DIR], internal))
         store.close()
-        typer.echo(f"PolicyQA demo on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)")
+        lines = [f"PolicyQA demo on http://{host}:{port}/  (API: /api/ask, /v1/chat/completions)"]
         if settings.admin_users is None:  # the demo's admin pages get a one-off password
             import secrets
 
@@ -283,10 +293,10 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 7860) -> None:
 
             password = secrets.token_urlsafe(9)
             settings = settings.model_copy(update={"admin_users": SecretStr(f"admin:{password}")})
-            typer.echo(
+            lines.append(
                 f"Admin pages: http://{host}:{port}/admin  (user admin, password {password})"
             )
-        run(settings, host, port)
+        run(settings, host, port, banner=lambda: typer.echo("\n".join(lines)))
     except PolicyQAError as exc:
         raise _fail(exc) from exc
 

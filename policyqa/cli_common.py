@@ -10,6 +10,22 @@ import typer
 
 from index_store.errors import PolicyQAError
 
+
+def _hide_flag_types() -> None:
+    """Typer's help prints every option's type (``<int>``, ``<path>``), flags too, where
+    ``--json <bool>`` reads as if the flag took a value. Flags get no type column."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
 if TYPE_CHECKING:
     from index_store.policy import Scope
     from index_store.settings import Settings

@@ -20,7 +20,7 @@ feedback_app = typer.Typer(
 @docs_app.command("list")
 def docs_list(as_json: JsonOpt = False) -> None:
     """List the indexed documents."""
-    from policyqa.services import open_index
+    from policyqa.compose import open_index
 
     try:
         records = open_index(settings(), create=False).documents()
@@ -29,14 +29,31 @@ def docs_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([asdict(r) for r in records])
         return
+    rows = [["doc_id", "chunks", "title", "文号 / number", "valid", "labels", "source"]]
     for r in records:
         i = r.info
         dates = f"{i.effective or i.published or '?'}..{i.expires or '?'}"
-        typer.echo(
-            f"{r.doc_id}  {r.n_chunks:4d} chunks  {r.title[:40]}  {i.doc_number or '-'}  "
-            f"{dates}  [{','.join(i.labels)}]  {r.source}"
-        )
+        rows.append(
+            [r.doc_id, str(r.n_chunks), r.title, i.doc_number or "-", dates,
+             ",".join(i.labels), r.source]
+        )  # fmt: skip
+    for row in _aligned(rows):
+        typer.echo(row)
     typer.echo(f"{len(records)} documents")
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell (a CJK character counts two), whole titles."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    widths = [max(width(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return [
+        "  ".join(cell + " " * (widths[c] - width(cell)) for c, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
 
 
 @docs_app.command("remove")
@@ -45,7 +62,7 @@ def docs_remove(
 ) -> None:
     """Remove a document and all its chunks from the index."""
     from ingest.pipeline import remove_document
-    from policyqa.services import open_index
+    from policyqa.compose import open_index
 
     try:
         record = remove_document(open_index(settings(), create=False), ref)
@@ -57,7 +74,7 @@ def docs_remove(
 @feedback_app.command("list")
 def feedback_list(as_json: JsonOpt = False) -> None:
     """List the ratings given to answers, newest first."""
-    from chatbot.feedback import FeedbackStore
+    from chatbot.web.feedback import FeedbackStore
 
     items = FeedbackStore(settings().feedback_file.expanduser()).items()
     if as_json:
@@ -74,8 +91,8 @@ def feedback_export(
     folder: Annotated[Path, typer.Argument(help="Folder for queries.jsonl and corpus.jsonl.")],
 ) -> None:
     """Write the reviewed feedback as an eval set; run it with `policyqa eval FOLDER`."""
-    from chatbot.feedback import FeedbackStore, export_eval_set, index_corpus
-    from policyqa.services import open_index
+    from chatbot.web.feedback import FeedbackStore, export_eval_set, index_corpus
+    from policyqa.compose import open_index
 
     try:
         config = settings()

@@ -38,7 +38,8 @@ class _DefaultRunGroup(TyperGroup):
 
 eval_app = typer.Typer(
     cls=_DefaultRunGroup,
-    help="Measure retrieval, answers, citations and refusals on an eval set.",
+    help="Measure retrieval, answers, citations and refusals on an eval set. "
+    "`policyqa eval PATH [OPTIONS]` is short for `policyqa eval run PATH [OPTIONS]`.",
     no_args_is_help=True,
 )
 
@@ -76,6 +77,14 @@ def eval_run(
     use_judge: Annotated[
         bool, typer.Option("--judge", help="Grade answers with the configured LLM (optional).")
     ] = False,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="Answer with the configured LLM as the app does, and report faithfulness "
+            "(the share of cited sentences their passages support). Default: extractive.",
+        ),
+    ] = False,
     chat: Annotated[
         bool,
         typer.Option(
@@ -86,15 +95,25 @@ def eval_run(
     ] = False,
 ) -> None:
     """Run an eval set through the real pipeline (index cached per corpus) and score it."""
-    from eval.datasets import load_eval_set
-    from eval.negatives import with_negatives
     from eval.report import report_html, report_json, summary_table
-    from eval.run import build_index, make_service, restrict_corpus, run_eval
     from index_store.errors import ConfigError
-    from policyqa.services import build_llm
+    from policyqa.compose import build_llm
+    from policyqa.evaluation import EvalOptions, run_eval_set
 
     floors = _parse_floors(fail_under or [])
     ceilings = _parse_floors(fail_over or [])
+    if split not in ("all", "dev", "test"):
+        raise typer.BadParameter(f"--split {split!r}: use all, dev or test")
+    options = EvalOptions(
+        split=split,  # type: ignore[arg-type]
+        limit=limit,
+        seed=seed,
+        max_docs=max_docs,
+        negatives_from=negatives_from,
+        negatives=negatives,
+        chat=chat,
+        llm=llm,
+    )
     try:
         settings = _settings()
         judge_llm = build_llm(settings) if use_judge else None
@@ -103,15 +122,7 @@ def eval_run(
                 "--judge needs an LLM: set OPENAI_API_KEY and/or OPENAI_BASE_URL "
                 "and POLICYQA_LLM_MODEL"
             )
-        if split not in ("all", "dev", "test"):
-            raise typer.BadParameter(f"--split {split!r}: use all, dev or test")
-        eval_set = load_eval_set(path).split(split).sample(limit, seed)  # type: ignore[arg-type]
-        eval_set = restrict_corpus(eval_set, max_docs, seed)
-        if negatives_from is not None and negatives:
-            eval_set = with_negatives(eval_set, load_eval_set(negatives_from), negatives, seed)
-        store = build_index(eval_set, settings)
-        service = make_service(store, settings)
-        report = run_eval(eval_set, store, service, judge_llm=judge_llm, chat=chat)
+        report = run_eval_set(path, settings, options, judge_llm)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
     typer.echo(summary_table(report))

@@ -132,10 +132,11 @@ def index_repair(
     folder is kept beside the new one."""
     import time
 
+    from index_store.locking import index_write_lock
     from index_store.probe import probe_index
-    from index_store.store import CHROMA_DIR, index_write_lock
+    from index_store.store import CHROMA_DIR
     from ingest.repair import rebuild_vectors
-    from policyqa.services import build_ingestor, open_index
+    from policyqa.compose import build_ingestor, open_index
 
     settings = get_settings()
     index_dir = settings.index_dir.expanduser().resolve()
@@ -162,7 +163,7 @@ def index_backup(
     from dataclasses import asdict
 
     from index_store.backup import backup_index
-    from policyqa.services import open_index
+    from policyqa.compose import open_index
 
     try:
         manifest = backup_index(open_index(get_settings(), create=False), destination)

@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from chatbot.feedback import FeedbackStore, export_eval_set, index_corpus
-from chatbot.library import Library
+from chatbot.answering.documents import Library
+from chatbot.web.feedback import FeedbackStore, export_eval_set, index_corpus
 from index_store.errors import DocumentNotFoundError, PolicyQAError
 from index_store.records import FileOutcome, IngestReport
 from ingest.pipeline import Ingestor, ingest_paths, remove_document

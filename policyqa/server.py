@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index_store.errors import ConfigError
 from index_store.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from chatbot.guard import GuardConfig
+    from chatbot.web.api_guard import GuardConfig
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +40,15 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gradio as gr
     from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse
 
-    from chatbot.admin_ui import build_admin_ui
-    from chatbot.api import install_api
-    from chatbot.auth import ThrottledLogin, parse_users
-    from chatbot.doc_view import install_doc_view
-    from chatbot.guard import ApiGuard
-    from chatbot.ui import CSS, build_ui
-    from policyqa.services import build_chat_context, open_index
+    from chatbot.ui.admin import build_admin_ui
+    from chatbot.ui.chat import CSS, build_ui
+    from chatbot.web.api import install_api
+    from chatbot.web.api_guard import ApiGuard
+    from chatbot.web.auth import ThrottledLogin, parse_users
+    from chatbot.web.doc_view import install_doc_view
+    from policyqa.compose import build_chat_context, open_index
 
     if not settings.chroma_url:
         from index_store.probe import probe_index
@@ -68,15 +72,20 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     max_file_bytes = int(settings.max_file_mb * 2**20)
     common = {"css": CSS, "footer_links": [], "max_file_size": max_file_bytes}
     if admins:  # mounted before "/", which would otherwise catch /admin
-        from eval.app_runner import EvalRunner
+        from policyqa.compose import build_ingestor
+        from policyqa.evaluation import EvalRunner
         from policyqa.manage import DocumentManager
-        from policyqa.services import build_ingestor
 
         manager = DocumentManager(
             build_ingestor(settings, store), ctx.service.library, ctx.feedback
         )
         admin = build_admin_ui(EvalRunner(settings), manager, ctx.feedback)
         admin.queue(max_size=settings.ui_queue_size, default_concurrency_limit=1)
+
+        @app.get("/admin", include_in_schema=False)
+        def admin_slash() -> RedirectResponse:
+            return RedirectResponse("/admin/", status_code=308)
+
         gr.mount_gradio_app(app, admin, path="/admin", auth=ThrottledLogin(admins), **common)
     ui = build_ui(ctx, DEMO_EXAMPLES if examples is None else examples)
     ui.queue(max_size=settings.ui_queue_size, default_concurrency_limit=2)
@@ -117,7 +126,7 @@ def unavailable_app(reason: str) -> FastAPI:
 
 
 def guard_config(settings: Settings) -> GuardConfig:
-    from chatbot.guard import GuardConfig
+    from chatbot.web.api_guard import GuardConfig
 
     keys = settings.api_keys.get_secret_value() if settings.api_keys else ""
     return GuardConfig(
@@ -128,9 +137,41 @@ def guard_config(settings: Settings) -> GuardConfig:
     )
 
 
-def run(settings: Settings, host: str, port: int, examples: list[str] | None = None) -> None:
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a one-line error when it cannot be had (the
+    port is taken, or the address is not this machine's)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+            "(another server on that port? pass --port)"
+        ) from exc
+    return sock
+
+
+def run(
+    settings: Settings,
+    host: str,
+    port: int,
+    examples: list[str] | None = None,
+    banner: Callable[[], None] | None = None,
+) -> None:
+    """Serve until stopped. The port is taken first and the app built (index found, models
+    loaded) before ``banner`` runs, so what it announces is already serving."""
     import uvicorn
 
-    app = create_app(settings, examples)
-    logger.info("serving host=%s port=%d", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    sock = bind(host, port)
+    try:
+        app = create_app(settings, examples)
+        if banner is not None:
+            app.router.on_startup.append(banner)
+        logger.info("serving host=%s port=%d", host, port)
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        sock.close()

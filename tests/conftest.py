@@ -14,8 +14,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import PrivateAttr
 
 from index_store.keyword import tokenize
+from index_store.open_index import open_store
 from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
+from index_store.store import IndexStore
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor
 
@@ -121,8 +122,9 @@ def ingestor(store: IndexStore, hashing_embedder: HashingEmbedding) -> Ingestor:
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IndexStore, Settings]]:
     """The demo corpus indexed once per session with the real default embedder."""
-    from index_store.embeddings import embedder_key, make_embedder
+    from index_store.embedding.factory import embedder_key
     from ingest.pipeline import ingest_paths
+    from policyqa.compose import build_ingestor
     from tests.files import DEMO_DIR, DEMO_INTERNAL_DIR
 
     root = tmp_path_factory.mktemp("demo")
@@ -130,7 +132,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Index
         _env_file=None, index_dir=root / "index", cache_dir=root / "cache"
     )
     store = open_store(demo_settings, embedder_key(demo_settings), create=True)
-    ingestor = Ingestor(store, make_embedder(demo_settings), ChunkingConfig(300, 50, 60), 1 << 20)
+    ingestor = build_ingestor(demo_settings, store)  # as the app builds it
     report = ingest_paths([DEMO_DIR], ingestor)
     assert not report.failed and report.embedded_chunks > 10
     internal = ingest_paths([DEMO_INTERNAL_DIR], replace(ingestor, labels=("internal",)))

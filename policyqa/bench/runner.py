@@ -76,11 +76,12 @@ def write_corpus(cfg: BenchConfig) -> tuple[Path, float]:
     """The first ``docs`` documents of the ingest set as text files (both pipelines read the
     same files)."""
     from eval.datasets import load_eval_set
+    from policyqa.evaluation import read_page
 
     corpus = cfg.work_dir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     size = 0
-    for doc in load_eval_set(cfg.eval_data / cfg.ingest_set).documents[: cfg.docs]:
+    for doc in load_eval_set(cfg.eval_data / cfg.ingest_set, read_page).documents[: cfg.docs]:
         path = corpus / f"{doc.doc_id.replace('/', '_')}.txt"
         path.write_text(f"{doc.title}\n{doc.text}\n", encoding="utf-8")
         size += path.stat().st_size
@@ -90,9 +91,10 @@ def write_corpus(cfg: BenchConfig) -> tuple[Path, float]:
 def questions(cfg: BenchConfig) -> list[str]:
     """Real questions, Chinese and English, alternating."""
     from eval.datasets import load_eval_set
+    from policyqa.evaluation import read_page
 
-    zh = [q.question for q in load_eval_set(cfg.eval_data / "ncp-policy-qa").queries]
-    en = [q.question for q in load_eval_set(cfg.eval_data / "policyqa-privacy").queries]
+    zh = [q.question for q in load_eval_set(cfg.eval_data / "ncp-policy-qa", read_page).queries]
+    en = [q.question for q in load_eval_set(cfg.eval_data / "policyqa-privacy", read_page).queries]
     mixed = [q for pair in zip(zh, en, strict=False) for q in pair]
     return mixed[: cfg.questions]
 
@@ -100,9 +102,10 @@ def questions(cfg: BenchConfig) -> list[str]:
 def bench_embedder(cfg: BenchConfig) -> dict[str, Any]:
     """Embedding throughput on 300-character Chinese passages cut from the ncp corpus."""
     from eval.datasets import load_eval_set
+    from policyqa.evaluation import read_page
 
     passages: list[str] = []
-    for doc in load_eval_set(cfg.eval_data / "ncp-policy-qa").documents:
+    for doc in load_eval_set(cfg.eval_data / "ncp-policy-qa", read_page).documents:
         text = doc.text.replace("\n", "")
         passages += [text[i : i + 300] for i in range(0, len(text) - 300, 300)]
         if len(passages) >= cfg.embed_passages:

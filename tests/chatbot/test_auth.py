@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.auth import Access, ThrottledLogin, parse_access, parse_users
-from chatbot.doc_view import DocLinks, render_document
-from chatbot.guard import key_names
+from chatbot.web.api_guard import key_names
+from chatbot.web.auth import Access, ThrottledLogin, parse_access, parse_users
+from chatbot.web.doc_view import DocLinks, render_document
 from index_store.errors import ConfigError
 
 
@@ -99,8 +99,8 @@ def test_the_document_view_escapes_and_marks_the_span() -> None:
 def test_the_in_force_default_comes_from_the_settings_unless_the_asker_says() -> None:
     from unittest.mock import sentinel
 
-    from chatbot.api import AskRequest
-    from chatbot.context import ChatContext
+    from chatbot.web.api import AskRequest
+    from chatbot.web.context import ChatContext
 
     archive = ChatContext(service=sentinel.service, in_force_default=False)  # type: ignore[arg-type]
     current = ChatContext(service=sentinel.service)  # type: ignore[arg-type]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.catalogue import MAX_LISTED, asks_for_catalogue, catalogue_answer, newest, picked
+from chatbot.answering.policy_list import (
+    MAX_LISTED,
+    asks_for_catalogue,
+    catalogue_answer,
+    newest,
+    picked,
+)
 from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
 

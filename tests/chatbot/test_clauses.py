@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.clauses import clause_locator
+from chatbot.answering.clauses import clause_locator
 
 LAW = (
     "示例条例\n第一章 总则\n第一条 本条例适用于本市中小企业。\n"

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chatbot.render import answer_json, sources_html, sources_text
-from chatbot.retrieval import MAX_COPIES, HybridRetriever, RetrievalConfig, collapse_copies
-from chatbot.service import AnswerConfig, AnswerService
+from chatbot.answering.retrieval import (
+    MAX_COPIES,
+    HybridRetriever,
+    RetrievalConfig,
+    collapse_copies,
+)
+from chatbot.answering.service import AnswerConfig, AnswerService
+from chatbot.ui.render import answer_json, sources_html, sources_text
 from index_store.records import Chunk, Hit
 from index_store.store import IndexStore
 from ingest.pipeline import Ingestor, ingest_paths
@@ -77,8 +82,23 @@ def test_a_reprinted_passage_is_cited_once_with_its_copies_named(
     assert "1个月房租免收" in cited.quote
     copy = cited.copies[0]
     assert copy.source == first.copies[0].source and copy.chunk_id == first.copies[0].chunk_id
+    shown = Path(copy.source).name  # the file's name, never the server's folders
     assert json.loads(json.dumps(answer_json(answer)))["citations"][0]["copies"][0]["source"] == (
-        copy.source
+        shown
     )
-    assert f"同见: {copy.source}" in sources_text(answer)
-    assert "同见" in sources_html(answer) and copy.source in sources_html(answer)
+    assert f"同见: {shown}" in sources_text(answer)
+    assert "同见" in sources_html(answer) and shown in sources_html(answer)
+    assert copy.source not in sources_html(answer)
+
+
+def test_the_sources_panel_shows_names_and_no_markdown_markers() -> None:
+    from index_store.records import Answer, Citation
+
+    text = "## 二、奖励标准\n（一）首次认定为国家高新技术企业的，一次性给予30万元奖励。"
+    cited = Citation(1, "d1", "/srv/policies/2026/高新.md", "高新办法", "二、奖励标准", text, 0,
+                     len(text), 1.0, quote="（一）首次认定为国家高新技术企业的，一次性给予30万元奖励。")  # fmt: skip
+    answer = Answer("q", "现有政策文件中未找到……", "extractive", True, (cited,), language="zh")
+    panel = sources_html(answer)
+    assert "##" not in panel and "<mark>（一）首次认定" in panel
+    assert "高新.md" in panel and "/srv/policies" not in panel
+    assert json.loads(json.dumps(answer_json(answer)))["citations"][0]["source"] == "高新.md"

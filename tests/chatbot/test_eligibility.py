@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from chatbot.eligibility import (
+from chatbot.answering.eligibility import (
     APPLICATION,
     ELIGIBILITY,
     build_checklist,

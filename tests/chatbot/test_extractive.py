@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from chatbot.extractive import (
+from chatbot.answering.extractive import (
     CONTINUE_CHARS,
     LEAD_IN_CHARS,
     LIST_LINES,
@@ -15,10 +15,10 @@ from chatbot.extractive import (
     asking_tokens,
     question_tokens,
     reach,
-    run_on,
     score_sentences,
     select_sentences,
 )
+from chatbot.answering.read_on import run_on
 from index_store.records import Chunk, Hit
 
 

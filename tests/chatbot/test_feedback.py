@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chatbot.feedback import FeedbackStore, eval_case, export_eval_set, index_corpus
-from chatbot.render import answer_json
-from chatbot.service import AnswerConfig, AnswerService
+from chatbot.answering.service import AnswerConfig, AnswerService
+from chatbot.ui.render import answer_json
+from chatbot.web.feedback import FeedbackStore, eval_case, export_eval_set, index_corpus
 from index_store.errors import PolicyQAError
 from index_store.settings import Settings, get_settings
 from index_store.store import IndexStore
 from policyqa.cli import app
-from policyqa.services import build_retriever
+from policyqa.compose import build_retriever
 
 Demo = tuple[IndexStore, Settings]
 

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from chatbot.retrieval import rrf_fuse, score_fuse
+from chatbot.answering.retrieval import rrf_fuse, score_fuse
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,16 @@ from datetime import date
 
 import pytest
 
-from chatbot.citations import CitationStreamFilter, unverified_numbers
-from chatbot.llm import LLMClient, LLMConfig
-from chatbot.service import AnswerConfig, AnswerService, Turn
+from chatbot.answering.citations import CitationStreamFilter, unverified_numbers
+from chatbot.answering.llm import LLMClient, LLMConfig
+from chatbot.answering.questions import Turn
+from chatbot.answering.service import AnswerConfig, AnswerService
 from index_store.policy import Scope
 from index_store.records import Answer
+from index_store.reranker.factory import LazyJudge
 from index_store.settings import Settings
 from index_store.store import IndexStore
-from policyqa.services import build_answer_service, build_retriever
+from policyqa.compose import build_answer_service, build_retriever
 from tests.openai_stub import ScriptedOpenAI
 
 Demo = tuple[IndexStore, Settings]
@@ -34,8 +36,9 @@ def make_service(demo_store: Demo) -> Iterator[object]:
         stubs.append(stub)
         config = LLMConfig(model="deepseek-chat", base_url=stub.url, api_key="sk-test", **llm)  # type: ignore[arg-type]
         service = AnswerService(
-            build_retriever(settings, store), AnswerConfig(top_k=4), LLMClient(config)
-        )
+            build_retriever(settings, store), AnswerConfig(top_k=4), LLMClient(config),
+            judge=LazyJudge(),
+        )  # fmt: skip
         return service, stub
 
     yield make
@@ -84,6 +87,34 @@ def test_numbers_missing_from_cited_passages_are_flagged(make_service) -> None: 
     answer = service.ask(QUESTION)
     assert answer.warnings and "75%" in answer.warnings[0] and "999" in answer.warnings[0]
     assert "60%" not in answer.warnings[0]
+
+
+TRUE_SENTENCE = (
+    "对上年度不裁员或裁员率不高于5.5%的中小微企业，按上年度实际缴纳失业保险费的60%予以返还。"
+)
+
+
+@pytest.mark.parametrize(
+    "altered",
+    [
+        TRUE_SENTENCE.replace("60%", "80%"),  # a changed amount
+        TRUE_SENTENCE.replace("上年度", "2019年度", 1),  # a changed date
+        "企业还可以免费获得一套办公家具。",  # a claim the passage never makes
+    ],
+)
+def test_sentences_their_citation_does_not_support_are_flagged(make_service, altered: str) -> None:  # type: ignore[no-untyped-def]
+    service, _ = make_service([("text", f"{TRUE_SENTENCE}[1]{altered}[1]")])
+    answer = service.ask(QUESTION)
+    assert "第四条" in answer.citations[0].locator
+    assert answer.unsupported == (altered,)
+    assert answer.faithfulness == 0.5
+    assert any(altered in w for w in answer.warnings)
+
+
+def test_a_faithful_llm_answer_is_not_flagged(make_service) -> None:  # type: ignore[no-untyped-def]
+    service, _ = make_service([("text", f"根据现有政策文件：\n{TRUE_SENTENCE}[1]")])
+    answer = service.ask(QUESTION)
+    assert answer.unsupported == () and answer.faithfulness == 1.0
 
 
 def test_rate_limit_then_success_is_retried(make_service) -> None:  # type: ignore[no-untyped-def]

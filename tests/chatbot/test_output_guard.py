@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.llm import LLMClient, LLMConfig
-from chatbot.output_guard import CANARY, OutputGuard, PromptLeakError
-from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.service import AnswerConfig, AnswerService, RefusalPolicy
-from chatbot.ui import chat_markdown
+from chatbot.answering.llm import LLMClient, LLMConfig
+from chatbot.answering.output_filter import CANARY, OutputGuard, PromptLeakError
+from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
+from chatbot.answering.service import AnswerConfig, AnswerService, RefusalPolicy
+from chatbot.ui.chat import chat_markdown
 from index_store.records import Answer
 from index_store.store import IndexStore
 from ingest.pipeline import Ingestor, ingest_paths

@@ -7,13 +7,14 @@ from datetime import date
 
 import pytest
 
-from chatbot.library import Library
-from chatbot.render import checklist_lines
-from chatbot.service import AnswerConfig, AnswerService, Turn
+from chatbot.answering.documents import Library
+from chatbot.answering.questions import Turn
+from chatbot.answering.service import AnswerConfig, AnswerService
+from chatbot.ui.render import checklist_lines
 from index_store.policy import Scope
 from index_store.settings import Settings
 from index_store.store import IndexStore
-from policyqa.services import build_retriever
+from policyqa.compose import build_retriever
 
 Demo = tuple[IndexStore, Settings]
 TODAY = date(2026, 6, 1)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chatbot.position import (
+from chatbot.answering.position import (
     Entry,
     Plan,
     _step,
@@ -19,7 +19,8 @@ from chatbot.position import (
     parse_entries,
     plan_follow_up,
 )
-from chatbot.service import AnswerService, Turn
+from chatbot.answering.questions import Turn
+from chatbot.answering.service import AnswerService
 from eval.datasets import EvalQuery
 from eval.run import evaluate_question
 from index_store.numbering import ARTICLE
@@ -27,7 +28,7 @@ from index_store.policy import Scope
 from index_store.records import Chunk, Hit
 from index_store.settings import Settings
 from index_store.store import IndexStore
-from policyqa.services import build_answer_service
+from policyqa.compose import build_answer_service
 
 HANDBOOK = """# Chat
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from chatbot.output_guard import CANARY
-from chatbot.service import build_messages
+from chatbot.answering.compose import build_messages
+from chatbot.answering.output_filter import CANARY
 from index_store.records import Chunk, Hit
 
 

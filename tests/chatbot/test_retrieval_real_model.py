@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from index_store.embeddings import (
+from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
+from index_store.embedding.factory import (
     SentenceTransformerEmbedding,
     bundled_minilm_path,
     embedder_key,
     make_embedder,
 )
 from index_store.errors import ConfigError
+from index_store.open_index import open_store
 from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
+from index_store.store import IndexStore
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths
 from tests.files import DEMO_DIR

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from eval.datasets import load_eval_set
 from eval.report import compare, format_comparison, report_html, report_json
 from eval.run import CitationResult, EvalReport, QueryResult, summarize
+from index_store.errors import ConfigError
 from policyqa.cli import app
+from policyqa.evaluation import read_page
 from tests.conftest import SHARED, needs_shared
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -61,6 +63,13 @@ def test_summarize_arithmetic() -> None:
     assert m["refusal_accuracy"] == pytest.approx(1 / 2)
     assert m["false_refusal_rate"] == pytest.approx(1 / 3)
     assert m["latency_p95_ms"] == 30.0
+    assert "faithfulness" not in m  # extractive answers: not measured
+
+
+def test_faithfulness_is_the_mean_over_llm_answers() -> None:
+    m = summarize([result("a", True, faithfulness=1.0), result("b", True, faithfulness=0.5),
+                   result("c", True)])  # fmt: skip
+    assert m["faithfulness"] == pytest.approx((1.0 + 0.5) / 2)
 
 
 def test_json_has_the_documented_shape() -> None:
@@ -131,7 +140,7 @@ def test_html_escapes_hostile_text() -> None:
     ],
 )
 def test_shared_formats_load(name: str, docs: int, check: object) -> None:
-    s = load_eval_set(SHARED / name)
+    s = load_eval_set(SHARED / name, read_page)
     assert len(s.documents) == docs
     ids = {d.doc_id for d in s.documents}
     assert all(set(q.gold_doc_ids) <= ids for q in s.queries)
@@ -156,3 +165,10 @@ def test_comparison_flags_what_got_worse() -> None:
     assert lines["doc_hit@5"].endswith("worse") and "-0.100" in lines["doc_hit@5"]
     assert not lines["latency_p95_ms"].endswith("worse")  # lower latency is better
     assert not lines["answer_f1"].endswith("worse")
+
+
+def test_the_handbook_layout_needs_the_app_s_page_reader(tmp_path: Path) -> None:
+    (tmp_path / "handbook").mkdir()
+    (tmp_path / "datasets").mkdir()
+    with pytest.raises(ConfigError, match="markdown pages"):
+        load_eval_set(tmp_path)

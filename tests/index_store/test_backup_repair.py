@@ -12,9 +12,10 @@ import pytest
 
 from index_store.backup import backup_index, restore_index
 from index_store.errors import ConfigError, IndexBusyError
+from index_store.open_index import open_store
 from index_store.probe import probe_index
 from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
+from index_store.store import IndexStore
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths, remove_document
 from ingest.repair import rebuild_vectors

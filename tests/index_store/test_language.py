@@ -15,6 +15,10 @@ from index_store.language import detect_language
         ("稳岗返还 (job retention refund) 的申请条件是什么？", "zh"),
         ("What does the policy say about 密码?", "en"),
         ("", "en"),
+        # Markup is not the user's language: a Chinese question in HTML or with a link.
+        ('<p class="question"><strong>稳岗返还</strong>的比例？</p>', "zh"),
+        ("稳岗返还比例？见 https://www.example.gov.cn/policy/notice-2026-3.html", "zh"),
+        ("[稳岗返还](https://example.com/a/b/c) 比例？ `policy_id=ref-001`", "zh"),
     ],
 )
 def test_language_of_a_text(text: str, language: str) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from index_store.errors import ConfigError, IndexNotFoundError
+from index_store.open_index import open_store
 from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
+from index_store.store import IndexStore
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths, remove_document
 from tests.conftest import HashingEmbedding
@@ -82,7 +83,7 @@ def test_a_reader_has_policy_metadata_labels_and_document_text(
 ) -> None:
     from dataclasses import replace
 
-    from chatbot.library import Library
+    from chatbot.answering.documents import Library
     from index_store.policy import Scope
 
     store, ingestor = writer

@@ -12,8 +12,9 @@ import pytest
 from pydantic import Field, PrivateAttr
 
 from index_store.errors import IndexBusyError
+from index_store.open_index import open_store
 from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
+from index_store.store import IndexStore
 from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths
 from tests.conftest import HashingEmbedding
@@ -121,7 +122,7 @@ HOLDER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from index_store.settings import Settings
-    from index_store.store import open_store
+    from index_store.open_index import open_store
     s = Settings(_env_file=None, index_dir=Path(sys.argv[1]), cache_dir=Path(sys.argv[1]) / "c")
     store = open_store(s, "test-hashing", create=True)
     with store.write_batch():

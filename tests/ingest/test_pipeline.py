@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.retrieval import HybridRetriever, RetrievalConfig
-from index_store.embed_cache import EmbeddingCache
+from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
+from index_store.embedding.cache import EmbeddingCache
 from index_store.errors import ConfigError, DocumentNotFoundError
 from index_store.keyword import tokenize
+from index_store.open_index import open_store
 from index_store.settings import Settings
-from index_store.store import IndexStore, open_store
+from index_store.store import IndexStore
 from ingest.pipeline import Ingestor, indexed_text, ingest_paths, remove_document
 from tests.conftest import HashingEmbedding
 from tests.files import EN_POLICY, ZH_POLICY, make_pdf
@@ -46,7 +47,9 @@ def test_batch_ingests_good_files_and_reports_broken_ones(
 ) -> None:
     report = ingest_paths([corpus], ingestor)
     by_name = {Path(o.source).name: o for o in report.outcomes}
-    assert set(by_name) == {"zh.txt", "travel.md", "scan.pdf", "broken.pdf"}
+    # Hidden files are left out; a file no loader reads is named as skipped, with its reason.
+    assert set(by_name) == {"zh.txt", "travel.md", "scan.pdf", "broken.pdf", "notes.jpg"}
+    assert (by_name["notes.jpg"].status, by_name["notes.jpg"].reason) == ("skipped", "unsupported")
     assert by_name["zh.txt"].status == "added" and by_name["travel.md"].status == "added"
     assert (by_name["scan.pdf"].status, by_name["scan.pdf"].reason) == ("failed", "no_text")
     assert (by_name["broken.pdf"].status, by_name["broken.pdf"].reason) == ("failed", "corrupt")

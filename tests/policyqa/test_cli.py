@@ -47,7 +47,9 @@ def test_ingest_search_list_remove(docs: Path) -> None:
     assert code == 1, err  # one file failed
     report = json.loads(out)
     n_demo = len(list(DEMO_DIR.iterdir()))
-    assert report["counts"] == {"added": n_demo, "updated": 0, "unchanged": 0, "failed": 1}
+    assert report["counts"] == {
+        "added": n_demo, "updated": 0, "unchanged": 0, "failed": 1, "skipped": 0
+    }  # fmt: skip
     assert report["failed"][0]["reason"] == "corrupt"
     assert report["failed"][0]["source"].endswith("broken.pdf")
     assert report["embedded_chunks"] == report["chunks"] > 0
@@ -136,8 +138,43 @@ def test_console_script_help_is_installed() -> None:
     assert "ingest" in result.stdout and "search" in result.stdout
 
 
+def test_unsupported_files_are_listed_as_skipped_and_failures_printed_once(
+    docs: Path,
+) -> None:
+    (docs / "subsidies.csv").write_text("企业类型,补贴\n小微企业,1000\n", encoding="utf-8")
+    code, out, err = run("ingest", str(docs))
+    assert code == 1  # broken.pdf failed; the rest was ingested
+    assert "skipped=1" in out and "failed=1" in out
+    failed = [line for line in err.splitlines() if "broken.pdf" in line]
+    assert len(failed) == 1 and failed[0].startswith("failed") and "[corrupt]" in failed[0]
+    skipped = [line for line in err.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 1 and "subsidies.csv: not a supported type" in skipped[0]
+    code, out, _ = run("ingest", str(docs / "subsidies.csv"), "--json")
+    assert code == 1 and json.loads(out)["failed"][0]["reason"] == "unsupported"  # named: fails
+
+
+def test_docs_list_has_a_header_and_whole_titles(docs: Path) -> None:
+    run("ingest", str(docs))
+    code, out, _ = run("docs", "list")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["doc_id", "chunks", "title"]
+    assert any("示例市支持中小微企业纾困发展若干措施" in line for line in lines[1:])
+    assert any("Example Cloud Support Service Level Agreement" in line for line in lines[1:])
+
+
+def test_eval_help_names_the_short_form() -> None:
+    code, out, _ = run("eval", "--help")
+    assert code == 0 and "policyqa eval PATH" in " ".join(out.split())
+
+
+def test_help_shows_no_type_after_a_flag() -> None:
+    code, out, _ = run("ingest", "--help")
+    assert code == 0 and "--json" in out and "<bool>" not in out
+    assert "<str>" in out  # options that take a value keep their type
+
+
 def test_feedback_list_and_export(docs: Path, env: Path) -> None:
-    from chatbot.feedback import FeedbackStore
+    from chatbot.web.feedback import FeedbackStore
 
     run("ingest", str(docs / "refund-policy.md"))
     code, out, _ = run("ask", "How long is the warranty on electronics?", "--json")
@@ -152,4 +189,61 @@ def test_feedback_list_and_export(docs: Path, env: Path) -> None:
     assert code == 0 and "exported 1 cases" in out
     case = json.loads((env / "set" / "queries.jsonl").read_text("utf-8"))
     assert case["answer"] == "2-year limited warranty"
-    assert case["gold_doc_ids"] == [str((docs / "refund-policy.md").resolve())]
+    assert case["gold_doc_ids"] == ["refund-policy.md"]  # the name clients saw, not the path
+
+
+def _serve(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+
+    exe = Path(sys.executable).with_name("policyqa")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")} | env_extra
+    return subprocess.run(
+        [str(exe), "serve", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_serve_with_its_port_taken_fails_in_one_line_without_a_banner(tmp_path: Path) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        done = _serve("--port", str(port), env_extra={"POLICYQA_INDEX_DIR": str(tmp_path)})
+    finally:
+        taken.close()
+    assert done.returncode == 2 and "PolicyQA on" not in done.stdout
+    assert (
+        done.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    )
+
+
+def test_serve_with_no_index_fails_in_one_line_without_a_banner(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    missing = tmp_path / "none"
+    done = _serve("--port", str(free_port()), env_extra={"POLICYQA_INDEX_DIR": str(missing)})
+    assert done.returncode == 2 and "PolicyQA on" not in done.stdout
+    assert "policyqa ingest" in done.stderr and done.stderr.strip().count("\n") == 0
+
+
+def test_a_second_writer_is_refused_before_heavy_imports(tmp_path: Path) -> None:
+    import os
+
+    from index_store.locking import index_write_lock
+
+    index = tmp_path / "index"
+    index.mkdir()
+    (tmp_path / "a.txt").write_text("第一条 测试。", encoding="utf-8")
+    exe = Path(sys.executable).with_name("policyqa")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+    env |= {"POLICYQA_INDEX_DIR": str(index), "PYTHONPROFILEIMPORTTIME": "1"}
+    with index_write_lock(index):  # an ingest in progress
+        done = subprocess.run(
+            [str(exe), "ingest", str(tmp_path / "a.txt")],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+    assert done.returncode == 2 and "another process is writing to the index" in done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"torch", "chromadb", "transformers", "llama_index.core", "onnxruntime"}

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -226,7 +227,7 @@ def test_out_of_scope_question_is_refused_in_the_browser(page) -> None:  # type:
 def test_evaluation_tab_runs_a_set_with_results(page, demo_server: str) -> None:  # type: ignore[no-untyped-def]
     try:
         assert page.get_by_role("tab", name="评测 / Evaluation").count() == 0  # not on the chat
-        page.goto(f"{demo_server}/admin/", wait_until="load")
+        page.goto(f"{demo_server}/admin", wait_until="load")  # redirected to /admin/
         page.get_by_label("username").fill("admin")
         page.get_by_label("password").fill(ADMIN_PASSWORD)
         page.get_by_role("button", name="Login").click()
@@ -247,6 +248,17 @@ def login(url: str, username: str, password: str) -> int:
             return r.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def test_admin_without_its_slash_redirects(demo_server: str) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(demo_server)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    conn.request("GET", "/admin")
+    response = conn.getresponse()
+    assert (response.status, response.getheader("location")) == (308, "/admin/")
 
 
 def test_admin_pages_need_a_login_and_failures_are_throttled(demo_server: str) -> None:
@@ -398,7 +410,9 @@ def test_as_of_filter_and_repealed_policy_warning(page) -> None:  # type: ignore
         chat = page.locator("#chat").inner_text()
         assert "3万元" in chat and "已被废止" in chat and "示政办〔2026〕3号" in chat
         page.locator("#filters").get_by_text("筛选 / Filters").click()
-        page.locator("#as-of textarea, #as-of input").first.fill("2025-06-01")
+        box = page.locator("#as-of textarea, #as-of input").first
+        assert box.get_attribute("placeholder") == date.today().isoformat()  # not a fixed day
+        box.fill("2025-06-01")
         page.locator("#question textarea").fill("首次创业能拿到多少创业补贴？")
         page.locator("#ask").click()
         page.wait_for_function(

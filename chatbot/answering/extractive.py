@@ -1,0 +1,400 @@
+"""Extractive answers: the sentences of the retrieved passages that answer the question, kept
+verbatim, each marked with the citation of its passage.
+
+Sentences are scored by how much of the question's (IDF-weighted) keywords they cover, with a
+mild preference for higher-ranked passages, and ranked higher when they hold the kind of answer
+the question asks for (a date, a phone number, an address, an amount). Each chosen sentence
+brings the ones that follow it and the start of the numbered item or paragraph it lies in (or,
+when it opens by pointing back, "该项措施…", the sentence before it); where the passage ends
+first, the reading goes on in the document's next passage (``read_on.run_on``): a sentence or
+a list the passage cuts off is not quoted by half. No model runs here, so an answer costs a few
+milliseconds and every number in it is copied from the cited text by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from index_store.keyword import tokenize
+from index_store.language import char_scale
+from index_store.numbering import ANY_MARKER, marker_level
+from index_store.records import Chunk, Hit
+
+_MIN_SENTENCE_CHARS = 6
+# Sentence ends, line breaks, and paragraph gaps (runs of spaces, ideographic spaces), which
+# many notices use instead of line breaks; "Mr." style periods need a letter before them.
+_SENTENCE_END = re.compile(
+    r"[。！？!?]+[”’」』)）]*|\n|[ \t\u3000]{2,}|\u3000|(?<=[A-Za-z)])\.(?=\s)"
+)
+RANK_DECAY = 0.06  # each lower passage rank costs 6 % of a sentence's score
+CONTEXT_WEIGHT = 0.5  # a question word found only in the passage's title or headings
+SECOND_SENTENCE_SHARE = 0.75  # further sentences must score this share of the best one
+LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
+# A chosen sentence brings the sentences after it in its passage, up to this many characters
+# with it, stopping where a new numbered item starts: the sentence that shares the question's
+# words often only sets the scene ("农业农村部启动开展…专项行动"), and what the question asks
+# follows it ("此次行动注重…"). On the ncp dev questions this took answer_contains from 0.60
+# to 0.76 (docs/quality.md). Counted in Chinese characters: English passages read on three
+# times as far, about as many model tokens (``char_scale``).
+CONTINUE_CHARS = 200
+# A question that asks for several things ("有哪些措施", "申请条件包括什么", "What are the…") reads
+# on this many times as far: the list it asks for is its answer, and a passage's end no longer
+# stops the reading (``run_on``). On ncp, 1.5 gained 10 answers and lost none, in the dev and
+# the test split alike; 2.0 gained 2 more for 14 more characters an answer (docs/quality.md).
+LIST_QUESTION_REACH = 1.5
+_ASKS_FOR_LIST = re.compile(
+    r"哪些|哪几|哪方面|什么(?:措施|举措|要求|条件|内容|材料)|有何|包括|流程|步骤|\bwhat are\b", re.I
+)
+_ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
+# What ends the text before a paragraph's first sentence: a line break or a run of spaces.
+_PARAGRAPH_BREAK = re.compile(r"(?:\n|[ \t\u3000]{2,}|\u3000)[ \t\u3000]*$")
+# A chosen sentence inside a numbered item or a paragraph brings its start when it lies this
+# close before it ("5.缓解企业用能成本压力。" before "市政控股公司要…"); counted as
+# CONTINUE_CHARS is.
+LEAD_IN_CHARS = 100
+# A sentence that opens by pointing back ("该项措施是…", "这是该区…的第二例", "This means…") says
+# little without the sentence before it, which it brings.
+_REFERS_BACK = re.compile(r"^(?:该|这|此(?!外)|上述|以上|前述|(?:This|These|That|Those|Such)\b)")
+# A sentence that introduces what follows it: "…材料：", "…具体安排通知如下。", "…as follows:",
+# or one that runs on into the list's first item ("需提交如下材料：1.审批表(原件1份)。").
+_INTRODUCES = re.compile(rf"(?:[：:]|如下[。.]?|as follows\.?)$|[：:]\s*(?:{ANY_MARKER})", re.I)
+# A sentence that asks a question: in a question-and-answer notice ("23、…需如何处理？《传染病
+# 防治法》第二十七条规定：…") it is the entry's question, and its answer is what follows it.
+_ASKS = re.compile(r"[？?][”’」』)）]*$")
+# ... unless the question mark is a web address's ("…go to: https://example.com/prefs.html?").
+_URL_AT_END = re.compile(r"https?://\S*$")
+
+# A question that asks for a date, a phone number, a website, an e-mail address or an amount
+# ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
+# sentence with the address, not by the one that repeats the question's words). On the ncp dev
+# questions 0.5 gained 2 answers and lost none, 1.0 gained 4 and lost 2 (docs/quality.md).
+TYPE_BONUS = 0.5
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+# (what the question asks, what a sentence that answers it holds)
+_ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(
+            r"何时|什么时[候间]|哪一?天|几月|几号|截止|期限"
+            r"|\b(?:when|what date|deadline|by what)\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\d{{1,2}}[月日]|\d{{4}}年|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}:\d{{2}}"
+            rf"|\b{_MONTHS} \d{{1,2}}\b|\b\d{{1,2}} {_MONTHS}"
+            # A time limit answers "when" as a date does: "受理后15个工作日内", "within 5 days".
+            r"|\d+个?(?:工作日|自然日|日|天|周|月|年)(?:内|以内|之内)"
+            r"|\bwithin \d+ (?:business |working |calendar )?(?:hours?|days?|weeks?|months?)\b",
+            re.I,
+        ),
+    ),
+    (re.compile(r"电话|热线|号码|\b(?:phone|hotline|call)\b", re.I), re.compile(r"\d[\d-]{3,}\d")),
+    (
+        re.compile(r"网站|网址|网页|链接|\b(?:website|url|link)\b", re.I),
+        re.compile(r"https?://|www\.|\.(?:com|cn|org|gov|net)\b"),
+    ),
+    (re.compile(r"邮箱|邮件|\be-?mail\b", re.I), re.compile(r"[\w.+-]+@[\w-]+\.\w")),
+    (
+        # "申报需要哪些材料？" is answered by the list of materials, whatever verb it uses.
+        re.compile(
+            r"(?:需要|要|应当?|须)?(?:提交|提供|准备|携带|递交)?(?:哪些|什么|何种)(?:申请|申报)?材料"
+            r"|\bwhat documents\b",
+            re.I,
+        ),
+        re.compile(r"材料|申请表|复印件|证明|凭证|证书|执照|\b(?:documents?|receipts?)\b", re.I),
+    ),
+    (
+        re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
+        re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
+    ),
+)
+
+
+def _asked(question: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    return next(((asks, holds) for asks, holds in _ANSWER_TYPES if asks.search(question)), None)
+
+
+def answer_pattern(question: str) -> re.Pattern[str] | None:
+    """What a sentence that answers ``question`` holds, when the question asks for a date,
+    a phone number, a website, an e-mail address, materials or an amount; else None."""
+    asked = _asked(question)
+    return asked[1] if asked else None
+
+
+# The everyday words around 多少 that ask for an amount and name nothing: "贷款贴息最多能拿多少钱？"
+# asks what "贷款贴息多少" does. No passage uses 拿 or 能拿, which would weigh the most.
+_AMOUNT_FRAMING = re.compile(
+    r"(?:(?:最多|最高|最少|最低|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
+    r"(?:拿|领|获得|得到|给)?到?(?=多少)|(?<=多少)钱"
+)
+
+
+def question_tokens(question: str) -> set[str]:
+    """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
+    that ask for an amount (``_AMOUNT_FRAMING``)."""
+    return set(tokenize(_AMOUNT_FRAMING.sub("，", question)))
+
+
+def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
+    """``answer_pattern(question)`` and the question's keyword tokens that only ask for that
+    kind of answer: 截止 and _止申 in "什么时候截止申报". A sentence that holds such an answer
+    (申报时间为每年3月1日至4月30日) covers them."""
+    asked = _asked(question)
+    if asked is None:
+        return None, set()
+    asks, holds = asked
+    return holds, question_tokens(question) - question_tokens(asks.sub("，", question))
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit_index: int  # position of its passage in the retrieved list
+    start: int  # offsets in the passage text
+    end: int
+    text: str
+    score: float
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``: Chinese and English sentence ends and line
+    breaks; whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((pos, match.end()))
+        pos = match.end()
+    spans.append((pos, len(text)))
+    trimmed = []
+    for start, end in spans:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end - start >= _MIN_SENTENCE_CHARS:
+            trimmed.append((start, end))
+    return trimmed
+
+
+def _is_heading(sentence: str, heading_path: tuple[str, ...]) -> bool:
+    flat = " ".join(sentence.lstrip("#").split())
+    return sentence.startswith("#") or flat in heading_path
+
+
+def _lines(chunk: Chunk) -> list[tuple[int, int, str, bool]]:
+    """(start, end, text, whether it is one of the passage's headings) of each sentence."""
+    return [
+        (a, b, chunk.text[a:b], _is_heading(chunk.text[a:b], chunk.heading_path))
+        for a, b in split_sentences(chunk.text)
+    ]
+
+
+def has_body(chunk: Chunk) -> bool:
+    """Whether ``chunk`` holds a sentence that is not one of its headings."""
+    return not all(heading for *_, heading in _lines(chunk))
+
+
+IdfFn = Callable[[str], float]
+
+
+def keyword_weight(own: set[str], context_only: set[str], idf: Mapping[str, float]) -> float:
+    """The question weight a line covers: its own words in full, words found only in its
+    passage's title or headings (``context_only``) at ``CONTEXT_WEIGHT``."""
+    return sum(idf[t] for t in own) + CONTEXT_WEIGHT * sum(idf[t] for t in context_only)
+
+
+def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None) -> list[Sentence]:
+    """Every body sentence of ``hits`` with its keyword-coverage score, best first.
+
+    The score is the share of the question's IDF weight that the sentence covers. With
+    ``idf_fn`` (the corpus IDF from the keyword index) a question term the corpus never uses
+    weighs the most, so "住房公积金" questions over enterprise-subsidy documents score low;
+    without it IDF comes from the candidate sentences. Heading lines are never picked, but a
+    question word found only in the passage's title or headings counts ``CONTEXT_WEIGHT`` of
+    its weight ("攀枝花市…如何严防疫情传播" finds the sentences under 三、严防疫情传播 of the
+    攀枝花 notice, not another city's). A sentence that holds the kind of answer the question
+    asks for (a date for 截止) covers the words it asks with (``asking_tokens``)."""
+    q_tokens = question_tokens(question)
+    holds, asking = asking_tokens(question)
+    candidates: list[tuple[int, int, int, set[str], set[str]]] = []
+    for i, hit in enumerate(hits):
+        path = hit.chunk.heading_path
+        context = set(tokenize(" ".join(path))) & q_tokens
+        lines = _lines(hit.chunk)
+        # A passage of headings only is its own content (a one-line document, its line the
+        # title); the service reads one that a passage follows on into that passage
+        # (``AnswerService._with_body``).
+        lines_too = all(heading for *_, heading in lines)
+        for start, end, sentence, heading in lines:
+            if lines_too or not heading:
+                own = set(tokenize(sentence)) & q_tokens
+                if holds is not None and holds.search(sentence):
+                    own |= asking
+                candidates.append((i, start, end, own, context - own))
+    if not candidates or not q_tokens:
+        return []
+    if idf_fn is not None:
+        idf = {t: idf_fn(t) for t in q_tokens}
+    else:
+        df = Counter(t for _, _, _, own, context in candidates for t in own | context)
+        n = len(candidates)
+        idf = {t: math.log(1 + n / (1 + df[t])) for t in q_tokens}
+    total = sum(idf.values())
+    scored = [
+        Sentence(
+            i,
+            start,
+            end,
+            hits[i].chunk.text[start:end],
+            keyword_weight(own, context, idf) / total * (1 - RANK_DECAY * i),
+        )
+        for i, start, end, own, context in candidates
+    ]
+    return sorted(scored, key=lambda s: (-s.score, s.hit_index, s.start))
+
+
+def reach(question: str) -> float:
+    """How far a chosen sentence reads on for ``question``, in units of ``CONTINUE_CHARS``."""
+    return LIST_QUESTION_REACH if _ASKS_FOR_LIST.search(question) else 1.0
+
+
+def _reach_chars(text: str, scale: float) -> float:
+    """How many characters a reading-on in ``text`` takes at most: ``CONTINUE_CHARS`` scaled to
+    the text's script and by ``scale``, the question's ``reach``."""
+    return CONTINUE_CHARS * char_scale(text) * scale
+
+
+def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -> list[Sentence]:
+    """What ``lead`` brings along from its passage: after a colon or 如下, the list it introduces
+    (up to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
+    all (scaled to the passage's script and by ``scale``, the question's ``reach``), stopping
+    at a heading, at the start of a numbered item as high as the one ``lead`` starts (its own
+    sub-items go on), or of any item when ``lead`` starts none, or at the next question of a
+    Q&A notice (``_asks_next``)."""
+    after = sorted(
+        (s for s in ranked if s.hit_index == lead.hit_index and s.start >= lead.end),
+        key=lambda s: s.start,
+    )
+    if _INTRODUCES.search(lead.text):
+        return after[:LIST_LINES]
+    by_start = {s.start: s for s in after}
+    taken: list[Sentence] = []
+    size, limit = _answer_length(lead.text), _reach_chars(hit.chunk.text, scale)
+    # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
+    # and stops at "6.".
+    own = marker_level(lead.text)
+    previous = lead.text
+    for start, _ in split_sentences(hit.chunk.text[lead.end :]):
+        s = by_start.get(lead.end + start)
+        # s is None for a heading line, which is never ranked.
+        if size >= limit or s is None or _ends_item(s.text, own) or _asks_next(previous, s.text):
+            break
+        taken.append(s)
+        size += len(s.text)
+        previous = s.text
+    return taken
+
+
+def _answer_length(sentence: str) -> int:
+    """What ``sentence`` counts against a read-on's reach: a question counts nothing, since it is
+    no part of the answer that follows it."""
+    return 0 if _is_question(sentence) else len(sentence)
+
+
+def _asks_next(previous: str, sentence: str) -> bool:
+    """Whether ``sentence``, read after ``previous``, asks the next question of a Q&A notice
+    ("…进行数字文献资源在线阅读。" then "Q3：什么时候开馆？"): a question after an answer. A
+    question right after a question is the same one asked in parts ("门把手、按钮、扶手是否有
+    病毒？" then "该怎么消毒？"), and its answer is still to come."""
+    return _is_question(sentence) and not _is_question(previous)
+
+
+def _is_question(sentence: str) -> bool:
+    return _ASKS.search(sentence) is not None and _URL_AT_END.search(sentence) is None
+
+
+def _ends_item(sentence: str, own: int | None) -> bool:
+    """Whether ``sentence`` starts an item that ends a read-on from an item of level ``own``:
+    one at that level or above it (一、 is above （一）, which is above 1.), or any item when
+    ``own`` is None (the read-on started no item)."""
+    level = marker_level(sentence)
+    return level is not None and (own is None or level <= own)
+
+
+def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]:
+    """The sentences before ``lead`` back to the start of the numbered item it lies in, or of
+    its paragraph when it does not start one, when that start is at most ``LEAD_IN_CHARS``
+    (scaled to the passage's script) before it; else the sentence right before it when ``lead``
+    opens by pointing back ("该项措施是…"). None when ``lead`` starts an item itself, or a
+    heading or the passage start comes first."""
+    text = hit.chunk.text
+    if _ITEM_START.match(lead.text):
+        return []
+    # A lead that starts a line may be one of an item's lines (a markdown bullet), so only the
+    # item start bounds it.
+    in_paragraph = not _PARAGRAPH_BREAK.search(text, 0, lead.start)
+    by_start = {s.start: s for s in ranked if s.hit_index == lead.hit_index}
+    before = [(start, by_start.get(start)) for start, _ in split_sentences(text[: lead.start])]
+    taken: list[Sentence] = []
+    size, limit = 0, LEAD_IN_CHARS * char_scale(text)
+    for start, s in reversed(before):
+        if s is None or size + len(s.text) > limit:
+            break
+        taken.append(s)
+        size += len(s.text)
+        if _ITEM_START.match(s.text) or (in_paragraph and _PARAGRAPH_BREAK.search(text, 0, start)):
+            return taken[::-1]
+    previous = before[-1][1] if before else None
+    return [previous] if previous is not None and _REFERS_BACK.match(lead.text) else []
+
+
+def select_sentences(
+    question: str, hits: list[Hit], max_sentences: int = 3, idf_fn: IdfFn | None = None
+) -> list[Sentence]:
+    """The best sentence plus up to ``max_sentences - 1`` others scoring close to it, in
+    reading order (passage rank, then position). A sentence ending in a colon or 如下 brings
+    the lines after it in its passage (it introduces a list), up to ``LIST_LINES``; any other
+    brings the sentences that follow it (see ``_following``)."""
+    return choose_sentences(question, hits, score_sentences(question, hits, idf_fn), max_sentences)
+
+
+def choose_sentences(
+    question: str, hits: list[Hit], ranked: list[Sentence], max_sentences: int = 3
+) -> list[Sentence]:
+    """``select_sentences`` over a given ranking of the passages' sentences (best first, by
+    keyword coverage or by a model's score): the lead sentences and what each brings along."""
+    if not ranked or ranked[0].score <= 0:
+        return []
+    typed = answer_pattern(question)
+    # The order holds the kind of answer asked for; ``score`` stays keyword coverage, which
+    # refusal reads.
+    order = sorted(
+        (
+            (s.score * (1 + TYPE_BONUS) if typed and typed.search(s.text) else s.score, s)
+            for s in ranked
+        ),
+        key=lambda p: (-p[0], p[1].hit_index, p[1].start),
+    )
+    top, best = order[0]
+    chosen = [best]
+    for rank_score, s in order[1:]:
+        if len(chosen) >= max_sentences or rank_score < top * SECOND_SENTENCE_SHARE:
+            break
+        chosen.append(s)
+    scale = reach(question)
+    for lead in list(chosen):
+        chosen.extend(_lead_in(lead, ranked, hits[lead.hit_index]))
+        chosen.extend(_following(lead, ranked, hits[lead.hit_index], scale))
+    # In reading order: a sentence chosen twice (as a lead and as another's continuation) and
+    # the same sentence in two passages (overlapping chunks, reprinted notices) are quoted once.
+    return _once(sorted(chosen, key=lambda s: (s.hit_index, s.start)))
+
+
+def _once(sentences: list[Sentence]) -> list[Sentence]:
+    """One entry per sentence text, at its first place."""
+    quoted: dict[str, Sentence] = {}
+    for s in sentences:
+        quoted.setdefault(s.text, s)
+    return list(quoted.values())

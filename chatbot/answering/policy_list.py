@@ -1,0 +1,133 @@
+"""Questions about the library itself: "有哪些政策？", "What policies do you have?". Such a
+question names no topic, so no passage answers it (a search quoted the demo's disclaimer line, or
+the clause that repeals an old policy, for "有哪些扶持政策？"). The answer is the list of the
+policies the question's scope allows, newest first, each citing its document's opening passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from chatbot.answering.prompts import CATALOGUE
+from index_store.records import Answer, Chunk, Citation, DocumentRecord, Hit
+
+MAX_LISTED = 10  # a library of hundreds is listed by its newest; the rest are found by topic
+
+# A Chinese question is about the library when, without these words, only 政策, 文件 or 措施 is
+# left and it asks for a list ("企业可以享受哪些扶持措施？" names no measure: the policies are
+# the way in), or for when they apply ("这些政策什么时候到期？": the list shows each one's
+# validity). Longer words first: 有效期 goes before 有效, 有效 before 有. 是 alone stays: "是什么
+# 政策？" asks about one policy.
+_ZH_FILLER = re.compile(
+    "请问|请|你们|您们|您|你|这里|本系统|系统|知识库|目前|现在|当前|现有|都|一共|总共|可以|可|"
+    "能够|能|查询|查到|查|咨询|回答|问|的|了|呢|吗|啊|一下|给我|看看|现行有效|现行|有效期是|有效期|有效|"
+    "在用|最新|扶持|惠企|优惠|支持|帮扶|企业|享受|收录|包含|包括|涉及|相关|清单|目录|列表|列出|"
+    "列举|所有|全部|各项|各个|这些|那些|它们|哪些|哪几份|哪几个|什么时候|什么|何时|几份|几个|多少|"
+    "到期|失效|截止|施行|生效|到|多久|有"
+)
+_ZH_OBJECT = re.compile("(?:政策|文件|办法|措施|举措)+")
+_ZH_LIST = re.compile(
+    "哪些|哪几|什么|几份|几个|多少|列出|列举|所有|全部|清单|目录|列表|这些|那些|何时|有效期"
+)
+_PUNCTUATION = re.compile(r"[\s\W_]+")
+_EN_FILLER = frozenset(
+    {
+        *("what", "which", "how", "many", "list", "show", "tell", "give", "me", "please"),
+        *("all", "the", "of", "your", "you", "i", "we", "this", "system"),
+        *("do", "does", "have", "has", "are", "is", "there", "can", "could", "know"),
+        *("ask", "about", "answer", "question", "questions", "on", "cover", "covered"),
+        *("available", "in", "force", "current", "currently", "effective", "valid"),
+        *("when", "these", "they", "them", "expire", "until", "from", "start", "end"),
+    }
+)
+_EN_OBJECT = frozenset({"policies", "documents", "docs"})
+_EN_LIST = frozenset({"what", "which", "list", "show", "all", "many", "when", "these"})
+
+
+def asks_for_catalogue(question: str) -> bool:
+    """Whether ``question`` asks which policies there are, naming no topic of its own."""
+    words = re.findall(r"[a-z]+", question.lower())
+    if words:
+        return (
+            bool(_EN_OBJECT & set(words))
+            and bool(_EN_LIST & set(words))
+            and all(w in _EN_FILLER or w in _EN_OBJECT for w in words)
+        )
+    text = _PUNCTUATION.sub("", question)
+    rest = _ZH_FILLER.sub("", text)
+    return bool(_ZH_LIST.search(text)) and _ZH_OBJECT.fullmatch(rest) is not None
+
+
+_ZH_NUMBERS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
+_EN_ORDINALS = {
+    w: i
+    for i, w in enumerate(
+        ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"), 1
+    )
+}
+# "第二个政策", "第3份", "最后一个"; "the second one", "the 3rd policy", "number 2", "the last".
+# Another noun after the place names something else ("第一个步骤", "the first step").
+_ZH_PICK = re.compile(
+    r"(?:第(?P<zh>[一二三四五六七八九十]|\d{1,2})\s*(?:个|份|项)|最后一\s*(?:个|份|项))"
+    r"(?:政策文件|政策|文件|办法|(?=的|呢|吗|是|有|怎|如|能|可|要|[\s\W]|$))"
+)
+_EN_PICK = re.compile(
+    r"\b(?:the\s+)?(?:(?P<en>" + "|".join(_EN_ORDINALS) + r")|(?P<num>\d{1,2})(?:st|nd|rd|th)"
+    r"|(?P<last>last))(?:\s+(?:one|policy|document)\b|\W*$)|\b(?:number|no\.)\s*(?P<no>\d{1,2})\b",
+    re.I,
+)
+
+
+def picked(question: str, listed: int) -> tuple[int, str] | None:
+    """For a follow-up to a list of ``listed`` policies, the 0-based position it names
+    ("第二个政策的申请条件？", "And the last one?") and the words that name it; None when it
+    names none, or one past the list."""
+    match = _ZH_PICK.search(question) or _EN_PICK.search(question)
+    if match is None:
+        return None
+    groups = match.groupdict()
+    if groups.get("zh"):
+        n = _ZH_NUMBERS.get(groups["zh"]) or int(groups["zh"])
+    elif groups.get("en"):
+        n = _EN_ORDINALS[groups["en"].lower()]
+    elif groups.get("num") or groups.get("no"):
+        n = int(groups.get("num") or groups["no"])
+    else:  # 最后一个, the last
+        n = listed
+    return (n - 1, match.group()) if 1 <= n <= listed else None
+
+
+def newest(records: Sequence[DocumentRecord]) -> list[DocumentRecord]:
+    """The ``MAX_LISTED`` newest of ``records`` (by effective, else publish date), newest first."""
+    return sorted(records, key=_newest_first, reverse=True)[:MAX_LISTED]
+
+
+def _newest_first(record: DocumentRecord) -> tuple[str, str]:
+    info = record.info
+    return (info.effective or info.published, record.title)
+
+
+def catalogue_answer(
+    question: str,
+    count: int,
+    listed: Sequence[tuple[str, Chunk]],
+    language: str,
+    in_force: bool,
+) -> Answer:
+    """``count`` policies (the ones the scope allows; ``in_force``: only those in force), of
+    which ``listed`` (``newest``) are named by their policy line (《title》（文号，validity）),
+    each with its opening passage as the citation and the passage's first line as the quote."""
+    words = CATALOGUE[language]
+    if not listed:
+        return Answer(question, words["none"], "extractive", True, (), language=language)
+    citations: list[Citation] = []
+    lines: list[str] = []
+    for n, (policy, opening) in enumerate(listed, 1):
+        first = next((line.strip() for line in opening.text.splitlines() if line.strip()), "")
+        citations.append(Citation.from_hit(n, Hit(chunk=opening, score=1.0), first))
+        lines.append(words["item"].format(n=n, policy=policy))
+    shown = words["newest"].format(shown=len(listed)) if count > len(listed) else ""
+    head = words["in_force" if in_force else "all"].format(count=count, newest=shown)
+    text = "\n".join([head, *lines, words["tail"]])
+    return Answer(question, text, "extractive", False, tuple(citations), language=language)

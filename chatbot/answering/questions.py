@@ -1,0 +1,46 @@
+"""The question as asked: cleaned and bounded, and, for a follow-up, what it is about."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chatbot.answering.llm import Role
+from index_store.errors import InvalidQuestionError
+from index_store.language import detect_language
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|此外|它|这|and\b|what about|how about|also\b)", re.I)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: Role
+    content: str
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with control characters removed; empty or over-long ones are errors."""
+    cleaned = _CONTROL.sub(" ", question).strip()
+    if not cleaned:
+        raise InvalidQuestionError("the question is empty")
+    if len(cleaned) > max_chars:
+        raise InvalidQuestionError(
+            f"the question has {len(cleaned)} characters; the limit is {max_chars}"
+        )
+    return cleaned
+
+
+def follow_up_query(question: str, history: Sequence[Turn]) -> str:
+    """Extractive follow-ups: a short or elliptical question carries the previous user
+    question's topic into retrieval ("那申报截止时间呢？")."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    if previous is None:
+        return question
+    short = len(question) < 14 if detect_language(question) == "zh" else len(question.split()) < 7
+    if short or _FOLLOW_UP.match(question):
+        return f"{previous} {question}"
+    return question

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index_store.errors import PolicyQAError
+from index_store.settings import Settings
+from policyqa.evaluation import EvalRunner
+from tests.eval.test_run import write_set
+
+
+def test_runner_lists_sets_and_runs_one_with_progress(tmp_path: Path) -> None:
+    (tmp_path / "evals").mkdir()
+    write_set(tmp_path / "evals" / "tiny")
+    (tmp_path / "evals" / "not-a-set").mkdir()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, cache_dir=tmp_path / "cache", eval_data_dir=tmp_path / "evals"
+    )
+    runner = EvalRunner(settings)
+    assert runner.sets() == ["tiny"]
+    seen: list[float] = []
+    metrics, rows = runner.run("tiny", 10, 100, lambda f, _: seen.append(f), html_dir=tmp_path)
+    assert dict((str(k), v) for k, v in metrics)["doc_hit@5"] == 1.0
+    assert [r[0] for r in rows] == ["q1", "q2"]
+    assert seen[0] == 0.0 and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+    assert "<svg" in (tmp_path / "tiny.html").read_text(encoding="utf-8")
+    with pytest.raises(PolicyQAError, match="no eval set"):
+        runner.run("../etc", 1, 1, lambda f, d: None)

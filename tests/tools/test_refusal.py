@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from chatbot.answering.service import RefusalPolicy
+from tools.refusal import Features, calibrate, rates
+
+POS = [Features(0.9, 0.95), Features(0.5, 0.92), Features(0.2, 0.93), Features(0.3, 0.85)]
+NEG = [Features(0.1, 0.85), Features(0.2, 0.88), Features(0.4, 0.86), Features(0.05, 0.93)]
+
+
+@pytest.mark.parametrize(
+    ("policy", "accuracy", "false_refusal"),
+    [
+        # refuse when coverage < 0.35 and dense < 0.90: NEG 1 and 2 refused; POS 4 refused
+        (RefusalPolicy(0.35, 0.90), 2 / 4, 1 / 4),
+        (RefusalPolicy(0.0, 0.0), 0 / 4, 0 / 4),
+        (RefusalPolicy(1.0, 1.0), 4 / 4, 4 / 4),
+    ],
+)
+def test_rates(policy: RefusalPolicy, accuracy: float, false_refusal: float) -> None:
+    assert rates(policy, POS, NEG) == pytest.approx((accuracy, false_refusal))
+
+
+def test_calibrate_respects_the_false_refusal_bound() -> None:
+    policy, accuracy, false_refusal = calibrate(POS, NEG, max_false_refusal=0.0)
+    assert false_refusal == 0.0
+    assert rates(policy, POS, NEG) == pytest.approx((accuracy, false_refusal))
+    # Refusing needs coverage < c AND dense < d. NEG 3 (0.4, 0.86) drags POS 4 (0.3, 0.85)
+    # along, and NEG 2 (0.2, 0.88) with NEG 4 (0.05, 0.93) would need c > 0.2 and d > 0.93,
+    # which refuses POS 3 (0.2, 0.93): two negatives out of four is the best possible.
+    assert accuracy == pytest.approx(2 / 4)
+    assert not any(policy.refuses(f.coverage, f.dense) for f in POS)

@@ -1,0 +1,110 @@
+"""Refusal calibration: how strongly do retrieved passages support answerable questions,
+compared with questions the corpus cannot answer?
+
+Negatives are built at run time from the shared sets (nothing is copied into the repo): the
+questions of one set asked against another set's corpus (Beijing FAQ questions against the
+2020 policy notices, and the reverse; GitLab handbook questions against a privacy policy),
+minus questions that the other corpus might answer by
+accident (topic words the two corpora share, see ``eval.negatives.OVERLAP``). Chinese and
+English get their own thresholds: the model's similarities and the questions' wording differ.
+
+Run: ``python -m tools.refusal ../shared/eval-data`` (uses the cached eval indexes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from chatbot.answering.extractive import select_sentences
+from chatbot.answering.retrieval import HybridRetriever
+from chatbot.answering.service import RefusalPolicy, evidence
+from eval.datasets import EvalQuery, load_eval_set
+from eval.negatives import negative_questions
+from index_store.settings import Settings, get_settings
+from policyqa.compose import build_retriever
+from policyqa.evaluation import build_eval_index, read_page
+
+
+@dataclass(frozen=True)
+class Features:
+    coverage: float
+    dense: float
+
+
+def features(retriever: HybridRetriever, queries: list[EvalQuery]) -> list[Features]:
+    """Evidence strength for each question, searched within its scope if it has one."""
+    idf = retriever.store.keyword_index().idf
+    out = []
+    for q in queries:
+        filters = {"source": list(q.scope)} if q.scope else None
+        hits = retriever.search(q.question, top_k=5, filters=filters)
+        out.append(Features(*evidence(hits, select_sentences(q.question, hits, 3, idf))))
+    return out
+
+
+def rates(policy: RefusalPolicy, pos: list[Features], neg: list[Features]) -> tuple[float, float]:
+    """(refusal accuracy on negatives, false-refusal rate on positives)."""
+    refused_neg = sum(policy.refuses(f.coverage, f.dense) for f in neg)
+    refused_pos = sum(policy.refuses(f.coverage, f.dense) for f in pos)
+    return refused_neg / max(len(neg), 1), refused_pos / max(len(pos), 1)
+
+
+def calibrate(
+    pos: list[Features], neg: list[Features], max_false_refusal: float = 0.05
+) -> tuple[RefusalPolicy, float, float]:
+    """The policy with the best refusal accuracy whose false-refusal rate stays within bound."""
+    best = (RefusalPolicy(0.0, 0.0), 0.0, 0.0)
+    for c in [i / 100 for i in range(0, 101, 2)]:
+        for d in [0.70 + i / 200 for i in range(0, 61)] + [1.01]:
+            policy = RefusalPolicy(min_coverage=c, min_dense=d)
+            acc, false = rates(policy, pos, neg)
+            if false <= max_false_refusal and acc > best[1]:
+                best = (policy, acc, false)
+    return best
+
+
+# (answerable set, set whose questions it must refuse, language). The privacy questions are
+# not asked of the handbook: its legal and security pages answer many of them.
+PAIRS = [
+    ("ncp-policy-qa", "msgabench-gov-faq", "zh"),
+    ("msgabench-gov-faq", "ncp-policy-qa", "zh"),
+    ("policyqa-privacy", "gitlab-handbook-rag", "en"),
+    ("gitlab-handbook-rag", None, "en"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("data", type=Path, help="the shared eval-data folder")
+    parser.add_argument("--limit", type=int, default=300, help="questions per side and set")
+    args = parser.parse_args()
+    settings: Settings = get_settings()
+    sets = {name: load_eval_set(args.data / name, read_page) for name, *_ in PAIRS}
+    pos: dict[str, list[Features]] = {"zh": [], "en": []}
+    neg: dict[str, list[Features]] = {"zh": [], "en": []}
+    rng = random.Random(11)
+    for name, other, language in PAIRS:
+        own = sets[name]
+        retriever = build_retriever(settings, build_eval_index(own, settings))
+        pos[language] += features(retriever, list(own.sample(args.limit, seed=11).queries))
+        if other is None:
+            continue
+        negatives = negative_questions(own, sets[other], args.limit, seed=11)
+        scopes = sorted({q.scope for q in own.queries if q.scope})
+        if scopes:  # scoped sets (one privacy policy per question): refuse within a policy
+            negatives = [replace(q, scope=rng.choice(scopes)) for q in negatives]
+        neg[language] += features(retriever, negatives)
+    for language in ("zh", "en"):
+        policy, acc, false = calibrate(pos[language], neg[language])
+        print(
+            f"{language}: positives={len(pos[language])} negatives={len(neg[language])} "
+            f"min_coverage={policy.min_coverage:.2f} min_dense={policy.min_dense:.3f} "
+            f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
