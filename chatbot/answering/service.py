@@ -46,8 +46,8 @@ logger = logging.getLogger(__name__)
 
 # Below this coverage the follow-up question alone picks sentences poorly ("那审核要多久？").
 FOLLOW_UP_MIN_COVERAGE = 0.2
-# How many of the best passages the reranker reads sentence by sentence when no sentence shares
-# a word with the question (an English question over Chinese policies).
+# How many of the best passages the embedder reads sentence by sentence for a question asked
+# across languages (an English question over Chinese policies).
 MODEL_SENTENCE_HITS = 2
 # How many of the best passages must be in another language, sharing no word with the question,
 # for it to count as asked across languages.
