@@ -82,7 +82,7 @@ class ChunkingConfig:
         """The sizes for a document of this text: as they are for Chinese, ``LATIN_SCALE``
         times as many characters in Latin script, so that a passage holds about as many tokens.
         Measured on the handbook, 900-character English passages found the evidence more often
-        than 300- or 600-character ones (docs/quality.md)."""
+        than 300- or 600-character ones (docs/experiments/quality-notes.md)."""
         k = char_scale(text)
         return ChunkingConfig(self.size * k, self.overlap * k, self.min_chars * k)
 

@@ -37,14 +37,14 @@ LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # A chosen sentence brings the sentences after it in its passage, up to this many characters
 # with it, stopping where a new numbered item starts: the sentence that shares the question's
 # words often only sets the scene ("农业农村部启动开展…专项行动"), and what the question asks
-# follows it ("此次行动注重…"). On the ncp dev questions this took answer_contains from 0.60
-# to 0.76 (docs/quality.md). Counted in Chinese characters: English passages read on three
-# times as far, about as many model tokens (``char_scale``).
+# follows it ("此次行动注重…"); measured in docs/experiments/quality-notes.md. Counted in
+# Chinese characters: English passages read on three times as far, about as many model tokens
+# (``char_scale``).
 CONTINUE_CHARS = 200
 # A question that asks for several things ("有哪些措施", "申请条件包括什么", "What are the…") reads
 # on this many times as far: the list it asks for is its answer, and a passage's end no longer
-# stops the reading (``run_on``). On ncp, 1.5 gained 10 answers and lost none, in the dev and
-# the test split alike; 2.0 gained 2 more for 14 more characters an answer (docs/quality.md).
+# stops the reading (``run_on``); the reach was chosen on ncp's dev and test splits
+# (docs/experiments/quality-notes.md).
 LIST_QUESTION_REACH = 1.5
 _ASKS_FOR_LIST = re.compile(
     r"哪些|哪几|哪方面|什么(?:措施|举措|要求|条件|内容|材料)|有何|包括|流程|步骤|\bwhat are\b", re.I
@@ -70,8 +70,8 @@ _URL_AT_END = re.compile(r"https?://\S*$")
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
-# sentence with the address, not by the one that repeats the question's words). On the ncp dev
-# questions 0.5 gained 2 answers and lost none, 1.0 gained 4 and lost 2 (docs/quality.md).
+# sentence with the address, not by the one that repeats the question's words); chosen on the
+# ncp dev questions (docs/experiments/quality-notes.md).
 TYPE_BONUS = 0.5
 _MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
 # (what the question asks, what a sentence that answers it holds)

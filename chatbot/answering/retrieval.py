@@ -5,8 +5,9 @@ dense wins on the FAQ. The default fusion adds the two scores after scaling each
 own distribution (mean ± 3 standard deviations to 0..1), weighted ``dense_weight : 1 -
 dense_weight``; unlike reciprocal rank fusion it keeps how far ahead a candidate is, and unlike
 min-max scaling (``fusion="minmax"``, the default before) one outlier at either end does not
-stretch the rest of its list. Measured on the dev split (docs/quality.md): ncp passage MRR@10
-0.711 (rank fusion) -> 0.774 (min-max) -> 0.786. ``fusion="rrf"`` keeps the rank fusion.
+stretch the rest of its list (measured on the dev splits: docs/experiments/quality-notes.md).
+``fusion="rrf"`` keeps the rank fusion. An optional second stage (``reranker``) re-scores the
+best ``rerank_k`` fused passages with a cross-encoder.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ Chinese and English passages):
 
 ``auto`` (the default) takes the fastest of them the CPU has instructions for: int8 with
 AVX512-VNNI, else bf16 with AVX512_BF16 or AMX, else fp32. An int8 index gives the fp32 index's
-eval metrics within noise (``docs/quality.md``, "Embedder precision").
+eval metrics within noise (``docs/experiments/quality-notes.md``, "Embedder precision").
 
 The file layout is the one ``e5.c`` reads: header, SentencePiece-unigram vocabulary with scores,
 a per-codepoint normalisation map, then a directory of fp32 and Q4_0 tensors (blocks of 32
