@@ -159,6 +159,10 @@ class EvalRunner:
         self.settings = settings
         self.root = settings.eval_data_dir
 
+    def where(self) -> str:
+        """The folder the sets are looked for in, as an absolute path."""
+        return str(self.root.expanduser().resolve())
+
     def sets(self) -> list[str]:
         if not self.root.is_dir():
             return []

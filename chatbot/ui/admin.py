@@ -6,6 +6,7 @@ UI never imports the ingest pipeline or the eval runner.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -19,10 +20,19 @@ from index_store.policy import DEFAULT_COLLECTION, PUBLIC_LABEL
 T = TypeVar("T")
 
 
+NO_EVAL_SETS = (
+    "未找到评测集：`{where}`。请将 `POLICYQA_EVAL_DATA_DIR` 设为评测集所在的文件夹（每个评测集含 "
+    "corpus.jsonl 与 queries.jsonl）。 / No eval sets in `{where}`: set `POLICYQA_EVAL_DATA_DIR` "
+    "to a folder of eval sets (each with corpus.jsonl and queries.jsonl), then restart."
+)
+
+
 class EvalBackend(Protocol):
-    """What the Evaluation tab needs (``eval.app_runner.EvalRunner`` provides it)."""
+    """What the Evaluation tab needs (``policyqa.evaluation.EvalRunner`` provides it)."""
 
     def sets(self) -> list[str]: ...
+
+    def where(self) -> str: ...
 
     def run(
         self, name: str, limit: int, max_docs: int, progress: Callable[[float, str], None]
@@ -225,6 +235,10 @@ def _eval_tab(evals: EvalBackend) -> None:
 
     with gr.Tab("评测 / Evaluation", elem_id="eval-tab"):
         choices = evals.sets()
+        if not choices:  # say where it looked and how to point it elsewhere, not an empty list
+            gr.Markdown(
+                NO_EVAL_SETS.format(where=html.escape(evals.where())), elem_id="eval-missing"
+            )
         with gr.Row():
             name = gr.Dropdown(
                 choices,
@@ -234,7 +248,9 @@ def _eval_tab(evals: EvalBackend) -> None:
             )
             limit = gr.Number(50, label="问题数 / Questions", minimum=1, maximum=5000, precision=0)
             max_docs = gr.Number(300, label="文档上限 / Max documents", minimum=1, precision=0)
-            start = gr.Button("运行 / Run", variant="primary", elem_id="eval-run")
+            start = gr.Button(
+                "运行 / Run", variant="primary", elem_id="eval-run", interactive=bool(choices)
+            )
         metrics = gr.Dataframe(
             headers=["metric", "value"],
             label="指标 / Metrics",

@@ -30,7 +30,10 @@ body {{ font: 16px/1.7 system-ui, sans-serif; max-width: 52em; margin: 2em auto;
 .meta {{ color: #57606a; font-size: .9em; }}
 pre {{ white-space: pre-wrap; font: inherit; }}
 mark {{ background: #fff3b0; scroll-margin-top: 40vh; }}
+header {{ border-bottom: 1px solid #d0d7de; padding-bottom: .5em; }}
+header a {{ color: #0969da; text-decoration: none; }}
 </style>
+<header><a href="/" id="back">{back}</a> · <b>PolicyQA</b></header>
 <h2>{title}</h2><p class="meta">{policy}</p>
 <pre id="document">{body}</pre></html>"""
 
@@ -71,8 +74,9 @@ def render_document(title: str, policy: str, text: str, start: int, end: int, la
         + f'<mark id="quote">{html.escape(text[start:end])}</mark>'
         + html.escape(text[end:])
     )
+    back = "← 返回问答" if language == "zh" else "← Back to the chat"
     return _PAGE.format(
-        lang=language, title=html.escape(title), policy=html.escape(policy), body=body
+        lang=language, title=html.escape(title), policy=html.escape(policy), body=body, back=back
     )
 
 

@@ -96,6 +96,12 @@ def test_the_document_view_escapes_and_marks_the_span() -> None:
     assert '<mark id="quote"></mark>' in clamped
 
 
+def test_the_document_view_has_a_header_with_a_way_back() -> None:
+    page = render_document("示例办法", "", "第一条", 0, 3, "zh")
+    assert '<header><a href="/" id="back">← 返回问答</a>' in page
+    assert 'id="back">← Back to the chat</a>' in render_document("T", "", "x", 0, 1, "en")
+
+
 def test_the_in_force_default_comes_from_the_settings_unless_the_asker_says() -> None:
     from unittest.mock import sentinel
 

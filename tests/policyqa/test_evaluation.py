@@ -27,3 +27,24 @@ def test_runner_lists_sets_and_runs_one_with_progress(tmp_path: Path) -> None:
     assert "<svg" in (tmp_path / "tiny.html").read_text(encoding="utf-8")
     with pytest.raises(PolicyQAError, match="no eval set"):
         runner.run("../etc", 1, 1, lambda f, d: None)
+
+
+def test_the_evaluation_tab_says_where_it_looked_when_it_finds_no_set(tmp_path: Path) -> None:
+    import gradio as gr
+
+    from chatbot.ui.admin import build_admin_ui
+
+    class NoDocuments:
+        def rows(self) -> list[list[object]]:
+            return []
+
+    missing = tmp_path / "no-such-folder"
+    runner = EvalRunner(Settings(_env_file=None, eval_data_dir=missing))  # type: ignore[call-arg]
+    assert runner.sets() == [] and runner.where() == str(missing.resolve())
+    ui = build_admin_ui(runner, NoDocuments(), None)  # type: ignore[arg-type]
+    blocks = list(ui.blocks.values())
+    hint = next(b for b in blocks if getattr(b, "elem_id", None) == "eval-missing")
+    assert isinstance(hint, gr.Markdown) and str(missing.resolve()) in str(hint.value)
+    assert "POLICYQA_EVAL_DATA_DIR" in str(hint.value)
+    run = next(b for b in blocks if getattr(b, "elem_id", None) == "eval-run")
+    assert run.interactive is False  # nothing to run: no button to fail twice

@@ -387,6 +387,7 @@ def test_checklist_clause_citation_and_document_view(page) -> None:  # type: ign
         box = mark.bounding_box()
         assert box is not None and 0 <= box["y"] <= view.viewport_size["height"]
         assert view.evaluate("window.scrollY") > 0
+        assert view.locator("header #back").get_attribute("href") == "/"  # a way back
     except BaseException:
         print("screenshot:", shoot_on_failure(page, "checklist-citation"))
         raise
