@@ -196,7 +196,9 @@ def evaluate_question(
     latency = (time.perf_counter() - started) * 1000
     cited = list(answer.citations) if not answer.refused else []
     if q.should_refuse:
-        best = service.retrieve(q.question, history, scope, 1)
+        # Only a reranker gives a probability to record; without one this search is skipped.
+        reranked = service.retriever.reranker is not None
+        best = service.retrieve(q.question, history, scope, 1) if reranked else []
         return QueryResult(
             qid=q.qid, question=q.question, reference=None, answer=answer.answer,
             refused=answer.refused, should_refuse=True, gold_doc_ids=(), retrieved_doc_ids=(),

@@ -13,22 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from chatbot.answering.citations import unverified_numbers
-from index_store.records import Citation
-from index_store.reranker.model import passage_text
+from index_store.records import HEADING_SEPARATOR, Citation
+from index_store.reranker.model import PairScorer, passage_text
 
 _MARKS = re.compile(r"\[(\d{1,3})\]")
 _MARKS_AFTER_END = re.compile(r"([。！？!?；;.])((?:\s*\[\d{1,3}\])+)")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 _SENTENCE_BREAK = re.compile(r"(?<=[。！？!?；;])|\n|(?<=\.)\s+")
-
-
-class SupportScorer(Protocol):
-    def logits(self, question: str, passages: Sequence[str]) -> object: ...
-
-    def answerable(self, logit: float) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ def cited_sentences(answer: str) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def check_support(
-    answer: str, citations: Sequence[Citation], scorer: SupportScorer, threshold: float
+    answer: str, citations: Sequence[Citation], scorer: PairScorer, threshold: float
 ) -> list[SentenceSupport]:
     """Each cited sentence of ``answer`` judged against the passages its marks name."""
     by_n = {c.n: c for c in citations}
@@ -64,8 +57,10 @@ def check_support(
         if not cited:
             judged.append(SentenceSupport(text, marks, 0.0, (), False))
             continue
-        passages = [passage_text((c.title, *c.locator.split(" › ")), c.text) for c in cited]
-        logits = [float(x) for x in scorer.logits(text, passages)]  # type: ignore[attr-defined]
+        # The heading path as retrieval shows it to the scorer: the title, then the locator's.
+        path = [(c.title, *c.locator.split(HEADING_SEPARATOR)) for c in cited]
+        passages = [passage_text(p, c.text) for p, c in zip(path, cited, strict=True)]
+        logits = [float(x) for x in scorer.logits(text, passages)]
         probability = scorer.answerable(max(logits))
         missing = tuple(unverified_numbers(text, [c.text for c in cited]))
         ok = probability >= threshold and not missing

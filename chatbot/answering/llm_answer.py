@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from chatbot.answering.citations import CitationStreamFilter, cited_numbers, unverified_numbers
 from chatbot.answering.compose import extractive_answer
 from chatbot.answering.extractive import Sentence
-from chatbot.answering.faithfulness import SupportScorer, check_support, faithfulness
+from chatbot.answering.faithfulness import check_support, faithfulness
 from chatbot.answering.llm import ChatMessage, LLMClient, LLMError
 from chatbot.answering.output_filter import OutputGuard, PromptLeakError
 from chatbot.answering.prompts import (
@@ -22,6 +22,7 @@ from chatbot.answering.prompts import (
     UNVERIFIED_NUMBERS,
 )
 from index_store.records import Answer, Citation, Hit
+from index_store.reranker.model import PairScorer
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class LLMAnswerer:
 
     llm: LLMClient
     allowed_link_hosts: frozenset[str]
-    judge: SupportScorer | None = None
+    judge: PairScorer | None = None
     min_answerable: float = 0.5
 
     def answer(

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index_store.records import HEADING_SEPARATOR, Chunk, Hit
-from index_store.reranker.model import passage_text
+from index_store.reranker.model import PairScorer, passage_text
 from index_store.settings import Settings
 from index_store.store import Filters, IndexStore
 
@@ -85,14 +84,6 @@ class RetrievalConfig:
             dense_weight=settings.dense_weight,
             rerank_k=settings.rerank_k,
         )
-
-
-class Reranker(Protocol):
-    """A second-stage scorer of (question, passage) pairs (``index_store.reranker``)."""
-
-    def logits(self, question: str, passages: Sequence[str]) -> object: ...
-
-    def answerable(self, logit: float) -> float: ...
 
 
 def _scaled(pairs: list[tuple[str, float]], by: Fusion) -> tuple[dict[str, float], float]:
@@ -166,7 +157,7 @@ class HybridRetriever(BaseRetriever):
         store: IndexStore,
         embedder: BaseEmbedding,
         config: RetrievalConfig,
-        reranker: Reranker | None = None,
+        reranker: PairScorer | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -241,7 +232,7 @@ class HybridRetriever(BaseRetriever):
 
     def _score(self, question: str, texts: tuple[str, ...]) -> tuple[float, ...]:
         assert self.reranker is not None
-        return tuple(float(x) for x in self.reranker.logits(question, list(texts)))  # type: ignore[attr-defined]
+        return tuple(float(x) for x in self.reranker.logits(question, list(texts)))
 
     def search_quotes(
         self, text: str, top_k: int | None = None, filters: Filters | None = None

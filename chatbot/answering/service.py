@@ -34,12 +34,13 @@ from chatbot.answering.prompts import (
 )
 from chatbot.answering.questions import Turn, clean_question, follow_up_query
 from chatbot.answering.read_on import joined, run_on
-from chatbot.answering.retrieval import HybridRetriever, Reranker
+from chatbot.answering.retrieval import HybridRetriever
 from index_store.ids import chunk_id
 from index_store.keyword import tokenize
 from index_store.language import detect_language
 from index_store.policy import Scope, repeals
 from index_store.records import Answer, Chunk, Hit
+from index_store.reranker.model import PairScorer
 from index_store.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -134,18 +135,21 @@ class AnswerService:
         llm: LLMClient | None = None,
         llm_notice: dict[str, str] | None = None,
         library: Library | None = None,
-        judge: Reranker | None = None,
+        judge: PairScorer | None = None,
     ) -> None:
-        """``judge`` (default: the retriever's reranker) scores what shared words cannot: an
-        LLM answer's sentences against their passages, and a question asked in another
-        language than its passages."""
+        """``judge`` (default: the retriever's reranker) scores whether an LLM answer's
+        sentences are supported by the passages they cite."""
         self.retriever = retriever
-        self.judge = judge if judge is not None else retriever.reranker
         self.config = config
         self.library = library or Library(retriever.store)
         self.llm = llm
         self._writer = (
-            LLMAnswerer(llm, config.allowed_link_hosts, self.judge, config.min_answerable)
+            LLMAnswerer(
+                llm,
+                config.allowed_link_hosts,
+                judge if judge is not None else retriever.reranker,
+                config.min_answerable,
+            )
             if llm is not None
             else None
         )
@@ -298,11 +302,8 @@ class AnswerService:
         return hits, sentences, self._refuses(hits, sentences, language, across)
 
     def _model_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
-        """When no sentence shares a word with the question (it is asked in another language
-        than the policies are written in), the multilingual embedder ranks the sentences of
-        the best passages instead: each sentence's similarity to the question."""
-        if not hits:
-            return []
+        """For a question asked across languages, the sentences of the best passages ranked by
+        the multilingual embedder's similarity to the question instead of shared keywords."""
         ranked = score_sentences(question, hits[:MODEL_SENTENCE_HITS])
         if not ranked:
             return []

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from chatbot.answering.questions import Turn
 from chatbot.ui.render import answer_json, basis_line, checklist_lines, sources_text
+from chatbot.web.api_guard import error_body
 from chatbot.web.context import ChatContext
 from index_store.errors import InvalidQuestionError, PolicyQAError
 from index_store.policy import Scope
@@ -95,12 +96,8 @@ def _error(
     status: int, message: str, kind: str = "invalid_request_error", *, openai: bool = False,
     param: str | None = None,
 ) -> JSONResponse:  # fmt: skip
-    """The one error shape: ``{"error": {"message", "type"}}`` on /api, and OpenAI's
-    (``param`` and ``code`` too) on /v1."""
-    body: dict[str, Any] = {"message": message, "type": kind}
-    if openai:
-        body |= {"param": param, "code": None}
-    return JSONResponse({"error": body}, status_code=status)
+    """An error in the API's one shape (``api_guard.error_body``)."""
+    return JSONResponse(error_body(message, kind, openai=openai, param=param), status_code=status)
 
 
 def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

@@ -150,14 +150,21 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
+def error_body(
+    message: str, kind: str, *, openai: bool = False, param: str | None = None
+) -> dict[str, dict[str, object]]:
+    """The API's one error shape: ``{"error": {"message", "type"}}`` on /api, and OpenAI's
+    (``param`` and ``code`` too) on /v1."""
+    error: dict[str, object] = {"message": message, "type": kind}
+    if openai:
+        error |= {"param": param, "code": None}
+    return {"error": error}
+
+
 async def _reject(
     send: Send, status: int, message: str, retry_after: float = 0, *, openai: bool = False
 ) -> None:
-    """The API's error shape (``chatbot.web.api._error``): OpenAI's on /v1."""
-    error: dict[str, object] = {"message": message, "type": "request_rejected"}
-    if openai:
-        error |= {"param": None, "code": None}
-    body = json.dumps({"error": error}).encode()
+    body = json.dumps(error_body(message, "request_rejected", openai=openai)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after:
         headers.append((b"retry-after", str(max(1, round(retry_after))).encode()))

@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -35,6 +35,15 @@ _CONFIG_FILE = "config.json"
 _META_FILE = "meta.json"
 _FROZEN = "embeddings.word_embeddings.weight"
 _HEAD = ("head.weight", "head.bias")
+
+
+class PairScorer(Protocol):
+    """What scores (question, passage) pairs: :class:`CrossEncoderReranker`, or anything with its
+    two methods (the lazily loaded judge, a test double)."""
+
+    def logits(self, question: str, passages: Sequence[str]) -> np.ndarray: ...
+
+    def answerable(self, logit: float) -> float: ...
 
 
 def save_trained(model: Any, out: Path, meta: dict[str, Any]) -> None:
