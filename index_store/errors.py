@@ -30,7 +30,7 @@ class DocumentNotFoundError(PolicyQAError):
 class LoadError(PolicyQAError):
     """A file could not be turned into text.
 
-    ``reason`` is a short machine-readable code (``encrypted``, ``no_text``, ``corrupt``,
+    ``reason`` is a short machine-readable code (``encrypted``, ``corrupt``,
     ``encoding``, ``unsupported``, ``empty``, ``too_large``, ``unreadable``) and the message says
     what happened in words.
     """

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 
 def content_hash(text: str) -> str:
     """Full SHA-256 of the text, the registry's change detector."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes: an unchanged file is known without reading it as text."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def document_id(source: str, text_hash: str) -> str:

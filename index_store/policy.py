@@ -25,8 +25,8 @@ _LIST_SEPARATOR = "\n"
 
 @dataclass(frozen=True)
 class PolicyInfo:
-    """Lifecycle and ownership of one document. An empty field means "unknown": extraction
-    leaves a field empty rather than guess. Dates are ISO ``YYYY-MM-DD`` strings."""
+    """Lifecycle, ownership and provenance of one document. An empty field means "unknown":
+    extraction leaves a field empty rather than guess. Dates are ISO ``YYYY-MM-DD`` strings."""
 
     issuer: str = ""  # 发文机关, or the owner of an English policy
     doc_number: str = ""  # 文号 (皖政办〔2026〕3号), or an English policy's version
@@ -37,6 +37,8 @@ class PolicyInfo:
     replaces: tuple[str, ...] = ()  # titles or 文号 of the policies this one repeals
     collection: str = DEFAULT_COLLECTION
     labels: tuple[str, ...] = (PUBLIC_LABEL,)
+    # Pages ("1", "3") whose text was read by OCR: their citations say so.
+    ocr_pages: tuple[str, ...] = ()
 
     def to_metadata(self) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -12,12 +12,22 @@ HEADING_SEPARATOR = " › "
 
 
 @dataclass(frozen=True)
+class TableSpan:
+    """Where a table's rows lie in a document's text (one row a line) and what names it."""
+
+    start: int
+    end: int
+    caption: str
+
+
+@dataclass(frozen=True)
 class SourceDocument:
     """A loaded document: normalised text plus what is known about where it came from.
 
     ``source`` is the document's stable key (a resolved file path, or a dataset id): a document
     ingested again under the same key replaces its previous version.
-    ``page_starts`` holds the character offset at which each page begins (PDFs only).
+    ``page_starts`` holds the character offset at which each page begins (PDFs, images);
+    ``tables`` where table rows lie, for the chunker to cut between rows.
     """
 
     source: str
@@ -25,6 +35,7 @@ class SourceDocument:
     title: str
     kind: str = "text"
     page_starts: tuple[int, ...] = ()
+    tables: tuple[TableSpan, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def page_at(self, offset: int) -> int | None:
@@ -68,11 +79,14 @@ class Chunk:
 
     @property
     def locator(self) -> str:
-        """Human-readable position: heading path below the title, plus the page if known."""
+        """Human-readable position: heading path below the title, plus the page if known
+        (第N页 in a Chinese document, p. N in another, as the citations write it)."""
         parts = list(self.heading_path[1:]) if len(self.heading_path) > 1 else []
         text = HEADING_SEPARATOR.join(parts)
         if self.page is not None:
-            text = f"{text} (p. {self.page})" if text else f"p. {self.page}"
+            chinese = not self.title.isascii()
+            page = f"第{self.page}页" if chinese else f"p. {self.page}"
+            text = f"{text}{' ' if chinese else ', '}{page}" if text else page
         return text
 
 

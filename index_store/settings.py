@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         default=0.5, ge=0, le=1, description="Score fusion: the dense share (BM25: the rest)."
     )
     max_file_mb: float = Field(default=50.0, gt=0, le=2048)
+    ocr_max_pages: int = Field(
+        default=300,
+        gt=0,
+        le=100_000,
+        description="Scans with more pages than this that need OCR are refused at ingest.",
+    )
 
     # The LLM: any OpenAI-compatible endpoint. The two standard OpenAI variables are read as is.
     openai_api_key: SecretStr | None = Field(

@@ -14,8 +14,9 @@ nothing of Chinese clauses and carries no heading path.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from index_store.language import char_scale
@@ -26,7 +27,7 @@ from index_store.numbering import (
     TABLE_SEPARATOR,
     CodeBlocks,
 )
-from index_store.records import ChunkDraft, SourceDocument
+from index_store.records import ChunkDraft, SourceDocument, TableSpan
 from index_store.settings import Settings
 
 _MARKER_RE = re.compile(
@@ -159,9 +160,10 @@ def _ends_a_sentence(text: str, start: int, end: int) -> bool:
     return bool(_WORD_SPACE.fullmatch(text[max(0, start - 2) : start])) and not _CJK.search(after)
 
 
-def split_units(text: str, title: str) -> list[Unit]:
-    """Cut ``text`` at its markers; each unit carries its heading path below ``title``."""
-    markers = find_markers(text)
+def split_units(text: str, title: str, tables: Sequence[TableSpan] = ()) -> list[Unit]:
+    """Cut ``text`` at its markers (none inside a table's rows); each unit carries its heading
+    path below ``title``."""
+    markers = [m for m in find_markers(text) if not any(t.start <= m.start < t.end for t in tables)]
     units: list[Unit] = []
     stack: list[Marker] = []
     if not markers or markers[0].start > 0:
@@ -276,19 +278,78 @@ def _join(first: Unit, second: Unit) -> Unit:
     return Unit(first.start, second.end, path, tuple(content))
 
 
+def _table_pieces(
+    text: str, unit: Unit, tables: Sequence[TableSpan], paths: dict[int, tuple[str, ...]]
+) -> Iterator[tuple[int, int, tuple[str, ...], bool]]:
+    """``unit`` cut around the tables inside it: (start, end, path, is_table). A table's piece
+    takes in a short run of text before it (its heading, its caption) and its path is the
+    table's own heading path (``paths``, by table start) plus its caption."""
+    pos = unit.start
+    for table in tables:
+        if table.end <= pos or table.start >= unit.end:
+            continue
+        start = max(table.start, pos)
+        before = text.rfind("\n", pos, max(start - 1, pos))
+        if start == table.start and len(text[pos:start].strip()) <= _LABEL_MAX * 2:
+            start = pos  # "二、补贴标准\n表1 稳岗补贴标准" joins its table
+        elif start == table.start and text[before + 1 : start].strip() == table.caption:
+            start = before + 1
+        if start > pos:
+            yield pos, start, unit.path, False
+        own = paths.get(table.start, unit.path)
+        path = own if table.caption in own[-1:] else (*own, table.caption)
+        end = min(table.end, unit.end)
+        yield start, end, path, True
+        pos = end
+    if pos < unit.end:
+        yield pos, unit.end, unit.path, False
+
+
+def _row_windows(text: str, start: int, end: int, cfg: ChunkingConfig) -> Iterator[tuple[int, int]]:
+    """Windows of whole rows (lines), up to ``cfg.size`` characters each; a row longer than
+    that is a window of its own, never cut."""
+    pos = line_start = start
+    while line_start < end:
+        newline = text.find("\n", line_start, end)
+        line_end = end if newline < 0 else newline + 1
+        if line_end - pos > cfg.size and line_start > pos:
+            yield pos, line_start
+            pos = line_start
+        line_start = line_end
+    if pos < end:
+        yield pos, end
+
+
 def chunk_document(doc: SourceDocument, cfg: ChunkingConfig) -> list[ChunkDraft]:
-    """Cut a document into chunks along its structure. Offsets index ``doc.text``."""
+    """Cut a document into chunks along its structure, tables between rows only, never across
+    a page break. Offsets index ``doc.text``."""
     text = doc.text
     cfg = cfg.for_text(text)
     drafts: list[ChunkDraft] = []
-    for unit in _merge_small(split_units(text, doc.title), cfg):
-        for w_start, w_end in _windows(text, unit.start, unit.end, cfg):
-            start, end = _trimmed(text, w_start, w_end)
-            if start < end:
-                drafts.append(
-                    ChunkDraft(text[start:end], start, end, unit.path, doc.page_at(start))
-                )
+    units = split_units(text, doc.title, doc.tables)
+    paths = {
+        t.start: next((u.path for u in units if u.start <= t.start < u.end), (doc.title,))
+        for t in doc.tables
+    }
+    for unit in _merge_small(units, cfg):
+        for p_start, p_end, path, is_table in _table_pieces(text, unit, doc.tables, paths):
+            windows = _row_windows if is_table else _windows
+            for window in windows(text, p_start, p_end, cfg):
+                for w_start, w_end in _on_pages(window, doc.page_starts):
+                    start, end = _trimmed(text, w_start, w_end)
+                    if start < end:
+                        page = doc.page_at(start)
+                        drafts.append(ChunkDraft(text[start:end], start, end, path, page))
     return drafts
+
+
+def _on_pages(window: tuple[int, int], page_starts: Sequence[int]) -> list[tuple[int, int]]:
+    """``window`` cut where a page starts: a chunk lies on one page, so every quote from it
+    is cited with the page it is on."""
+    start, end = window
+    cuts = [p for p in page_starts if start < p < end]
+    bounds = [start, *cuts, end]
+    return list(itertools.pairwise(bounds))
 
 
 def table_header(text: str, start: int) -> str | None:

@@ -1,69 +1,33 @@
 """File loaders: one function per format, each returning a ``SourceDocument`` or raising
-``LoadError`` with a reason code. Nothing here touches the index."""
+``LoadError`` with a reason code. Nothing here touches the index. Plain text and HTML are read
+here; office formats in ``ingest.office``, PDFs and images (with OCR) in ``ingest.paged``."""
 
 from __future__ import annotations
 
 import logging
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index_store.errors import LoadError
-from index_store.numbering import FRONT_MATTER
 from index_store.records import SourceDocument
+from ingest.office import load_doc, load_docx, load_xlsx
+from ingest.paged import IMAGE_SUFFIXES, PageFn, load_paged
 from ingest.textdecode import decode_bytes, normalize_text
+from ingest.titles import finish
 
 if TYPE_CHECKING:
     from bs4 import Tag
 
 logger = logging.getLogger(__name__)
 
-_MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_FRONT_TITLE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
-_TITLE_MAX = 80
-
-
-def guess_title(text: str, fallback: str) -> str:
-    """The ``title:`` of a markdown page's front matter, else its first markdown heading, else a
-    short first line, else ``fallback``."""
-    front = FRONT_MATTER.match(text)
-    if front:
-        found = _FRONT_TITLE.search(front.group(1) or "")
-        title = found.group(1).strip("\"' ") if found else ""
-        if title:
-            return title[:_TITLE_MAX]
-        text = text[front.end() :]
-    match = _MD_HEADING.search(text[:2000])
-    if match:
-        return match.group(1).strip()[:_TITLE_MAX]
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= _TITLE_MAX else fallback
-    return fallback
-
-
-def _finish(
-    path: Path, text: str, kind: str, title: str | None = None, page_starts: tuple[int, ...] = ()
-) -> SourceDocument:
-    if not text.strip():
-        raise LoadError("empty", f"{path.name}: the file holds no text")
-    return SourceDocument(
-        source=str(path),
-        text=text,
-        title=title or guess_title(text, path.stem),
-        kind=kind,
-        page_starts=page_starts,
-    )
-
 
 def load_text(path: Path) -> SourceDocument:
     text, encoding = decode_bytes(path.read_bytes(), path.name)
     logger.debug("decoded path=%s encoding=%s", path, encoding)
     kind = "markdown" if path.suffix.lower() in (".md", ".markdown") else "text"
-    return _finish(path, normalize_text(text), kind)
+    return finish(SourceDocument(str(path), normalize_text(text), "", kind), path)
 
 
 _BLOCK_TAGS = (
@@ -119,73 +83,11 @@ def load_html(path: Path) -> SourceDocument:
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.append("\n")
     body = normalize_text(re.sub(r"[ \t]+", " ", soup.get_text()))
-    return _finish(path, body, "html", title or None)
+    return finish(SourceDocument(str(path), body, title or "", "html"), path)
 
 
-def load_pdf(path: Path) -> SourceDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
-
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            # An owner-password-only PDF opens with the empty user password.
-            try:
-                if not reader.decrypt(""):
-                    raise LoadError("encrypted", f"{path.name}: the PDF needs a password")
-            except (FileNotDecryptedError, NotImplementedError) as exc:
-                raise LoadError("encrypted", f"{path.name}: the PDF needs a password") from exc
-        pages = [normalize_text(page.extract_text() or "") for page in reader.pages]
-    except LoadError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise LoadError("encrypted", f"{path.name}: the PDF needs a password") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise LoadError("corrupt", f"{path.name}: not a readable PDF ({exc})") from exc
-    if not any(pages):
-        raise LoadError(
-            "no_text",
-            f"{path.name}: the PDF has no text layer (scanned images?); run OCR on it first",
-        )
-    starts: list[int] = []
-    parts: list[str] = []
-    offset = 0
-    for page in pages:
-        starts.append(offset)
-        parts.append(page)
-        offset += len(page) + 2
-    return _finish(path, "\n\n".join(parts), "pdf", page_starts=tuple(starts))
-
-
-def load_docx(path: Path) -> SourceDocument:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
-    try:
-        document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError("corrupt", f"{path.name}: not a readable DOCX file ({exc})") from exc
-    lines: list[str] = []
-    title = (document.core_properties.title or "").strip() or None
-    for paragraph in document.paragraphs:
-        text = paragraph.text.strip()
-        if not text:
-            continue
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        if style == "Title":
-            title = title or text
-            lines.append(f"# {text}")
-        elif style.startswith("Heading") and style[-1:].isdigit():
-            lines.append("#" * min(int(style[-1]) + 1, 6) + " " + text)
-        else:
-            lines.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [cell.text.strip() for cell in row.cells]
-            if any(cells):
-                lines.append(" | ".join(cells))
-    return _finish(path, normalize_text("\n".join(lines)), "docx", title)
-
+# Scanned pages at about 2 s each: a longer scan is refused rather than tying up ingest.
+DEFAULT_OCR_MAX_PAGES = 300
 
 LOADERS: dict[str, Callable[[Path], SourceDocument]] = {
     ".txt": load_text,
@@ -194,20 +96,17 @@ LOADERS: dict[str, Callable[[Path], SourceDocument]] = {
     ".markdown": load_text,
     ".html": load_html,
     ".htm": load_html,
-    ".pdf": load_pdf,
     ".docx": load_docx,
+    ".xlsx": load_xlsx,
+    ".doc": load_doc,
 }
+# Read a page at a time, with OCR where a page has no text (``ingest.paged``).
+PAGED_SUFFIXES = frozenset({".pdf", *IMAGE_SUFFIXES})
+SUPPORTED_SUFFIXES = frozenset(LOADERS) | PAGED_SUFFIXES
 
 
-def load_file(path: Path, max_bytes: int) -> SourceDocument:
-    """Load one file by its extension; every failure is a ``LoadError`` with a reason."""
-    loader = LOADERS.get(path.suffix.lower())
-    if loader is None:
-        raise LoadError(
-            "unsupported",
-            f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
-            f"supported: {', '.join(sorted(LOADERS))}",
-        )
+def check_size(path: Path, max_bytes: int) -> None:
+    """Raise ``LoadError`` when ``path`` is unreadable or over ``max_bytes``."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -218,7 +117,26 @@ def load_file(path: Path, max_bytes: int) -> SourceDocument:
             f"{path.name}: {size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB "
             "(POLICYQA_MAX_FILE_MB)",
         )
+
+
+def load_file(
+    path: Path,
+    max_bytes: int,
+    max_ocr_pages: int = DEFAULT_OCR_MAX_PAGES,
+    on_page: PageFn | None = None,
+) -> SourceDocument:
+    """Load one file by its extension; every failure is a ``LoadError`` with a reason."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(
+            "unsupported",
+            f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
+            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+        )
+    check_size(path, max_bytes)
     try:
-        return loader(path)
+        if suffix in PAGED_SUFFIXES:
+            return load_paged(path, max_ocr_pages, on_page)
+        return LOADERS[suffix](path)
     except OSError as exc:
         raise LoadError("unreadable", f"{path}: {exc.strerror or exc}") from exc

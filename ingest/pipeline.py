@@ -18,7 +18,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index_store.embedding.cache import EmbeddingCache
 from index_store.errors import LoadError
-from index_store.ids import chunk_id, content_hash, document_id
+from index_store.ids import chunk_id, content_hash, document_id, file_hash
 from index_store.keyword import TOKENIZER_VERSION, tokenize
 from index_store.numbering import MARKDOWN_LINK
 from index_store.policy import DEFAULT_COLLECTION, PUBLIC_LABEL
@@ -34,22 +34,61 @@ from index_store.records import (
 from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
 from ingest.chunking import ChunkingConfig, chunk_document, table_header
-from ingest.loaders import LOADERS
+from ingest.loaders import DEFAULT_OCR_MAX_PAGES, SUPPORTED_SUFFIXES
+from ingest.paged import OCR_PAGES_KEY
 from ingest.policy_meta import extract_policy_info
-from ingest.sandbox import IsolatedLoader
+from ingest.sandbox import IsolatedLoader, ParseLimits
 
-SUPPORTED_TYPES = " ".join(sorted(LOADERS))
+SUPPORTED_TYPES = " ".join(sorted(SUPPORTED_SUFFIXES))
 
 logger = logging.getLogger(__name__)
 
 # Bumped whenever chunking or the indexed text changes meaning, so old chunks get rebuilt.
-CHUNKER_VERSION = "9"
+CHUNKER_VERSION = "10"
 # Bumped when lifecycle extraction changes, so documents get their metadata read again.
 META_VERSION = "1"
 # Chunks embedded together across small documents (the embedder is faster on batches).
 _EMBED_GROUP = 128
+# Registry metadata of a document read from a file: the file's bytes' hash and the ingest
+# settings it was indexed with. Both unchanged: the file is not read again (a scan is not
+# OCR'd again, no model is loaded).
+FILE_HASH_KEY = "file_sha256"
+INGEST_TAG_KEY = "ingest_tag"
 
-ProgressFn = Callable[[FileOutcome], None]
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running ingest is, sent after each file and after each OCR'd page."""
+
+    file: str  # the file being read, or just finished
+    files_done: int
+    pages_done: int  # pages OCR'd so far in this run
+    chunks: int  # chunks of the files finished so far
+    outcome: FileOutcome | None = None  # set when ``file`` has finished
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class _Tracker:
+    """Counts what a run has done and tells ``on_progress``."""
+
+    def __init__(self, on_progress: ProgressFn | None) -> None:
+        self.on_progress = on_progress
+        self.files = self.pages = self.chunks = 0
+
+    def page(self, source: str) -> None:
+        self.pages += 1
+        self._send(source, None)
+
+    def done(self, outcome: FileOutcome) -> None:
+        self.files += 1
+        self.chunks += outcome.chunks or 0
+        self._send(outcome.source, outcome)
+
+    def _send(self, source: str, outcome: FileOutcome | None) -> None:
+        if self.on_progress is not None:
+            self.on_progress(Progress(source, self.files, self.pages, self.chunks, outcome))
 
 
 @dataclass(frozen=True)
@@ -61,6 +100,9 @@ class Ingestor:
     chunking: ChunkingConfig
     max_file_bytes: int
     cache: EmbeddingCache | None = None
+    # Scans longer than this many pages without a text layer are refused (OCR takes seconds
+    # a page).
+    ocr_max_pages: int = DEFAULT_OCR_MAX_PAGES
     # Who may read what this ingestor writes (see ``index_store.policy``).
     collection: str = DEFAULT_COLLECTION
     labels: tuple[str, ...] = (PUBLIC_LABEL,)
@@ -106,7 +148,7 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
                     file = Path(root, name)
                     if name.startswith("."):
                         continue
-                    if file.suffix.lower() in LOADERS:
+                    if file.suffix.lower() in SUPPORTED_SUFFIXES:
                         yield file
                     else:
                         yield FileOutcome(
@@ -123,27 +165,66 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path | FileOutcome]:
             )
 
 
-def load_paths(paths: Sequence[Path], max_bytes: int) -> Iterator[SourceDocument | FileOutcome]:
-    """Load every file (PDF and DOCX parsed in a limited child process, see ``sandbox``)."""
-    loader = IsolatedLoader(max_bytes)
+def load_paths(
+    paths: Sequence[Path],
+    max_bytes: int,
+    ocr_max_pages: int = DEFAULT_OCR_MAX_PAGES,
+    on_page: Callable[[str], None] | None = None,
+    skip: Callable[[Path], FileOutcome | None] | None = None,
+) -> Iterator[SourceDocument | FileOutcome]:
+    """Load every file (risky formats parsed in a limited child process, see ``sandbox``);
+    ``on_page(source)`` hears of each page OCR'd; a file for which ``skip`` returns an
+    outcome is not read."""
+    loader = IsolatedLoader(max_bytes, ParseLimits(ocr_max_pages=ocr_max_pages))
     try:
         for item in iter_files(paths):
             if isinstance(item, FileOutcome):
                 yield item
                 continue
-            yield _loaded(item, loader)
+            skipped = skip(item) if skip is not None else None
+            yield skipped or _loaded(item, loader, on_page)
     finally:
         loader.close()
 
 
-def _loaded(item: Path, loader: IsolatedLoader) -> SourceDocument | FileOutcome:
+def unchanged_file(path: Path, ing: Ingestor) -> FileOutcome | None:
+    """An ``unchanged`` outcome when ``path`` is indexed from the same bytes with the same
+    settings, else None (the file must be read)."""
+    source = str(path.resolve())
+    record = ing.store.registry.by_source(source)
+    if record is None:
+        return None
+    meta = ing.store.registry.document_metadata(record.doc_id)
     try:
-        doc = loader.load(item)
+        same = meta.get(INGEST_TAG_KEY) == ing.version_tag and meta.get(FILE_HASH_KEY) == file_hash(
+            path
+        )
+    except OSError:
+        return None  # unreadable now: loading it reports why
+    if not same:
+        return None
+    return FileOutcome(source, "unchanged", doc_id=record.doc_id, chunks=record.n_chunks)
+
+
+def _loaded(
+    item: Path, loader: IsolatedLoader, on_page: Callable[[str], None] | None
+) -> SourceDocument | FileOutcome:
+    def page(_done: int, _total: int) -> None:
+        if on_page is not None:
+            on_page(str(item))
+
+    try:
+        digest = file_hash(item)
+        doc = loader.load(item, page)
     except LoadError as exc:
         # The report names every failure (the CLI prints it once); the log line is for -v.
         logger.info("load failed path=%s reason=%s", item, exc.reason)
         return FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
-    return replace(doc, source=str(item.resolve()))
+    except OSError as exc:
+        message = f"{item}: {exc.strerror or exc}"
+        return FileOutcome(str(item.resolve()), "failed", reason="unreadable", message=message)
+    metadata = {**doc.metadata, FILE_HASH_KEY: digest}
+    return replace(doc, source=str(item.resolve()), metadata=metadata)
 
 
 def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:
@@ -185,6 +266,7 @@ def _prepare(doc: SourceDocument, ing: Ingestor) -> _Prepared | FileOutcome:
             extract_policy_info(doc.text, doc.title),
             collection=ing.collection,
             labels=tuple(sorted(set(ing.labels))),
+            ocr_pages=tuple(p for p in doc.metadata.get(OCR_PAGES_KEY, "").split(",") if p),
         ),
     )
     return _Prepared(doc, record, chunks, "updated" if existing else "added")
@@ -212,7 +294,11 @@ def _write_group(group: list[_Prepared], ing: Ingestor) -> tuple[list[FileOutcom
             DocumentVersion(
                 record=p.record,
                 text=p.doc.text,
-                metadata={**p.doc.metadata, **p.record.info.to_metadata()},
+                metadata={
+                    **p.doc.metadata,
+                    INGEST_TAG_KEY: ing.version_tag,
+                    **p.record.info.to_metadata(),
+                },
                 chunks=p.chunks,
                 vectors=vectors[offset : offset + n],
                 tokens=[tokenize(t) for t in texts[offset : offset + n]],
@@ -233,6 +319,12 @@ def ingest_documents(
     on_progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Index loaded documents (failed loads pass through as outcomes)."""
+    return _index(items, ing, _Tracker(on_progress))
+
+
+def _index(
+    items: Iterable[SourceDocument | FileOutcome], ing: Ingestor, tracker: _Tracker
+) -> IngestReport:
     started = time.perf_counter()
     outcomes: list[FileOutcome] = []
     embedded = 0
@@ -241,8 +333,7 @@ def ingest_documents(
     def emit(done: Iterable[FileOutcome]) -> None:
         for outcome in done:
             outcomes.append(outcome)
-            if on_progress is not None:
-                on_progress(outcome)
+            tracker.done(outcome)
 
     def flush() -> None:
         nonlocal embedded
@@ -272,7 +363,15 @@ def ingest_paths(
     paths: Sequence[Path], ing: Ingestor, on_progress: ProgressFn | None = None
 ) -> IngestReport:
     """Ingest files and folders (walked recursively)."""
-    return ingest_documents(load_paths(paths, ing.max_file_bytes), ing, on_progress)
+    tracker = _Tracker(on_progress)
+    items = load_paths(
+        paths,
+        ing.max_file_bytes,
+        ing.ocr_max_pages,
+        tracker.page,
+        skip=lambda path: unchanged_file(path, ing),
+    )
+    return _index(items, ing, tracker)
 
 
 def remove_document(store: IndexStore, ref: str) -> DocumentRecord:

@@ -1,9 +1,14 @@
-"""Parse risky formats (PDF, DOCX) in a child process with memory and CPU limits.
+"""Parse risky formats (PDF, office files, images) in a child process with memory and CPU
+limits.
 
 A decompression bomb, a zip bomb or a parser stuck in a loop then costs one child process, not
 the ingest (or the server): the file fails alone with reason ``resource_limit`` and the next file
 goes to a fresh child. The child is a spawned interpreter (not a fork of a parent that has torch
 and Chroma mapped), so its address-space limit measures the parser alone.
+
+Each task gets its own CPU budget (the child lives on between files). A paged file (PDF, image)
+is parsed in steps: reading it is one task, then OCR is one task a page, each bounded on its
+own, so a 100-page scan is as safe as a 1-page one and reports progress a page at a time.
 """
 
 from __future__ import annotations
@@ -11,35 +16,48 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import resource
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from index_store.errors import LoadError
 from index_store.records import SourceDocument
-from ingest.loaders import load_file
+from ingest.loaders import DEFAULT_OCR_MAX_PAGES, PAGED_SUFFIXES, check_size, load_file
+from ingest.paged import PagedFile, PageFn, assemble, check_ocr_budget, ocr_page, read_paged
 
 logger = logging.getLogger(__name__)
 
-ISOLATED_SUFFIXES = frozenset({".pdf", ".docx"})
+ISOLATED_SUFFIXES = frozenset({".docx", ".xlsx", ".doc"}) | PAGED_SUFFIXES
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class ParseLimits:
-    memory_mb: int = 1024  # address space of the parsing child
-    cpu_s: int = 60
+    memory_mb: int = 3072  # address space of the parsing child (OCR reserves much of it)
+    cpu_s: int = 60  # per task: a file, or one page of OCR
     wall_s: float = 120.0
+    ocr_max_pages: int = DEFAULT_OCR_MAX_PAGES
 
 
-def _limit(memory_mb: int, cpu_s: int) -> None:
+def _limit(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 2**20, memory_mb * 2**20))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+
+
+def _bounded_call(cpu_s: int, fn: Callable[..., T], *args: object) -> T:
+    """``fn(*args)`` with ``cpu_s`` seconds of CPU from now (the limit counts the child's
+    whole life, so it moves on with every task)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(usage.ru_utime + usage.ru_stime) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (spent + cpu_s, resource.RLIM_INFINITY))
+    return fn(*args)
 
 
 class IsolatedLoader:
-    """``load(path)`` like ``load_file``, with PDF and DOCX parsed in a limited child."""
+    """``load(path)`` like ``load_file``, with risky formats parsed in a limited child."""
 
     def __init__(self, max_bytes: int, limits: ParseLimits | None = None) -> None:
         self.max_bytes = max_bytes
@@ -52,7 +70,7 @@ class IsolatedLoader:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_limit,
-                initargs=(self.limits.memory_mb, self.limits.cpu_s),
+                initargs=(self.limits.memory_mb,),
             )
         return self._pool
 
@@ -63,10 +81,8 @@ class IsolatedLoader:
                 process.kill()  # a hung parser does not stop on its own
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def load(self, path: Path) -> SourceDocument:
-        if path.suffix.lower() not in ISOLATED_SUFFIXES:
-            return load_file(path, self.max_bytes)
-        future = self._executor().submit(load_file, path, self.max_bytes)
+    def _run(self, path: Path, fn: Callable[..., T], *args: object) -> T:
+        future = self._executor().submit(_bounded_call, self.limits.cpu_s, fn, *args)
         try:
             return future.result(timeout=self.limits.wall_s)
         except LoadError:
@@ -84,6 +100,23 @@ class IsolatedLoader:
             raise LoadError(
                 "corrupt", f"{path.name}: the parser failed ({type(exc).__name__}: {exc})"
             ) from exc
+
+    def load(self, path: Path, on_page: PageFn | None = None) -> SourceDocument:
+        suffix = path.suffix.lower()
+        if suffix not in ISOLATED_SUFFIXES:
+            return load_file(path, self.max_bytes)
+        if suffix not in PAGED_SUFFIXES:
+            return self._run(path, load_file, path, self.max_bytes)
+        check_size(path, self.max_bytes)
+        paged: PagedFile = self._run(path, read_paged, path)
+        check_ocr_budget(paged, self.limits.ocr_max_pages, path.name)
+        recognised: dict[int, str] = {}
+        todo = paged.to_ocr
+        for done, index in enumerate(todo, 1):
+            recognised[index] = self._run(path, ocr_page, path, index)
+            if on_page is not None:
+                on_page(done, len(todo))
+        return assemble(paged, recognised)
 
     def close(self) -> None:
         if self._pool is not None:

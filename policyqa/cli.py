@@ -35,7 +35,8 @@ from policyqa.cli_eval import eval_app
 from policyqa.cli_ops import bench, index_app
 
 if TYPE_CHECKING:
-    from index_store.records import FileOutcome, FileStatus, Hit, IngestReport
+    from index_store.records import FileStatus, Hit, IngestReport
+    from ingest.pipeline import Ingestor
 
 app = typer.Typer(
     help="Answer questions about policy documents with cited passages.",
@@ -95,15 +96,7 @@ def ingest(
         )
         total = sum(1 for _ in iter_files(paths))
         if sys.stderr.isatty() and not as_json:
-            from rich.progress import Progress
-
-            with Progress(transient=True) as progress:
-                task = progress.add_task("ingesting", total=total)
-
-                def advance(outcome: FileOutcome) -> None:
-                    progress.update(task, advance=1, description=Path(outcome.source).name[:40])
-
-                report = ingest_paths(paths, ingestor, advance)
+            report = _ingest_with_bar(paths, ingestor, total)
         else:
             report = ingest_paths(paths, ingestor)
     except PolicyQAError as exc:
@@ -114,6 +107,34 @@ def ingest(
         _print_report(report)
     if report.failed:
         raise typer.Exit(code=1)
+
+
+def _ingest_with_bar(paths: list[Path], ingestor: Ingestor, total: int) -> IngestReport:
+    """Ingest under a terminal progress bar: files done of all, pages OCR'd, chunks written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ingest.pipeline import Progress as Step
+    from ingest.pipeline import ingest_paths
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files · {task.fields[pages]} pages OCR'd · {task.fields[chunks]} chunks"),
+    )
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("ingesting", total=total, pages=0, chunks=0)
+
+        def advance(step: Step) -> None:
+            bar.update(
+                task,
+                completed=step.files_done,
+                description=Path(step.file).name[:40],
+                pages=step.pages_done,
+                chunks=step.chunks,
+            )
+
+        return ingest_paths(paths, ingestor, advance)
 
 
 STATUSES: tuple[FileStatus, ...] = ("added", "updated", "unchanged", "failed", "skipped")
@@ -194,7 +215,8 @@ def search(
             settings.in_force_only, as_of, include_expired, region, issuer, doc, since, until
         )
         filters = Library(store).filters(scope)
-        hits = build_retriever(settings, store).search(question, top_k=top_k, filters=filters)
+        retriever = build_retriever(settings, store, one_shot=True)
+        hits = retriever.search(question, top_k=top_k, filters=filters)
     except PolicyQAError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -229,7 +251,7 @@ def ask(
 
     try:
         settings = _settings()
-        service = build_answer_service(settings, open_index(settings, create=False))
+        service = build_answer_service(settings, open_index(settings, create=False), one_shot=True)
         scope = scope_of(
             settings.in_force_only, as_of, include_expired, region, issuer, doc, since, until
         )

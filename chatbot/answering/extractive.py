@@ -23,6 +23,7 @@ from index_store.keyword import tokenize
 from index_store.language import char_scale
 from index_store.numbering import ANY_MARKER, marker_level
 from index_store.records import Chunk, Hit
+from index_store.table_rows import parse_row
 
 _MIN_SENTENCE_CHARS = 6
 # Sentence ends, line breaks, and paragraph gaps (runs of spaces, ideographic spaces), which
@@ -199,6 +200,16 @@ def has_body(chunk: Chunk) -> bool:
 IdfFn = Callable[[str], float]
 
 
+# A policy's framing rather than its content: the purpose clause ("第一条 为推动…，制定本办法。")
+# and the 文号 line under the title. They share the policy's name words with every question
+# about it, so their words count as a heading's do, unless the question asks for them.
+_FRAMING = re.compile(
+    r"^(?:第\S{1,6}条\s*)?(?:为了?|根据)[^。]{0,120}制定本(?:办法|措施|细则|规定|条例|方案|意见|通知)"
+    r"|^[^。；\n]{0,60}〔\d{4}〕\d+号[)）]?$"
+)
+_ASKS_FRAMING = re.compile(r"目的|为什么|为何|依据|文号|发文|why|purpose", re.IGNORECASE)
+
+
 def keyword_weight(own: set[str], context_only: set[str], idf: Mapping[str, float]) -> float:
     """The question weight a line covers: its own words in full, words found only in its
     passage's title or headings (``context_only``) at ``CONTEXT_WEIGHT``."""
@@ -215,9 +226,11 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     question word found only in the passage's title or headings counts ``CONTEXT_WEIGHT`` of
     its weight ("攀枝花市…如何严防疫情传播" finds the sentences under 三、严防疫情传播 of the
     攀枝花 notice, not another city's). A sentence that holds the kind of answer the question
-    asks for (a date for 截止) covers the words it asks with (``asking_tokens``)."""
+    asks for (a date for 截止) covers the words it asks with (``asking_tokens``). A policy's
+    framing (``_FRAMING``: its purpose clause, its 文号 line) counts like a heading."""
     q_tokens = question_tokens(question)
     holds, asking = asking_tokens(question)
+    framing_is_context = not _ASKS_FRAMING.search(question)
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
@@ -232,6 +245,8 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
                 own = set(tokenize(sentence)) & q_tokens
                 if holds is not None and holds.search(sentence):
                     own |= asking
+                if framing_is_context and _FRAMING.search(sentence):
+                    own, context = set(), context | own
                 candidates.append((i, start, end, own, context - own))
     if not candidates or not q_tokens:
         return []
@@ -272,7 +287,10 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     all (scaled to the passage's script and by ``scale``, the question's ``reach``), stopping
     at a heading, at the start of a numbered item as high as the one ``lead`` starts (its own
     sub-items go on), or of any item when ``lead`` starts none, or at the next question of a
-    Q&A notice (``_asks_next``)."""
+    Q&A notice (``_asks_next``). A table row (``parse_row``) is whole on its own: it brings
+    nothing, and the next row is another answer."""
+    if parse_row(lead.text):
+        return []
     after = sorted(
         (s for s in ranked if s.hit_index == lead.hit_index and s.start >= lead.end),
         key=lambda s: s.start,
@@ -330,7 +348,7 @@ def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]
     opens by pointing back ("该项措施是…"). None when ``lead`` starts an item itself, or a
     heading or the passage start comes first."""
     text = hit.chunk.text
-    if _ITEM_START.match(lead.text):
+    if _ITEM_START.match(lead.text) or parse_row(lead.text):
         return []
     # A lead that starts a line may be one of an item's lines (a markdown bullet), so only the
     # item start bounds it.

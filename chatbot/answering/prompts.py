@@ -108,6 +108,7 @@ CATALOGUE = {
 }
 BASIS_LABEL = {"zh": "依据", "en": "Based on"}
 ALSO_IN = {"zh": "同见", "en": "Also in"}  # the same passage in other documents
+OCR_NOTE = {"zh": "（OCR识别）", "en": " (OCR)"}  # the cited page's text was read by OCR
 LIFECYCLE_WARNINGS = {
     "zh": {
         "expired": "《{title}》已于 {day} 失效，所引内容可能不再适用。",

@@ -60,6 +60,8 @@ DOCUMENT_HEADERS = [
     "doc_id", "title", "文号 / number", "发文机关 / issuer", "地区 / region", "发布 / published",
     "施行 / effective", "有效期至 / expires", "状态 / status", "labels", "collection", "chunks",
 ]  # fmt: skip
+# Shares of the page width, so that all twelve columns fit and long values wrap.
+DOCUMENT_WIDTHS = ("13%", "17%", "9%", "10%", "6%", "7%", "7%", "7%", "8%", "6%", "6%", "4%")
 FEEDBACK_HEADERS = ["id", "rating", "reason", "question", "answer", "cited", "status", "user"]
 
 
@@ -133,7 +135,7 @@ def _documents_tab(documents: DocumentBackend) -> None:
         table = gr.Dataframe(
             value=documents.rows,  # called on every page load
             headers=DOCUMENT_HEADERS, label="文档 / Documents", elem_id="doc-table",
-            interactive=False, wrap=True,
+            interactive=False, wrap=True, column_widths=list(DOCUMENT_WIDTHS),
         )  # fmt: skip
         with gr.Row():
             ids = gr.Textbox(

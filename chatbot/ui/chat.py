@@ -26,6 +26,20 @@ from index_store.errors import InvalidQuestionError, PolicyQAError
 from index_store.policy import Scope
 from index_store.records import Answer
 
+# System fonts only, Latin first: with the default theme's web font the browser drew some
+# letters of the title (the "A" of PolicyQA) from a fallback font.
+FONTS = (
+    "Noto Sans", "DejaVu Sans", "Segoe UI", "Helvetica Neue", "Arial", "Noto Sans CJK SC",
+    "WenQuanYi Micro Hei", "PingFang SC", "Microsoft YaHei", "sans-serif",
+)  # fmt: skip
+MONO_FONTS = ("DejaVu Sans Mono", "Consolas", "Menlo", "monospace")
+
+
+def theme() -> gr.themes.Base:
+    """The UI's theme: Gradio's default look with the system fonts above."""
+    return gr.themes.Default(font=list(FONTS), font_mono=list(MONO_FONTS))
+
+
 CSS = """
 .pqa-sources h4 { margin: 0 0 .5em 0; }
 .pqa-source {
@@ -34,6 +48,8 @@ CSS = """
 .pqa-source-meta { color: #57606a; font-size: .8em; word-break: break-all; }
 .pqa-source-text { margin: .4em 0 0 0; white-space: pre-wrap; }
 .pqa-source-text mark { background: #fff3b0; }
+.pqa-row { border-collapse: collapse; margin: .4em 0; font-size: .9em; }
+.pqa-row th, .pqa-row td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; }
 """
 
 PLACEHOLDER = "例如：稳岗返还的比例是多少？ / e.g. How long is the warranty?"

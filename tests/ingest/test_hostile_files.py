@@ -98,6 +98,48 @@ def test_a_docx_zip_bomb_hits_the_memory_limit_in_the_child(tmp_path: Path) -> N
     loader.close()
 
 
+def xlsx_bomb(path: Path, padding_mb: int) -> Path:
+    """A valid workbook whose sheet XML is padded (inside a cell's text) to ``padding_mb``."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["项目", "标准"])
+    sheet.append(["PAD", "1000元"])
+    good = path.with_suffix(".src.xlsx")
+    book.save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if not item.filename.startswith("xl/worksheets/"):
+                dst.writestr(item, data)
+                continue
+            head, _, tail = data.partition(b"PAD")
+            with dst.open(item.filename, "w", force_zip64=True) as out:
+                out.write(head)
+                for _ in range(padding_mb):
+                    out.write(b"x" * 2**20)
+                out.write(tail)
+    good.unlink()
+    return path
+
+
+def test_an_xlsx_zip_bomb_fails_alone_in_the_child(tmp_path: Path) -> None:
+    bomb = xlsx_bomb(tmp_path / "bomb.xlsx", padding_mb=700)
+    assert bomb.stat().st_size < 5 * 2**20
+    loader = IsolatedLoader(50 * 2**20, SMALL_LIMITS)
+    try:
+        with pytest.raises(LoadError) as info:
+            loader.load(bomb)
+        assert info.value.reason in ("resource_limit", "corrupt")
+        good = tmp_path / "good.xlsx"
+        xlsx_bomb(good, padding_mb=0)
+        assert "标准：1000元" in loader.load(good).text  # the next file gets a fresh parser
+    finally:
+        loader.close()
+
+
 def test_xml_entities_in_a_docx_are_not_expanded(tmp_path: Path) -> None:
     path = docx_entities(tmp_path / "laughs.docx")
     loader = IsolatedLoader(50 * 2**20, SMALL_LIMITS)
@@ -132,10 +174,14 @@ def test_a_batch_with_hostile_files_keeps_its_good_files(
     (folder / "bomb.pdf").write_bytes(pdf_bomb(300))
     (folder / "truncated.pdf").write_bytes(make_pdf(["Some text"])[:80])
     (folder / "garbage.docx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (folder / "garbage.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (folder / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (folder / "garbage.tif").write_bytes(b"II*\x00" + bytes(range(256)))
     report = ingest_paths([folder], ingestor)
     added = {Path(o.source).name for o in report.by_status("added")}
     assert added == set(HOSTILE_NAMES)
     failed = {Path(o.source).name: o.reason for o in report.by_status("failed")}
-    assert set(failed) == {"bomb.pdf", "truncated.pdf", "garbage.docx"}
-    assert failed["truncated.pdf"] == "corrupt" and failed["garbage.docx"] == "corrupt"
+    broken = {"truncated.pdf", "garbage.docx", "garbage.xlsx", "garbage.png", "garbage.tif"}
+    assert set(failed) == {"bomb.pdf", *broken}
+    assert all(failed[name] == "corrupt" for name in broken), failed
     assert {Path(d.source).name for d in store.documents()} == set(HOSTILE_NAMES)

@@ -138,7 +138,7 @@ def test_pdf_text_layer_with_page_offsets(tmp_path: Path) -> None:
     [
         ("truncated.pdf", make_pdf(["Some text here"])[:60], "corrupt"),
         ("garbage.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 8, "corrupt"),
-        ("scan.pdf", make_pdf(["", ""]), "no_text"),
+        ("blank.pdf", make_pdf(["", ""]), "empty"),
         ("locked.pdf", make_encrypted_pdf(["secret text"], "user-pw", "owner-pw"), "encrypted"),
     ],
 )
@@ -180,7 +180,7 @@ def test_corrupt_docx_fails_alone(tmp_path: Path) -> None:
 
 def test_unsupported_and_oversized_files(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as info:
-        load_file(write(tmp_path, "photo.jpg", b"\xff\xd8\xff"), MB)
+        load_file(write(tmp_path, "sheet.csv", b"a,b\n1,2\n"), MB)
     assert info.value.reason == "unsupported"
     with pytest.raises(LoadError) as info:
         load_file(write(tmp_path, "big.txt", b"a" * 2048), 1024)

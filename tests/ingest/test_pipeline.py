@@ -22,10 +22,11 @@ def corpus(tmp_path: Path) -> Path:
     (folder / "sub").mkdir(parents=True)
     (folder / "zh.txt").write_text(ZH_POLICY, encoding="gb18030")
     (folder / "sub" / "travel.md").write_text(EN_POLICY, encoding="utf-8")
-    (folder / "sub" / "scan.pdf").write_bytes(make_pdf([""]))
+    (folder / "sub" / "blank.pdf").write_bytes(make_pdf([""]))
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
     (folder / ".hidden.txt").write_text("secret", encoding="utf-8")
-    (folder / "notes.jpg").write_bytes(b"\xff\xd8")
+    (folder / "notes.csv").write_text("a,b\n1,2\n")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8")
     return folder
 
 
@@ -48,10 +49,18 @@ def test_batch_ingests_good_files_and_reports_broken_ones(
     report = ingest_paths([corpus], ingestor)
     by_name = {Path(o.source).name: o for o in report.outcomes}
     # Hidden files are left out; a file no loader reads is named as skipped, with its reason.
-    assert set(by_name) == {"zh.txt", "travel.md", "scan.pdf", "broken.pdf", "notes.jpg"}
-    assert (by_name["notes.jpg"].status, by_name["notes.jpg"].reason) == ("skipped", "unsupported")
+    assert set(by_name) == {
+        "zh.txt",
+        "travel.md",
+        "blank.pdf",
+        "broken.pdf",
+        "notes.csv",
+        "photo.jpg",
+    }
+    assert (by_name["notes.csv"].status, by_name["notes.csv"].reason) == ("skipped", "unsupported")
+    assert (by_name["photo.jpg"].status, by_name["photo.jpg"].reason) == ("failed", "corrupt")
     assert by_name["zh.txt"].status == "added" and by_name["travel.md"].status == "added"
-    assert (by_name["scan.pdf"].status, by_name["scan.pdf"].reason) == ("failed", "no_text")
+    assert (by_name["blank.pdf"].status, by_name["blank.pdf"].reason) == ("failed", "empty")
     assert (by_name["broken.pdf"].status, by_name["broken.pdf"].reason) == ("failed", "corrupt")
     assert report.failed
     n_chunks = by_name["zh.txt"].chunks + by_name["travel.md"].chunks
@@ -72,6 +81,32 @@ def test_reingest_unchanged_does_no_embedding_work(
     assert store.count_vectors() == vectors
     assert store.documents() == docs
     assert store.registry.generation == generation
+
+
+def test_reingest_unchanged_files_reads_none_of_them(
+    corpus: Path, ingestor: Ingestor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.pipeline as pipeline
+
+    ingest_paths([corpus], ingestor)
+    read: list[str] = []
+    real = pipeline._loaded
+
+    def spy(item: Path, *args: object) -> object:
+        read.append(item.name)
+        return real(item, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_loaded", spy)
+    report = ingest_paths([corpus], ingestor)
+    # Only the files that failed before are read again; the indexed ones are known by hash.
+    assert sorted(read) == ["blank.pdf", "broken.pdf", "photo.jpg"]
+    assert [o.status for o in report.outcomes if Path(o.source).name == "zh.txt"] == ["unchanged"]
+    (corpus / "zh.txt").write_text(
+        ZH_POLICY + "\n第五条 本通知自发布之日起施行。", encoding="gb18030"
+    )
+    report = ingest_paths([corpus], ingestor)
+    assert "zh.txt" in read
+    assert [o.status for o in report.outcomes if Path(o.source).name == "zh.txt"] == ["updated"]
 
 
 def test_changed_file_replaces_all_old_chunks_in_both_indexes(

@@ -247,3 +247,28 @@ def test_a_second_writer_is_refused_before_heavy_imports(tmp_path: Path) -> None
     assert done.returncode == 2 and "another process is writing to the index" in done.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert not imported & {"torch", "chromadb", "transformers", "llama_index.core", "onnxruntime"}
+
+
+def test_ask_and_unchanged_ingest_load_no_torch(docs: Path, env: Path) -> None:
+    """A one-shot ask embeds its question with the C engine, and an ingest of unchanged files
+    loads no model: neither imports torch (the import profile of each run says so)."""
+    import os
+
+    assert run("ingest", str(docs))[0] == 1  # broken.pdf fails, the rest goes in
+    exe = Path(sys.executable).with_name("policyqa")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+    environ |= {
+        "POLICYQA_INDEX_DIR": str(env / "index"),
+        "POLICYQA_CACHE_DIR": str(env / "cache"),
+        "PYTHONPROFILEIMPORTTIME": "1",
+    }
+    for args, expected in (
+        (["ask", "稳岗返还的比例是多少？"], "60%"),
+        (["ingest", str(docs)], "unchanged=5"),
+    ):
+        done = subprocess.run(
+            [str(exe), *args], capture_output=True, text=True, timeout=120, env=environ
+        )
+        assert expected in done.stdout, done.stdout + done.stderr[-2000:]
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+        assert "torch" not in imported, args

@@ -512,6 +512,16 @@ def test_document_management_tab(browser, demo_server: str) -> None:  # type: ig
         admin.get_by_role("button", name="Login").click()
         table = admin.locator("#doc-table")
         wait_text(admin, "#doc-table", "示政办〔2026〕3号")
+        # All twelve columns fit the table: none runs past its right edge.
+        overflow = admin.evaluate(
+            """() => { const t = document.querySelector('#doc-table');
+                       const right = t.getBoundingClientRect().right;
+                       return [...t.querySelectorAll('th')].map(h => h.getBoundingClientRect().right - right); }"""
+        )
+        assert len(overflow) == 12 and max(overflow) <= 1, overflow
+        # The title is drawn in the system font stack, not a web font missing from offline hosts.
+        family = admin.evaluate("getComputedStyle(document.querySelector('h2')).fontFamily")
+        assert "Source Sans" not in family and family.startswith('"Noto Sans"'), family
         assert "已废止 / replaced" in table.inner_text()  # the 2024 policy
         assert "internal" in table.inner_text()
         upload = Path(tempfile.mkdtemp()) / "示例区人才补贴办法.txt"

@@ -1,0 +1,43 @@
+"""A loaded document's title, and the last check every loader makes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from index_store.errors import LoadError
+from index_store.numbering import FRONT_MATTER
+from index_store.records import SourceDocument
+
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_FRONT_TITLE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+_TITLE_MAX = 80
+
+
+def guess_title(text: str, fallback: str) -> str:
+    """The ``title:`` of a markdown page's front matter, else its first markdown heading, else a
+    short first line, else ``fallback``."""
+    front = FRONT_MATTER.match(text)
+    if front:
+        found = _FRONT_TITLE.search(front.group(1) or "")
+        title = found.group(1).strip("\"' ") if found else ""
+        if title:
+            return title[:_TITLE_MAX]
+        text = text[front.end() :]
+    match = _MD_HEADING.search(text[:2000])
+    if match:
+        return match.group(1).strip()[:_TITLE_MAX]
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= _TITLE_MAX else fallback
+    return fallback
+
+
+def finish(doc: SourceDocument, path: Path) -> SourceDocument:
+    """``doc`` with a title (guessed from its text when the file names none); a file with
+    no text fails with reason ``empty``."""
+    if not doc.text.strip():
+        raise LoadError("empty", f"{path.name}: the file holds no text")
+    return replace(doc, title=doc.title or guess_title(doc.text, path.stem))
