@@ -32,7 +32,7 @@ from policyqa.cli_common import print_json as _print_json
 from policyqa.cli_common import settings as _settings
 from policyqa.cli_docs import docs_app, feedback_app
 from policyqa.cli_eval import eval_app
-from policyqa.cli_ops import bench, index_app
+from policyqa.cli_ops import index_app
 
 if TYPE_CHECKING:
     from index_store.records import FileStatus, Hit, IngestReport
@@ -48,7 +48,6 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
-app.command()(bench)
 
 
 @app.callback()

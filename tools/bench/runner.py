@@ -1,4 +1,4 @@
-"""``policyqa bench``: ingest, query, concurrency and cold-start figures, with the naive
+"""``python -m tools.bench``: ingest, query, concurrency and cold-start figures, with the naive
 llama-index pipeline measured in the same run as the baseline.
 
 Every heavy step runs in a child process of its own (fresh interpreter, own peak RSS). The work
@@ -24,7 +24,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from policyqa.bench.workloads import percentiles
+from tools.bench.workloads import percentiles
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +54,17 @@ class BenchConfig:
     sections: tuple[str, ...] = BENCH_SECTIONS
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def _worker(task: str, request: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "policyqa.bench.worker", task],
+        [sys.executable, "-m", "tools.bench.worker", task],
         input=json.dumps(request),
         capture_output=True,
         text=True,
         check=False,
+        cwd=REPO_ROOT,  # tools is not installed: the worker runs from the repository root
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench worker {task} failed:\n{done.stderr[-3000:]}")

@@ -1,4 +1,4 @@
-"""Child-process entry: ``python -m policyqa.bench.worker TASK`` with a JSON request on stdin;
+"""Child-process entry: ``python -m tools.bench.worker TASK`` with a JSON request on stdin;
 prints the workload's JSON result as the last line of stdout."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from index_store.settings import Settings
-from policyqa.bench import workloads
+from tools.bench import workloads
 
 
 def run(task: str, request: dict[str, Any]) -> dict[str, Any]:

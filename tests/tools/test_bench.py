@@ -1,4 +1,4 @@
-"""`policyqa bench` end to end at a tiny size: every section runs and reports sane figures."""
+"""`python -m tools.bench` end to end at a tiny size: every section runs and reports sane figures."""
 
 from __future__ import annotations
 
@@ -12,16 +12,22 @@ import pytest
 
 from tests.conftest import SHARED, needs_shared
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+# Run from the repository root, as a developer runs it (tools is not installed).
+BENCH = [sys.executable, "-m", "tools.bench"]
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @needs_shared()
 def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
+        [*BENCH, "--eval-data", str(SHARED),
          "--work-dir", str(tmp_path / "work"), "--docs", "3", "--ingest-runs", "2",
          "--sizes", "300", "--questions", "6", "--users", "2", "--duration", "2",
          "--embed-passages", "8", "--json", str(out)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text(encoding="utf-8"))
@@ -91,9 +97,9 @@ def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> No
 @needs_shared()
 def test_bench_refuses_an_ingest_set_it_does_not_have(tmp_path: Path) -> None:
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
+        [*BENCH, "--eval-data", str(SHARED),
          "--work-dir", str(tmp_path), "--ingest-set", "no-such-set", "--sections", "ingest"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 2 and "no set 'no-such-set'" in done.stderr
     assert not any(tmp_path.iterdir())  # refused before any work
@@ -109,9 +115,9 @@ def test_bench_refuses_an_ingest_set_it_does_not_have(tmp_path: Path) -> None:
 )
 def test_bench_refuses_sections_it_cannot_run(tmp_path: Path, sections: str, message: str) -> None:
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("policyqa")), "bench", "--eval-data", str(SHARED),
+        [*BENCH, "--eval-data", str(SHARED),
          "--work-dir", str(tmp_path), "--sections", sections],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 2 and message in done.stderr
     assert not any(tmp_path.iterdir())  # refused before any work

@@ -1,4 +1,4 @@
-"""Benchmark workloads. Each runs in a fresh child process (``python -m policyqa.bench.worker``)
+"""Benchmark workloads. Each runs in a fresh child process (``python -m tools.bench.worker``)
 so its peak RSS is its own, and returns plain JSON-able figures.
 
 The "naive" side is the pipeline a user would write from the llama-index docs:

@@ -1,1 +1,0 @@
-"""``policyqa bench``: performance figures measured against the naive llama-index pipeline."""

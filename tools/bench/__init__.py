@@ -1,0 +1,1 @@
+"""``python -m tools.bench``: performance figures beside the naive llama-index pipeline."""
