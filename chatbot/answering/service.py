@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from chatbot.answering.asking import question_tokens
 from chatbot.answering.compose import build_messages, extractive_answer, refusal_answer
 from chatbot.answering.documents import Library
 from chatbot.answering.eligibility import checklist_kinds, with_checklist
@@ -19,7 +20,6 @@ from chatbot.answering.extractive import (
     Sentence,
     choose_sentences,
     has_body,
-    question_tokens,
     reach,
     score_sentences,
     select_sentences,
@@ -143,13 +143,9 @@ class AnswerService:
         self.config = config
         self.library = library or Library(retriever.store)
         self.llm = llm
+        judge = judge if judge is not None else retriever.reranker
         self._writer = (
-            LLMAnswerer(
-                llm,
-                config.allowed_link_hosts,
-                judge if judge is not None else retriever.reranker,
-                config.min_answerable,
-            )
+            LLMAnswerer(llm, config.allowed_link_hosts, judge, config.min_answerable)
             if llm is not None
             else None
         )

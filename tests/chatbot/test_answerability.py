@@ -13,6 +13,9 @@ from index_store.store import IndexStore
 from policyqa.compose import build_answer_service
 from policyqa.evaluation import run_eval_set
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 SETS = Path(__file__).resolve().parents[2] / "eval" / "sets"
 Demo = tuple[IndexStore, Settings]
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
+from chatbot.answering.asking import answer_pattern, asking_tokens, question_tokens
 from chatbot.answering.extractive import (
     CONTINUE_CHARS,
     LEAD_IN_CHARS,
     LIST_LINES,
     LIST_QUESTION_REACH,
-    answer_pattern,
-    asking_tokens,
-    question_tokens,
     reach,
     score_sentences,
     select_sentences,

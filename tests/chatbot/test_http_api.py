@@ -168,6 +168,7 @@ def test_the_openai_client_reads_our_errors(server: str) -> None:
     assert "user message" in str(raised.value.message)
 
 
+@pytest.mark.slow
 def test_gradio_client_api(server: str) -> None:
     from gradio_client import Client
 

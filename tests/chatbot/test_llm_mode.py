@@ -46,6 +46,7 @@ def make_service(demo_store: Demo) -> Iterator[object]:
         stub.stop()
 
 
+@pytest.mark.slow
 def test_streamed_answer_with_citations(make_service) -> None:  # type: ignore[no-untyped-def]
     service, stub = make_service(
         [("stream", ["按上年度实际缴纳失业保险费的", "60%予以返还[", "1]。"])]

@@ -9,16 +9,8 @@ from typing import Any
 
 import pytest
 
-from chatbot.answering.position import (
-    Entry,
-    Plan,
-    _step,
-    direction,
-    entry_name,
-    locate,
-    parse_entries,
-    plan_follow_up,
-)
+from chatbot.answering.entries import Entry, entry_name, parse_entries
+from chatbot.answering.position import Plan, _step, direction, locate, plan_follow_up
 from chatbot.answering.questions import Turn
 from chatbot.answering.service import AnswerService
 from eval.datasets import EvalQuery

@@ -21,6 +21,9 @@ from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths
 from tests.files import DEMO_DIR
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 # (question, text of the answering passage, the rank it must reach at worst)
 QUESTIONS = [
     ("稳岗返还的比例是多少？", "实际缴纳失业保险费的60%", 1),

@@ -109,6 +109,7 @@ def open_store_like(store: IndexStore) -> IndexStore:
     return open_store(settings, store.embedder_key, create=False)
 
 
+@pytest.mark.slow
 def test_damage_is_found_in_a_child_process_and_repaired(
     filled: IndexStore, settings: Settings
 ) -> None:

@@ -21,6 +21,9 @@ from index_store.errors import ConfigError
 from index_store.settings import Settings
 from tests.conftest import SHARED, needs_shared
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 ZH = [
     "第三条 对符合条件的小微企业，按其上年度实际缴纳失业保险费的50%予以返还。",
     "申请材料包括营业执照复印件、稳岗返还申请表和银行账户信息，于2026年6月30日前提交。",

@@ -19,6 +19,9 @@ import pytest
 from index_store.open_index import open_store
 from index_store.settings import Settings
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 CI_ROUNDS = 3
 
 

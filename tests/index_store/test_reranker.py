@@ -13,6 +13,9 @@ from index_store.reranker.factory import make_reranker
 from index_store.reranker.model import WEIGHTS_DIR, CrossEncoderReranker, passage_text
 from index_store.settings import Settings
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 TEXTS = [
     "passage: 对上年度不裁员或裁员率不高于5.5%的中小微企业，按上年度实际缴纳失业保险费的60%予以返还。",
     "query: How long is the warranty on electronics?",

@@ -15,6 +15,9 @@ from ingest.chunking import ChunkingConfig
 from ingest.pipeline import Ingestor, ingest_paths, remove_document
 from tests.conftest import HashingEmbedding
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 _names = itertools.count()
 
 RULES = "第一条 小微企业申请稳岗返还，须在2026年6月30日前提交申请表和营业执照复印件。\n"

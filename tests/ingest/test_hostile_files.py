@@ -16,6 +16,9 @@ from ingest.pipeline import Ingestor, ingest_paths
 from ingest.sandbox import IsolatedLoader, ParseLimits
 from tests.files import make_docx, make_pdf
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 SMALL_LIMITS = ParseLimits(memory_mb=512, cpu_s=20, wall_s=60)
 
 

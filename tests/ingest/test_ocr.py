@@ -24,6 +24,8 @@ needs_font = pytest.mark.skipif(
     cjk_font() is None,
     reason="no Chinese font to render scans (apt-get install fonts-wqy-microhei)",
 )
+# Tests that run OCR (seconds a page) are out of the quick loop (-m "not slow").
+ocr = pytest.mark.slow
 
 
 def box(text: str, x0: float, y0: float, x1: float, h: float = 30) -> Box:
@@ -92,6 +94,7 @@ def pages() -> list[object]:
     return list(render_pages(POLICY, Scan(dpi=200, rotation=0.6, noise=0.01, stamp=True), font))
 
 
+@ocr
 @needs_font
 def test_a_scanned_pdf_reads_with_its_structure(
     tmp_path: Path, loader: IsolatedLoader, pages: list[object]
@@ -114,6 +117,7 @@ def test_a_scanned_pdf_reads_with_its_structure(
     assert doc.page_at(second) == 2
 
 
+@ocr
 @needs_font
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
 def test_page_images_are_read(
@@ -126,6 +130,7 @@ def test_page_images_are_read(
     assert "按上年度实际缴纳失业保险费的60%予以返还" in doc.text
 
 
+@ocr
 @needs_font
 def test_a_multi_page_tiff_is_a_page_per_frame(
     tmp_path: Path, loader: IsolatedLoader, pages: list[object]
@@ -138,6 +143,7 @@ def test_a_multi_page_tiff_is_a_page_per_frame(
     assert doc.page_at(doc.text.index("负责解释")) == 2
 
 
+@ocr
 @needs_font
 def test_a_mixed_pdf_runs_ocr_only_where_a_page_has_no_text(
     tmp_path: Path, loader: IsolatedLoader, pages: list[object]
@@ -231,6 +237,7 @@ def test_an_image_bomb_is_refused_unread(tmp_path: Path) -> None:
     assert info.value.reason == "too_large"
 
 
+@ocr
 @needs_font
 def test_a_50_megapixel_photo_is_scaled_down_and_read(
     tmp_path: Path, loader: IsolatedLoader, pages: list[object]

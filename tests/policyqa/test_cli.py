@@ -16,6 +16,9 @@ from index_store.settings import get_settings
 from policyqa.cli import app
 from tests.files import DEMO_DIR
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 
 

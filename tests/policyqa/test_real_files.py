@@ -28,6 +28,9 @@ from tools.sample_files import (
 )
 from tools.scanned import Scan, cjk_font, render_pages
 
+# The real model, real processes or real files: out of the quick loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 MAKERS: dict[str, Callable[[Path], Path]] = {
     "docx": make_table_docx,
     "xlsx": make_table_xlsx,

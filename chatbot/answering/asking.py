@@ -1,0 +1,94 @@
+"""What a question asks for: the kind of answer (a date, a phone number, an amount, the
+materials), the keyword tokens a sentence's coverage counts, and which sentences only frame a
+policy (its purpose clause, its 文号 line) rather than answer about it."""
+
+from __future__ import annotations
+
+import re
+
+from index_store.keyword import tokenize
+
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+# (what the question asks, what a sentence that answers it holds)
+_ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(
+            r"何时|什么时[候间]|哪一?天|几月|几号|截止|期限"
+            r"|\b(?:when|what date|deadline|by what)\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\d{{1,2}}[月日]|\d{{4}}年|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}:\d{{2}}"
+            rf"|\b{_MONTHS} \d{{1,2}}\b|\b\d{{1,2}} {_MONTHS}"
+            # A time limit answers "when" as a date does: "受理后15个工作日内", "within 5 days".
+            r"|\d+个?(?:工作日|自然日|日|天|周|月|年)(?:内|以内|之内)"
+            r"|\bwithin \d+ (?:business |working |calendar )?(?:hours?|days?|weeks?|months?)\b",
+            re.I,
+        ),
+    ),
+    (re.compile(r"电话|热线|号码|\b(?:phone|hotline|call)\b", re.I), re.compile(r"\d[\d-]{3,}\d")),
+    (
+        re.compile(r"网站|网址|网页|链接|\b(?:website|url|link)\b", re.I),
+        re.compile(r"https?://|www\.|\.(?:com|cn|org|gov|net)\b"),
+    ),
+    (re.compile(r"邮箱|邮件|\be-?mail\b", re.I), re.compile(r"[\w.+-]+@[\w-]+\.\w")),
+    (
+        # "申报需要哪些材料？" is answered by the list of materials, whatever verb it uses.
+        re.compile(
+            r"(?:需要|要|应当?|须)?(?:提交|提供|准备|携带|递交)?(?:哪些|什么|何种)(?:申请|申报)?材料"
+            r"|\bwhat documents\b",
+            re.I,
+        ),
+        re.compile(r"材料|申请表|复印件|证明|凭证|证书|执照|\b(?:documents?|receipts?)\b", re.I),
+    ),
+    (
+        re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
+        re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
+    ),
+)
+
+
+def asked_for(question: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    return next(((asks, holds) for asks, holds in _ANSWER_TYPES if asks.search(question)), None)
+
+
+def answer_pattern(question: str) -> re.Pattern[str] | None:
+    """What a sentence that answers ``question`` holds, when the question asks for a date,
+    a phone number, a website, an e-mail address, materials or an amount; else None."""
+    asked = asked_for(question)
+    return asked[1] if asked else None
+
+
+# The everyday words around 多少 that ask for an amount and name nothing: "贷款贴息最多能拿多少钱？"
+# asks what "贷款贴息多少" does. No passage uses 拿 or 能拿, which would weigh the most.
+_AMOUNT_FRAMING = re.compile(
+    r"(?:(?:最多|最高|最少|最低|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
+    r"(?:拿|领|获得|得到|给)?到?(?=多少)|(?<=多少)钱"
+)
+
+
+def question_tokens(question: str) -> set[str]:
+    """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
+    that ask for an amount (``_AMOUNT_FRAMING``)."""
+    return set(tokenize(_AMOUNT_FRAMING.sub("，", question)))
+
+
+def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
+    """``answer_pattern(question)`` and the question's keyword tokens that only ask for that
+    kind of answer: 截止 and _止申 in "什么时候截止申报". A sentence that holds such an answer
+    (申报时间为每年3月1日至4月30日) covers them."""
+    asked = asked_for(question)
+    if asked is None:
+        return None, set()
+    asks, holds = asked
+    return holds, question_tokens(question) - question_tokens(asks.sub("，", question))
+
+
+# A policy's framing rather than its content: the purpose clause ("第一条 为推动…，制定本办法。")
+# and the 文号 line under the title. They share the policy's name words with every question
+# about it, so their words count as a heading's do, unless the question asks for them.
+FRAMING = re.compile(
+    r"^(?:第\S{1,6}条\s*)?(?:为了?|根据)[^。]{0,120}制定本(?:办法|措施|细则|规定|条例|方案|意见|通知)"
+    r"|^[^。；\n]{0,60}〔\d{4}〕\d+号[)）]?$"
+)
+ASKS_FRAMING = re.compile(r"目的|为什么|为何|依据|文号|发文|why|purpose", re.IGNORECASE)
