@@ -25,7 +25,7 @@ from chatbot.answering.extractive import (
     score_sentences,
     split_sentences,
 )
-from index_store.keyword import tokenize
+from index_store.keyword import KeywordIndex, tokenize
 from index_store.language import detect_language
 from index_store.numbering import (
     ARTICLE,
@@ -252,6 +252,15 @@ class Documents(Protocol):
     def document_text(self, doc_id: str) -> str | None: ...
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...
+
+
+class PassageReader(Documents, Protocol):
+    """What the answer service reads of an index besides searching it: passages by id,
+    documents and the keyword statistics (``IndexStore`` provides it all)."""
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]: ...
+
+    def keyword_index(self) -> KeywordIndex: ...
 
 
 def locate(

@@ -27,7 +27,7 @@ from chatbot.answering.extractive import (
 from chatbot.answering.llm import ChatMessage, LLMClient, LLMError
 from chatbot.answering.llm_answer import LLMAnswerer
 from chatbot.answering.policy_list import asks_for_catalogue, catalogue_answer, newest, picked
-from chatbot.answering.position import Located, locate, plan_follow_up
+from chatbot.answering.position import Located, PassageReader, locate, plan_follow_up
 from chatbot.answering.prompts import (
     CONDENSE_TEMPLATE,
     NOT_IN_FORCE_NOTICE,
@@ -136,10 +136,13 @@ class AnswerService:
         llm_notice: dict[str, str] | None = None,
         library: Library | None = None,
         judge: PairScorer | None = None,
+        passages: PassageReader | None = None,
     ) -> None:
         """``judge`` (default: the retriever's reranker) scores whether an LLM answer's
-        sentences are supported by the passages they cite."""
+        sentences are supported by the passages they cite; ``passages`` (default: the
+        retriever's index) is what the service reads besides searching."""
         self.retriever = retriever
+        self.passages: PassageReader = passages or retriever.store
         self.config = config
         self.library = library or Library(retriever.store)
         self.llm = llm
@@ -262,7 +265,7 @@ class AnswerService:
         plan = plan_follow_up(question, [t.content for t in history if t.role == "user"])
         if plan is None:
             return None
-        store = self.retriever.store
+        store = self.passages
         idf = store.keyword_index().idf
         if history and history[-1].role == "assistant":
             shown = history[-1].content[: self.config.max_question_chars]
@@ -283,7 +286,7 @@ class AnswerService:
         filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=top_k or self.config.top_k, filters=filters)
         hits = [self._with_body(h) for h in hits]
-        idf = self.retriever.store.keyword_index().idf
+        idf = self.passages.keyword_index().idf
         # Sentences answer the question as asked; the expanded follow-up query only helps
         # when the question alone matches nothing.
         sentences = select_sentences(question, hits, self.config.max_sentences, idf)
@@ -332,7 +335,7 @@ class AnswerService:
         if allowed is not None:
             records = {d: records[d] for d in allowed["doc_id"] if d in records}
         shown = newest(list(records.values()))
-        openings = self.retriever.store.chunks([chunk_id(r.doc_id, 0) for r in shown])
+        openings = self.passages.chunks([chunk_id(r.doc_id, 0) for r in shown])
         listed = [
             (self.library.policy_line(r, language), c)
             for r in shown
@@ -369,7 +372,7 @@ class AnswerService:
         """The passage after ``chunk`` in its document, if any: after the one it already reaches
         into when it was read on (``_with_body``)."""
         wanted = [chunk_id(chunk.doc_id, chunk.ordinal + step) for step in (1, 2)]
-        found = self.retriever.store.chunks(wanted)
+        found = self.passages.chunks(wanted)
         for following in (found.get(w) for w in wanted):
             if following is None or following.end > chunk.end:
                 return following

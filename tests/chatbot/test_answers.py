@@ -196,6 +196,43 @@ def test_an_answer_that_ends_its_passage_on_ru_xia_goes_on_in_the_next(
     assert "正常上班" in shown.text and (shown.start, shown.end) == (first.start, second.end)
 
 
+class ReadCounter:
+    """A passage reader that counts what the service reads through it."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self.store = store
+        self.read: list[str] = []
+
+    def chunks(self, chunk_ids: list[str]) -> dict[str, object]:
+        self.read.append("chunks")
+        return self.store.chunks(chunk_ids)  # type: ignore[return-value]
+
+    def document_text(self, doc_id: str) -> str | None:
+        self.read.append("document_text")
+        return self.store.document_text(doc_id)
+
+    def document_chunks(self, doc_id: str) -> list[object]:
+        self.read.append("document_chunks")
+        return self.store.document_chunks(doc_id)  # type: ignore[return-value]
+
+    def keyword_index(self) -> object:
+        self.read.append("keyword_index")
+        return self.store.keyword_index()
+
+
+def test_the_service_reads_passages_through_its_reader(
+    ingestor: Ingestor, store: IndexStore, tmp_path: Path
+) -> None:
+    _passages_of(NOTICE, ingestor, store, tmp_path)
+    retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig(top_k=1))
+    reader = ReadCounter(store)
+    service = AnswerService(retriever, AnswerConfig(top_k=1), passages=reader)  # type: ignore[arg-type]
+    answer = service.ask("春节假期的具体安排通知")
+    # The next passage (read on past "如下：") and the keyword statistics came through it.
+    assert "2月3日（星期一）起正常上班" in answer.answer
+    assert {"chunks", "keyword_index"} <= set(reader.read)
+
+
 GUIDE = (
     "示例市税费优惠政策指引\n一、支持防护救治\n"
     + "1.取得政府规定标准的疫情防治临时性工作补助和奖金免征个人所得税。"
