@@ -11,6 +11,11 @@ from index_store.policy import PolicyInfo
 HEADING_SEPARATOR = " › "
 
 
+def page_label(page: int, chinese: bool) -> str:
+    """How citations name a page: 第N页 in a Chinese document, p. N in another."""
+    return f"第{page}页" if chinese else f"p. {page}"
+
+
 @dataclass(frozen=True)
 class TableSpan:
     """Where a table's rows lie in a document's text (one row a line) and what names it."""
@@ -85,7 +90,7 @@ class Chunk:
         text = HEADING_SEPARATOR.join(parts)
         if self.page is not None:
             chinese = not self.title.isascii()
-            page = f"第{self.page}页" if chinese else f"p. {self.page}"
+            page = page_label(self.page, chinese)
             text = f"{text}{' ' if chinese else ', '}{page}" if text else page
         return text
 

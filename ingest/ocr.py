@@ -207,7 +207,7 @@ def recognise(image: Image.Image) -> str:
     """The text of one page image, laid out as paragraphs ("" for a blank page)."""
     import numpy as np
 
-    pixels = remove_red(np.asarray(image.convert("RGB")))
+    pixels = remove_red(np.asarray(image if image.mode == "RGB" else image.convert("RGB")))
     result, _ = _engine()(pixels)
     boxes = []
     for points, text, _score in result or []:

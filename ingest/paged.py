@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from index_store.errors import LoadError
 from index_store.records import SourceDocument
@@ -28,6 +28,7 @@ OCR_DPI = 200
 OCR_MAX_PIXELS = 8_000_000
 # An image larger than this is refused unread (a decompression bomb, or not a page).
 IMAGE_MAX_PIXELS = 200_000_000
+T = TypeVar("T")
 # The metadata key naming the pages whose text came from OCR ("1,3"; 1-based).
 OCR_PAGES_KEY = "ocr_pages"
 
@@ -150,16 +151,24 @@ def assemble(paged: PagedFile, recognised: Mapping[int, str]) -> SourceDocument:
 
 
 PageFn = Callable[[int, int], None]
+Runner = Callable[..., Any]
 
 
-def load_paged(path: Path, max_ocr_pages: int, on_page: PageFn | None = None) -> SourceDocument:
-    """Read, OCR and assemble ``path`` in this process."""
-    paged = read_paged(path)
+def _here(fn: Callable[..., T], *args: object) -> T:
+    return fn(*args)
+
+
+def load_paged(
+    path: Path, max_ocr_pages: int, on_page: PageFn | None = None, run: Runner = _here
+) -> SourceDocument:
+    """Read, OCR and assemble ``path``: each step through ``run(fn, *args)``, in this process
+    by default (the sandbox runs each step in its limited child)."""
+    paged: PagedFile = run(read_paged, path)
     check_ocr_budget(paged, max_ocr_pages, path.name)
     recognised: dict[int, str] = {}
     todo = paged.to_ocr
     for done, index in enumerate(todo, 1):
-        recognised[index] = ocr_page(path, index)
+        recognised[index] = run(ocr_page, path, index)
         if on_page is not None:
             on_page(done, len(todo))
     return assemble(paged, recognised)

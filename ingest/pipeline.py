@@ -170,59 +170,57 @@ def load_paths(
     max_bytes: int,
     ocr_max_pages: int = DEFAULT_OCR_MAX_PAGES,
     on_page: Callable[[str], None] | None = None,
-    skip: Callable[[Path], FileOutcome | None] | None = None,
+    skip: Callable[[Path, str], FileOutcome | None] | None = None,
 ) -> Iterator[SourceDocument | FileOutcome]:
     """Load every file (risky formats parsed in a limited child process, see ``sandbox``);
-    ``on_page(source)`` hears of each page OCR'd; a file for which ``skip`` returns an
-    outcome is not read."""
+    ``on_page(source)`` hears of each page OCR'd; a file for which ``skip(path, file hash)``
+    returns an outcome is not read."""
     loader = IsolatedLoader(max_bytes, ParseLimits(ocr_max_pages=ocr_max_pages))
     try:
         for item in iter_files(paths):
             if isinstance(item, FileOutcome):
                 yield item
                 continue
-            skipped = skip(item) if skip is not None else None
-            yield skipped or _loaded(item, loader, on_page)
+            try:
+                digest = file_hash(item)
+            except OSError as exc:
+                message = f"{item}: {exc.strerror or exc}"
+                yield FileOutcome(
+                    str(item.resolve()), "failed", reason="unreadable", message=message
+                )
+                continue
+            skipped = skip(item, digest) if skip is not None else None
+            yield skipped or _loaded(item, digest, loader, on_page)
     finally:
         loader.close()
 
 
-def unchanged_file(path: Path, ing: Ingestor) -> FileOutcome | None:
-    """An ``unchanged`` outcome when ``path`` is indexed from the same bytes with the same
-    settings, else None (the file must be read)."""
+def unchanged_file(path: Path, digest: str, ing: Ingestor) -> FileOutcome | None:
+    """An ``unchanged`` outcome when ``path`` is indexed from the same bytes (``digest``) with
+    the same settings, else None (the file must be read)."""
     source = str(path.resolve())
     record = ing.store.registry.by_source(source)
     if record is None:
         return None
     meta = ing.store.registry.document_metadata(record.doc_id)
-    try:
-        same = meta.get(INGEST_TAG_KEY) == ing.version_tag and meta.get(FILE_HASH_KEY) == file_hash(
-            path
-        )
-    except OSError:
-        return None  # unreadable now: loading it reports why
-    if not same:
+    if meta.get(INGEST_TAG_KEY) != ing.version_tag or meta.get(FILE_HASH_KEY) != digest:
         return None
     return FileOutcome(source, "unchanged", doc_id=record.doc_id, chunks=record.n_chunks)
 
 
 def _loaded(
-    item: Path, loader: IsolatedLoader, on_page: Callable[[str], None] | None
+    item: Path, digest: str, loader: IsolatedLoader, on_page: Callable[[str], None] | None
 ) -> SourceDocument | FileOutcome:
     def page(_done: int, _total: int) -> None:
         if on_page is not None:
             on_page(str(item))
 
     try:
-        digest = file_hash(item)
         doc = loader.load(item, page)
     except LoadError as exc:
         # The report names every failure (the CLI prints it once); the log line is for -v.
         logger.info("load failed path=%s reason=%s", item, exc.reason)
         return FileOutcome(str(item.resolve()), "failed", reason=exc.reason, message=str(exc))
-    except OSError as exc:
-        message = f"{item}: {exc.strerror or exc}"
-        return FileOutcome(str(item.resolve()), "failed", reason="unreadable", message=message)
     metadata = {**doc.metadata, FILE_HASH_KEY: digest}
     return replace(doc, source=str(item.resolve()), metadata=metadata)
 
@@ -369,7 +367,7 @@ def ingest_paths(
         ing.max_file_bytes,
         ing.ocr_max_pages,
         tracker.page,
-        skip=lambda path: unchanged_file(path, ing),
+        skip=lambda path, digest: unchanged_file(path, digest, ing),
     )
     return _index(items, ing, tracker)
 

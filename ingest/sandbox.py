@@ -21,13 +21,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from index_store.errors import LoadError
 from index_store.records import SourceDocument
 from ingest.loaders import DEFAULT_OCR_MAX_PAGES, PAGED_SUFFIXES, check_size, load_file
-from ingest.paged import PagedFile, PageFn, assemble, check_ocr_budget, ocr_page, read_paged
+from ingest.paged import PageFn, load_paged
 
 logger = logging.getLogger(__name__)
 
@@ -108,15 +109,7 @@ class IsolatedLoader:
         if suffix not in PAGED_SUFFIXES:
             return self._run(path, load_file, path, self.max_bytes)
         check_size(path, self.max_bytes)
-        paged: PagedFile = self._run(path, read_paged, path)
-        check_ocr_budget(paged, self.limits.ocr_max_pages, path.name)
-        recognised: dict[int, str] = {}
-        todo = paged.to_ocr
-        for done, index in enumerate(todo, 1):
-            recognised[index] = self._run(path, ocr_page, path, index)
-            if on_page is not None:
-                on_page(done, len(todo))
-        return assemble(paged, recognised)
+        return load_paged(path, self.limits.ocr_max_pages, on_page, partial(self._run, path))
 
     def close(self) -> None:
         if self._pool is not None:

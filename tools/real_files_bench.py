@@ -30,11 +30,13 @@ from ingest.sandbox import IsolatedLoader
 from policyqa.compose import build_answer_service, build_ingestor
 from policyqa.server import DEMO_DIR
 from tools.sample_files import (
+    SUBSIDY_CAPTION,
     SUBSIDY_QUESTIONS,
     CjkPdf,
     make_table_docx,
     make_table_pdf,
     make_table_xlsx,
+    right_row,
 )
 from tools.scanned import Scan, char_accuracy, cjk_font, render_pages, save_pdf
 
@@ -203,10 +205,8 @@ def measure_tables(out: Path) -> dict[str, int]:
             service = build_answer_service(settings, store, with_llm=False)
             count = 0
             for question, item, value in SUBSIDY_QUESTIONS:
-                answer = service.ask(question)
-                first = next((c for c in answer.citations if c.quote), None)
-                row = first.quote.split("\n")[0] if first else ""
-                count += row.startswith(f"补贴项目：{item}；") and value in row
+                cited = right_row(service.ask(question), item, value)
+                count += cited is not None and SUBSIDY_CAPTION in cited.clause
             right[kind] = count
         finally:
             store.close()

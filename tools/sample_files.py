@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index_store.records import Answer, Citation
 
 # A subsidy table as policies print it: the same rows go into a DOCX, an XLSX and a PDF, and
 # each row is asked about on its own (tests/ingest/test_tables.py, tools/real_files_bench.py).
@@ -44,6 +48,17 @@ SUBSIDY_QUESTIONS = [
     ("高校毕业生首次创业补贴有多少钱？", "首次创业补贴", "一次性10000元"),
     ("入驻创业孵化基地的企业场地租金补贴最多多少？", "场地租金补贴", "每年最高2万元"),
 ]
+
+
+def right_row(answer: Answer, item: str, value: str) -> Citation | None:
+    """The citation of ``answer``'s first quote when it quotes the row of ``item`` with
+    ``value`` under 补贴标准 (a row question answered from the right row), else None."""
+    first = next((c for c in answer.citations if c.quote), None)
+    if answer.refused or first is None:
+        return None
+    row = first.quote.split("\n")[0]
+    right = row.startswith(f"补贴项目：{item}；") and value in row.split("补贴标准：")[-1]
+    return first if right else None
 
 
 def make_table_docx(path: Path) -> Path:

@@ -7,6 +7,7 @@ import re
 
 from index_store.numbering import ARABIC_LEVELS, LINE_MARKERS
 from index_store.numbering import CN_NUM as _CN_NUM
+from index_store.records import page_label
 from index_store.table_rows import parse_row
 
 _CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
@@ -218,5 +219,5 @@ def clause_locator(
     if not chinese:
         names = _english(names)
     if page is not None:
-        names.append(f"第{page}页" if chinese else f"p. {page}")
+        names.append(page_label(page, chinese))
     return (" " if chinese else ", ").join(names)

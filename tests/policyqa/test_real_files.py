@@ -25,6 +25,7 @@ from tools.sample_files import (
     make_table_docx,
     make_table_pdf,
     make_table_xlsx,
+    right_row,
 )
 from tools.scanned import Scan, cjk_font, render_pages
 
@@ -59,13 +60,9 @@ def test_table_rows_answer_with_their_headers(kind: str, tmp_path: Path, cache_d
         service = build_answer_service(settings, store, with_llm=False)
         right = 0
         for question, item, value in SUBSIDY_QUESTIONS:
-            answer = service.ask(question)
-            first = next((c for c in answer.citations if c.quote), None)
-            if first is None or answer.refused:
-                continue
-            row = first.quote.split("\n")[0]
-            if row.startswith(f"补贴项目：{item}；") and value in row.split("补贴标准：")[-1]:
-                assert SUBSIDY_CAPTION in first.clause  # cited by its table
+            cited = right_row(service.ask(question), item, value)
+            if cited is not None:
+                assert SUBSIDY_CAPTION in cited.clause  # cited by its table
                 right += 1
         assert right >= 9, f"{kind}: {right}/10 row questions answered from the right row"
     finally:
