@@ -49,6 +49,7 @@ class CitationResult:
     doc_id: str
     locator: str
     gold: bool
+    clause: str = ""  # as the citation names it: 第三章 第十二条 第二款, Section 4.2(b), page
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def evaluate_question(
     cited = list(answer.citations) if not answer.refused else []
     if q.should_refuse:
         # Only a reranker gives a probability to record; without one this search is skipped.
-        reranked = service.retriever.reranker is not None
+        reranked = service.retriever.ranker is not None
         best = service.retrieve(q.question, history, scope, 1) if reranked else []
         return QueryResult(
             qid=q.qid, question=q.question, reference=None, answer=answer.answer,
@@ -229,7 +230,8 @@ def evaluate_question(
     f1 = answer_f1(answer.answer, refs, language) if refs else None
     rank = passage_rank if gold.passage_level else doc_rank
     citations = tuple(
-        CitationResult(c.n, c.source, c.locator, ok) for c, ok in zip(cited, oks, strict=True)
+        CitationResult(c.n, c.source, c.locator, ok, c.clause)
+        for c, ok in zip(cited, oks, strict=True)
     )
     return QueryResult(
         qid=q.qid, question=q.question, reference=refs[0] if refs else None,

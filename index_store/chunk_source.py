@@ -16,12 +16,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
 from index_store.registry import KeywordRow
+from index_store.structure import DocumentStructure
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class Catalog(Protocol):
     def document_text(self, doc_id: str) -> str | None: ...
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...
+
+    def document_structure(self, doc_id: str) -> DocumentStructure | None: ...
 
 
 def chunk_metadata(
@@ -100,6 +103,8 @@ class _Snapshot:
     rows: list[KeywordRow]
     documents: list[DocumentRecord]
     by_doc: dict[str, list[Chunk]]  # a document's chunks, for rebuilding its text
+    # Each document's structure, parsed once per snapshot from its rebuilt text.
+    structures: dict[str, DocumentStructure] = field(default_factory=dict)
 
 
 class ChromaCatalog:
@@ -200,6 +205,17 @@ class ChromaCatalog:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in reading order."""
         return sorted(self._current().by_doc.get(doc_id, []), key=lambda c: c.ordinal)
+
+    def document_structure(self, doc_id: str) -> DocumentStructure | None:
+        """The document's structure, parsed from its rebuilt text once per snapshot (Chroma
+        metadata holds no per-document fields)."""
+        snapshot = self._current()
+        if doc_id not in snapshot.structures:
+            text = self.document_text(doc_id)
+            if text is None:
+                return None
+            snapshot.structures[doc_id] = DocumentStructure.parse(text)
+        return snapshot.structures[doc_id]
 
     def document_text(self, doc_id: str) -> str | None:
         """The document rebuilt from its chunks at their offsets (Chroma holds no whole

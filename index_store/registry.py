@@ -20,6 +20,7 @@ from typing import Any
 
 from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
+from index_store.structure import DocumentStructure
 
 SCHEMA_VERSION = "1"
 
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS structure (doc_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -186,6 +188,18 @@ class Registry:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def document_structure(self, doc_id: str) -> DocumentStructure | None:
+        """The document's entries and clause markers as parsed at ingest (parsed from its text
+        when the index predates them or another version stored them); None for no document."""
+        row = self._conn.execute(
+            "SELECT data FROM structure WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        stored = DocumentStructure.from_json(str(row[0])) if row is not None else None
+        if stored is not None:
+            return stored
+        text = self.document_text(doc_id)
+        return None if text is None else DocumentStructure.parse(text)
+
     def document_metadata(self, doc_id: str) -> dict[str, str]:
         row = self._conn.execute(
             "SELECT metadata FROM documents WHERE doc_id = ?", (doc_id,)
@@ -235,8 +249,7 @@ class Registry:
             stale: list[str] = []
             for doc_id in old_ids:
                 stale.extend(self.chunk_ids_of(doc_id))
-                self._conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-                self._conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                self._delete(doc_id)
             self._conn.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
             self._conn.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -253,6 +266,10 @@ class Registry:
                     json.dumps(metadata, ensure_ascii=False),
                     text,
                 ),
+            )
+            self._conn.execute(
+                "INSERT OR REPLACE INTO structure VALUES (?, ?)",
+                (record.doc_id, DocumentStructure.parse(text).to_json()),
             )
             self._conn.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -278,10 +295,13 @@ class Registry:
         """Delete a document and its chunks; returns the chunk ids that were removed."""
         with self.transaction():
             ids = self.chunk_ids_of(doc_id)
-            self._conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-            self._conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            self._delete(doc_id)
             self._bump()
         return ids
+
+    def _delete(self, doc_id: str) -> None:
+        for table in ("chunks", "structure", "documents"):
+            self._conn.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
     # -- chunks -------------------------------------------------------------------------------
 

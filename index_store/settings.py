@@ -167,25 +167,36 @@ class Settings(BaseSettings):
         default=Path("../shared/eval-data"),
         description="Folder of eval sets offered in the app's Evaluation tab.",
     )
-    reranker: Literal["cross", "off"] = Field(
+    reranker: Literal["features", "cross", "off"] = Field(
         default="off",
         description=(
-            "Second stage: cross = the bundled cross-encoder re-scores the best fused passages "
-            "and decides answerability; off (measured better on the shared sets) = fused order "
-            "and the keyword/dense refusal rule."
+            "Second stage over the best fused passages: features = the trained feature ranker "
+            "reorders them and its calibrated probability decides answerability; cross = the "
+            "same with the bundled cross-encoder's score as two more features; off = fused "
+            "order and the keyword/dense refusal rule."
         ),
     )
     rerank_k: int = Field(
-        default=20, gt=0, le=100, description="Fused passages the cross-encoder re-scores."
+        default=20, gt=0, le=100, description="Fused passages the second stage re-scores."
+    )
+    refusal_by: Literal["rule", "model"] = Field(
+        default="rule",
+        description=(
+            "What decides a refusal: rule = the keyword-coverage and dense-similarity thresholds "
+            "below (measured better on the shared sets); model = the second stage's calibrated "
+            "probability that the best passage answers (needs POLICYQA_RERANKER features or "
+            "cross)."
+        ),
     )
     refusal_min_answerable: float = Field(
         default=0.1,
         ge=0,
         le=1,
-        description="Cross reranker: refuse below this calibrated probability that the best "
-        "passage answers the question.",
+        description="With refusal_by=model: refuse below this calibrated probability that the "
+        "best passage answers the question; also the probability below which the faithfulness "
+        "check flags an LLM answer's sentence.",
     )
-    # Refusal thresholds per question language (reranker off), measured by tools/refusal.py.
+    # Refusal thresholds per question language (refusal_by=rule), measured by tools/refusal.py.
     refusal_zh_min_coverage: float = Field(default=0.40, ge=0, le=1)
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
     refusal_en_min_coverage: float = Field(default=0.22, ge=0, le=1)

@@ -40,6 +40,7 @@ from index_store.keyword import KeywordHit, KeywordIndex
 from index_store.locking import index_write_lock
 from index_store.records import Chunk, DocumentRecord
 from index_store.registry import Registry
+from index_store.structure import DocumentStructure
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +260,9 @@ class IndexStore:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return self._catalog.document_chunks(doc_id)
 
+    def document_structure(self, doc_id: str) -> DocumentStructure | None:
+        return self._catalog.document_structure(doc_id)
+
     def count_vectors(self) -> int:
         return int(self._collection.count())
 
@@ -330,12 +334,13 @@ class IndexStore:
                 self._idle.notify_all()
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
+        # Equal distances (a notice reprinted word for word has the same vector) come back in
+        # an order that varies from process to process: ties go by chunk id, so a search gives
+        # the same ranking every run.
+        ranked = sorted(zip(ids, distances, strict=True), key=lambda pair: (pair[1], pair[0]))
         # exp(-distance), as llama-index's ChromaVectorStore reports it: the refusal thresholds
         # (POLICYQA_REFUSAL_*_MIN_DENSE) were calibrated on this scale.
-        return [
-            DenseHit(cid, math.exp(-float(d)), rank)
-            for rank, (cid, d) in enumerate(zip(ids, distances, strict=True), 1)
-        ]
+        return [DenseHit(cid, math.exp(-float(d)), rank) for rank, (cid, d) in enumerate(ranked, 1)]
 
     def keyword_search(
         self, question: str, k: int, filters: Filters | None = None

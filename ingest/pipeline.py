@@ -33,6 +33,7 @@ from index_store.records import (
 )
 from index_store.registry import utc_now
 from index_store.store import DocumentVersion, IndexStore
+from index_store.structure import STRUCTURE_VERSION
 from ingest.chunking import ChunkingConfig, chunk_document, table_header
 from ingest.loaders import DEFAULT_OCR_MAX_PAGES, SUPPORTED_SUFFIXES
 from ingest.paged import OCR_PAGES_KEY
@@ -111,8 +112,8 @@ class Ingestor:
     def version_tag(self) -> str:
         c = self.chunking
         return (
-            f"v{CHUNKER_VERSION}.{TOKENIZER_VERSION}.{META_VERSION}:{c.size}:{c.overlap}:"
-            f"{c.min_chars}:{self.collection}:{','.join(sorted(self.labels))}"
+            f"v{CHUNKER_VERSION}.{TOKENIZER_VERSION}.{META_VERSION}.{STRUCTURE_VERSION}:"
+            f"{c.size}:{c.overlap}:{c.min_chars}:{self.collection}:{','.join(sorted(self.labels))}"
         )
 
 

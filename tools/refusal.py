@@ -8,19 +8,22 @@ minus questions that the other corpus might answer by
 accident (topic words the two corpora share, see ``eval.negatives.OVERLAP``). Chinese and
 English get their own thresholds: the model's similarities and the questions' wording differ.
 
-Run: ``python -m tools.refusal ../shared/eval-data`` (uses the cached eval indexes).
+Run: ``python -m tools.refusal ../shared/eval-data`` (uses the cached eval indexes). With
+``--reranker features`` (or ``cross``) it also compares refusing by the second stage's
+probability, alone and combined with the rule, on the same questions.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from chatbot.answering.evidence import RefusalPolicy, evidence
 from chatbot.answering.extractive import select_sentences
 from chatbot.answering.retrieval import HybridRetriever
-from chatbot.answering.service import RefusalPolicy, evidence
 from eval.datasets import EvalQuery, load_eval_set
 from eval.negatives import negative_questions
 from index_store.settings import Settings, get_settings
@@ -32,6 +35,7 @@ from policyqa.evaluation import build_eval_index, read_page
 class Features:
     coverage: float
     dense: float
+    answerable: float = 0.0  # the second stage's probability for the best passage, if any
 
 
 def features(retriever: HybridRetriever, queries: list[EvalQuery]) -> list[Features]:
@@ -41,7 +45,8 @@ def features(retriever: HybridRetriever, queries: list[EvalQuery]) -> list[Featu
     for q in queries:
         filters = {"source": list(q.scope)} if q.scope else None
         hits = retriever.search(q.question, top_k=5, filters=filters)
-        out.append(Features(*evidence(hits, select_sentences(q.question, hits, 3, idf))))
+        found = evidence(hits, select_sentences(q.question, hits, 3, idf))
+        out.append(Features(*found, (hits[0].answerable or 0.0) if hits else 0.0))
     return out
 
 
@@ -76,12 +81,30 @@ PAIRS = [
 ]
 
 
+def compare_model(policy: RefusalPolicy, pos: list[Features], neg: list[Features]) -> None:
+    """Refusal accuracy / false refusals by the second stage's probability below each
+    threshold: alone, when the rule also refuses (both), and when either refuses."""
+    rules: dict[str, Callable[[Features, float], bool]] = {
+        "alone": lambda f, t: f.answerable < t,
+        "both": lambda f, t: f.answerable < t and policy.refuses(f.coverage, f.dense),
+        "either": lambda f, t: f.answerable < t or policy.refuses(f.coverage, f.dense),
+    }
+    for t in (0.05, 0.1, 0.2, 0.3, 0.5):
+        cells = []
+        for name, refuses in rules.items():
+            acc = sum(refuses(f, t) for f in neg) / max(len(neg), 1)
+            false = sum(refuses(f, t) for f in pos) / max(len(pos), 1)
+            cells.append(f"{name} {acc:.3f}/{false:.3f}")
+        print(f"  p < {t:.2f}: " + "  ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path, help="the shared eval-data folder")
     parser.add_argument("--limit", type=int, default=300, help="questions per side and set")
+    parser.add_argument("--reranker", choices=["off", "features", "cross"], default="off")
     args = parser.parse_args()
-    settings: Settings = get_settings()
+    settings: Settings = get_settings().model_copy(update={"reranker": args.reranker})
     sets = {name: load_eval_set(args.data / name, read_page) for name, *_ in PAIRS}
     pos: dict[str, list[Features]] = {"zh": [], "en": []}
     neg: dict[str, list[Features]] = {"zh": [], "en": []}
@@ -104,6 +127,14 @@ def main() -> None:
             f"min_coverage={policy.min_coverage:.2f} min_dense={policy.min_dense:.3f} "
             f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}"
         )
+        if args.reranker != "off":
+            current = settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense
+            if language == "en":
+                current = settings.refusal_en_min_coverage, settings.refusal_en_min_dense
+            rule = RefusalPolicy(*current)
+            acc, false = rates(rule, pos[language], neg[language])
+            print(f"  the rule in use: {acc:.3f}/{false:.3f}")
+            compare_model(rule, pos[language], neg[language])
 
 
 if __name__ == "__main__":

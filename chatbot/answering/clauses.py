@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from index_store.numbering import ARABIC_LEVELS, LINE_MARKERS
 from index_store.numbering import CN_NUM as _CN_NUM
 from index_store.records import page_label
+from index_store.structure import ClauseMarks
 from index_store.table_rows import parse_row
 
 _CN_DIVISION = re.compile(rf"^(第{_CN_NUM}[编章节条]|第\d+章)")
@@ -17,24 +17,9 @@ _EN_DIVISION = re.compile(
     r"^((?:Chapter|CHAPTER|Part|PART|Section|SECTION|Article|ARTICLE|§)\s*[\dIVXLC]+(?:\.\d+)*)"
 )
 _EN_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\b")
-# A line that opens a division or numbered clause as the chunker finds it ("## Section 2",
-# "2.1 Hotels"): the shared line markers, but not "1)" items, which no locator names.
-_EN_CLAUSE_LINE = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]+)?(?P<label>"
-    + "|".join(pattern for level, pattern in LINE_MARKERS if level not in ARABIC_LEVELS)
-    + ")",
-    re.MULTILINE,
-)
 _EN_NUMBER = re.compile(r"[\dIVXLC]+(?:\.\d+)*$")
-# A Chinese section heading on a line of its own ("## 四、办理流程", "二、支持措施"), not a list
-# item that says something ("一、延长春节假期至2月2日。").
+# A Chinese section name ("四、办理流程").
 _CN_SECTION = re.compile(rf"^{_CN_NUM}、")
-_CN_SECTION_LINE = re.compile(
-    rf"^[ \t]*(?:#{{1,6}}[ \t]+)?(?P<label>{_CN_NUM}、[^\n。；;，,：:]{{1,20}})[ \t]*$",
-    re.MULTILINE,
-)
-_ARTICLE_START = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}条")
-_NEXT_DIVISION = re.compile(rf"(?:^|(?<=[\n \t\u3000。；;]))第{_CN_NUM}[编章节条]")
 _EN_SUBCLAUSE = re.compile(r"^\s*\(?([a-z]|[ivx]{1,4})\)\s")
 _ITEM_LINE = re.compile(rf"^\s*(?:[（(]{_CN_NUM}[）)]|[（(]?\d{{1,2}}[.．、)）])")
 _SENTENCE_PUNCT = re.compile(r"[。；;！？!?，,]")
@@ -55,20 +40,22 @@ def _part(label: str) -> tuple[str, bool]:
     return label, not label.isascii()
 
 
-def _articles(text: str, begin: int, pos: int) -> list[re.Match[str]]:
-    """Article markers starting in ``[begin, pos]`` (a quote may begin with its marker)."""
-    found = _ARTICLE_START.finditer(text, begin, min(len(text), pos + 12))
-    return [m for m in found if m.start() <= pos]
+# An article marker counts when it starts by the quote's position and ends within this many
+# characters after it (a quote may begin with its marker).
+_ARTICLE_REACH = 12
+# A clause label counts when it starts by the quote's position and ends within this many
+# characters after it.
+_CLAUSE_REACH = 40
 
 
-def _paragraph(text: str, quote_pos: int) -> str:
+def _paragraph(text: str, marks: ClauseMarks, quote_pos: int) -> str:
     """ "第N款" when the article holding ``quote_pos`` has several paragraphs, else ""."""
-    articles = _articles(text, 0, quote_pos)
+    articles = marks.articles_in(0, quote_pos, _ARTICLE_REACH)
     if not articles:
         return ""
-    begin = articles[-1].start()
-    following = _NEXT_DIVISION.search(text, quote_pos + 1)
-    end = following.start() if following else len(text)
+    begin = articles[-1][0]
+    following = marks.division_after(quote_pos + 1)
+    end = following if following is not None else len(text)
     lines = _lines(text, begin, end)
     # A first line that only names the article ("第四条 稳岗返还") is no paragraph, and
     # list items ("（一）", "1.") belong to the paragraph above them.
@@ -108,32 +95,26 @@ def _english(names: list[str]) -> list[str]:
     return names
 
 
-def _article_at(text: str, chunk_start: int, quote_pos: int) -> str:
+def _article_at(marks: ClauseMarks, chunk_start: int, quote_pos: int) -> str:
     """The 第N条 holding ``quote_pos`` when it starts inside the chunk (a chunk that merged
     "第一章 总则" with its first article has only the chapter in its heading path)."""
-    starts = _articles(text, chunk_start, quote_pos)
-    return starts[-1].group() if starts else ""
+    starts = marks.articles_in(chunk_start, quote_pos, _ARTICLE_REACH)
+    return starts[-1][2] if starts else ""
 
 
-def _cn_section_at(text: str, chunk_start: int, quote_pos: int) -> str:
+def _cn_section_at(marks: ClauseMarks, chunk_start: int, quote_pos: int) -> str:
     """The Chinese section heading ("四、办理流程") over ``quote_pos`` (or on its line) when its
     line starts inside the chunk (short sections merge into one chunk whose heading path stops
     at the title)."""
-    line_end = text.find("\n", quote_pos)
-    end = len(text) if line_end < 0 else line_end
-    found = [m for m in _CN_SECTION_LINE.finditer(text, chunk_start, end) if m.start() <= quote_pos]
-    return found[-1].group("label") if found else ""
+    found = marks.sections_in(chunk_start, quote_pos)
+    return found[-1][2] if found else ""
 
 
-def _en_clause_at(text: str, chunk_start: int, quote_pos: int) -> str:
+def _en_clause_at(marks: ClauseMarks, chunk_start: int, quote_pos: int) -> str:
     """The English division or numbered clause holding ``quote_pos`` when its line starts
     inside the chunk (a chunk that merged "2.1" and "2.2" has only "Section 2" in its path)."""
-    found = [
-        m
-        for m in _EN_CLAUSE_LINE.finditer(text, chunk_start, min(len(text), quote_pos + 40))
-        if m.start("label") <= quote_pos
-    ]
-    return _part(found[-1].group("label"))[0] if found else ""
+    found = marks.clauses_in(chunk_start, quote_pos, _CLAUSE_REACH)
+    return _part(found[-1])[0] if found else ""
 
 
 def _nest(names: list[str], clause: str) -> list[str]:
@@ -156,7 +137,9 @@ def _is_table_row(text: str, pos: int) -> bool:
     return parse_row(text[pos : line_end if line_end >= 0 else len(text)]) is not None
 
 
-def _names_at(names: list[str], text: str, pos: int, chunk_start: int, chinese: bool) -> list[str]:
+def _names_at(
+    names: list[str], text: str, marks: ClauseMarks, pos: int, chunk_start: int, chinese: bool
+) -> list[str]:
     """The heading path's ``names`` made exact for the text at ``pos``: the article, section,
     款 or sub-clause the chunk's path is too coarse to name."""
     names = list(names)
@@ -164,17 +147,17 @@ def _names_at(names: list[str], text: str, pos: int, chunk_start: int, chinese: 
         return names  # a table row's heading path ends at its table: nothing finer to find
     if chinese:
         if not any(n.endswith("条") for n in names):
-            if article := _article_at(text, chunk_start, pos):
+            if article := _article_at(marks, chunk_start, pos):
                 names.append(article)
-            elif section := _cn_section_at(text, chunk_start, pos):
+            elif section := _cn_section_at(marks, chunk_start, pos):
                 # It takes the place of the section the path names (where the chunk starts)
                 # and of whatever the path names under that one.
                 kept = next((i for i, n in enumerate(names) if _CN_SECTION.match(n)), len(names))
                 names = [*names[:kept], section]
-        if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, pos)):
+        if any(n.endswith("条") for n in names) and (paragraph := _paragraph(text, marks, pos)):
             names.append(paragraph)
         return names
-    if clause := _en_clause_at(text, chunk_start, pos):
+    if clause := _en_clause_at(marks, chunk_start, pos):
         names = _nest(names, clause)
     line_start = text.rfind("\n", 0, pos + 1) + 1
     sub = _EN_SUBCLAUSE.match(text[line_start : line_start + 12])
@@ -201,20 +184,23 @@ def clause_locator(
     page: int | None,
     chunk_start: int = 0,
     quote_end: int | None = None,
+    marks: ClauseMarks | None = None,
 ) -> str:
     """Where the quote sits, as a citation names it: the innermost entry that holds all of
     it. ``heading_path`` starts with the title; ``text`` is the whole document, ``quote_pos``
     and ``quote_end`` the quote's offsets (None when unknown: then the locator stops at the
-    heading path, without 款 or sub-clause)."""
+    heading path, without 款 or sub-clause); ``marks`` the document's markers as stored at
+    ingest (parsed from ``text`` when not given)."""
     parts = [_part(label) for label in heading_path[1:]]
     chinese = any(cn for _, cn in parts) or not heading_path[:1] or not heading_path[0].isascii()
     names = [name for name, _ in parts]
     if text is not None and quote_pos is not None:
-        first = _names_at(names, text, quote_pos, chunk_start, chinese)
+        marks = marks or ClauseMarks.of(text)
+        first = _names_at(names, text, marks, quote_pos, chunk_start, chinese)
         last_line = quote_pos
         if quote_end is not None and quote_end > quote_pos:
             last_line = max(quote_pos, text.rfind("\n", quote_pos, quote_end - 1) + 1)
-        last = _names_at(names, text, last_line, chunk_start, chinese)
+        last = _names_at(names, text, marks, last_line, chunk_start, chinese)
         names = _shared(first, last)
     if not chinese:
         names = _english(names)

@@ -7,9 +7,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from chatbot.answering.clauses import clause_locator
-from chatbot.answering.prompts import LIFECYCLE_WARNINGS, OCR_NOTE, POLICY_LINE
+from chatbot.answering.prompts import (
+    LIFECYCLE_WARNINGS,
+    NOT_IN_FORCE_NOTICE,
+    OCR_NOTE,
+    POLICY_LINE,
+)
+from chatbot.answering.questions import follow_up_query
 from index_store.policy import (
     LifecycleStatus,
     Scope,
@@ -20,6 +27,12 @@ from index_store.policy import (
 )
 from index_store.records import Answer, Citation, DocumentRecord
 from index_store.store import Filters, IndexStore
+from index_store.structure import DocumentStructure
+
+if TYPE_CHECKING:
+    from chatbot.answering.asked import Asked, Evidence
+    from chatbot.answering.evidence import EvidenceFinder
+    from chatbot.answering.retrieval import HybridRetriever
 
 
 class Library:
@@ -104,22 +117,27 @@ class Library:
         warnings: list[str] = []
         records = self.records()
         chunks = self.store.chunks([c.chunk_id for c in answer.citations])
-        texts: dict[str, str | None] = {}
+        texts: dict[str, tuple[str | None, DocumentStructure | None]] = {}
         for c in answer.citations:
             record = records.get(c.doc_id)
-            if c.doc_id not in texts:
-                texts[c.doc_id] = self.store.document_text(c.doc_id)
+            if c.doc_id not in texts:  # the markers as parsed at ingest, the text for lines
+                texts[c.doc_id] = (
+                    self.store.document_text(c.doc_id),
+                    self.store.document_structure(c.doc_id),
+                )
+            text, structure = texts[c.doc_id]
             chunk = chunks.get(c.chunk_id)
             clause = c.locator
             if chunk is not None:
                 quote_pos = c.quote_start if c.quote else None
                 clause = clause_locator(
                     chunk.heading_path,
-                    texts[c.doc_id],
+                    text,
                     quote_pos,
                     chunk.page,
                     chunk.start,
                     c.quote_end if c.quote else None,
+                    structure.marks if structure is not None else None,
                 )
                 if record is not None and str(chunk.page) in record.info.ocr_pages:
                     clause += OCR_NOTE[language]
@@ -155,3 +173,58 @@ class Library:
         if status == "expired":
             return words["expired"].format(title=record.title, day=info.expires)
         return words["not_yet_effective"].format(title=record.title, day=info.effective)
+
+
+class TopicRoute:
+    """A follow-up ("那怎么申请？") is searched within the policy the previous answer quoted,
+    unless it names another one (a 《title》 or a policy's name), and among all policies when
+    that one does not say."""
+
+    def __init__(
+        self, retriever: HybridRetriever, library: Library, finder: EvidenceFinder, max_chars: int
+    ) -> None:
+        self.retriever = retriever
+        self.library = library
+        self.finder = finder
+        self.max_chars = max_chars
+
+    def find(self, asked: Asked) -> Evidence:
+        topic = self._topic(asked)
+        found = self.finder.find(asked.question, asked.query, topic, asked.language)
+        if found.refused and topic is not asked.scope:  # the earlier policy does not say
+            found = self.finder.find(asked.question, asked.query, asked.scope, asked.language)
+        return found
+
+    def _topic(self, asked: Asked) -> Scope:
+        scope, history = asked.scope, asked.history
+        if not history or history[-1].role != "assistant" or scope.doc_ids:
+            return scope
+        if follow_up_query(asked.question, history) == asked.question:  # a question of its own
+            return scope
+        shown = history[-1].content[: self.max_chars]
+        quoted = self.retriever.search_quotes(shown, top_k=1, filters=self.library.filters(scope))
+        if not quoted:
+            return scope
+        doc_id = quoted[0].chunk.doc_id
+        others = (r.title for d, r in self.library.records().items() if d != doc_id and r.title)
+        if "《" in asked.question or any(title in asked.question for title in others):
+            return scope
+        return replace(scope, doc_ids=(doc_id,))
+
+
+class WideningRoute:
+    """When no policy in force answers, policies that have expired or been replaced may: the
+    answer then says so."""
+
+    def __init__(self, library: Library, finder: EvidenceFinder) -> None:
+        self.library = library
+        self.finder = finder
+
+    def widen(self, asked: Asked, found: Evidence) -> Evidence:
+        if not found.refused or not self.library.out_of_force_widens(asked.scope):
+            return found
+        wider_scope = replace(asked.scope, in_force_only=False)
+        wider = self.finder.find(asked.question, asked.query, wider_scope, asked.language)
+        if wider.refused:
+            return found
+        return replace(wider, notice=NOT_IN_FORCE_NOTICE[asked.language])

@@ -12,9 +12,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from chatbot.answering.prompts import APPLICATION_QUERY, CHECKLIST_QUERY, CHECKLIST_REASONS
+from index_store.policy import repeals
 from index_store.records import Answer, Citation, Condition, ConditionStatus, Hit
+
+if TYPE_CHECKING:
+    from chatbot.answering.asked import Asked
+    from chatbot.answering.documents import Library
+    from chatbot.answering.retrieval import HybridRetriever
 
 _QUESTION = re.compile(
     r"能(?:否|不能)?(?:申请|申报|享受|领取|拿到)|可以(?:申请|申报|享受|领取)|可否|能不能|"
@@ -302,3 +309,25 @@ def with_checklist(
         citations=(*answer.citations, *extra),
         checklist=tuple(replace(c, n=renumber.get(c.n, c.n)) for c in checklist),
     )
+
+
+class ChecklistRoute:
+    """Adds the eligibility checklist (or, for a how-to-apply question, the deadline, materials
+    and channel) to an answer about whether or how one may apply."""
+
+    def __init__(self, retriever: HybridRetriever, library: Library) -> None:
+        self.retriever = retriever
+        self.library = library
+
+    def finish(self, asked: Asked, answer: Answer, hits: list[Hit]) -> Answer:
+        lead = answer.citations[0].quote.split("\n")[0] if answer.citations else ""
+        if answer.refused or not checklist_kinds(asked.question) or repeals(lead):
+            return answer
+        return with_checklist(answer, hits, asked.as_of, self._search_document, self._region)
+
+    def _search_document(self, probe: str, doc_id: str) -> list[Hit]:
+        return self.retriever.search(probe, top_k=6, filters={"doc_id": [doc_id]})
+
+    def _region(self, doc_id: str) -> str:
+        record = self.library.records().get(doc_id)
+        return record.info.region if record is not None else ""

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
+from chatbot.answering.asked import Asked
+from chatbot.answering.documents import Library
+from chatbot.answering.position import PassageReader
 from chatbot.answering.prompts import CATALOGUE
+from index_store.ids import chunk_id
+from index_store.language import detect_language
+from index_store.policy import Scope
 from index_store.records import Answer, Chunk, Citation, DocumentRecord, Hit
 
 MAX_LISTED = 10  # a library of hundreds is listed by its newest; the rest are found by topic
@@ -131,3 +138,59 @@ def catalogue_answer(
     head = words["in_force" if in_force else "all"].format(count=count, newest=shown)
     text = "\n".join([head, *lines, words["tail"]])
     return Answer(question, text, "extractive", False, tuple(citations), language=language)
+
+
+class CatalogueRoute:
+    """Answers a question about the library itself with the policies its scope allows."""
+
+    def __init__(self, library: Library, passages: PassageReader) -> None:
+        self.library = library
+        self.passages = passages
+
+    def answer(self, asked: Asked) -> Answer | None:
+        """The list of policies, or None when ``asked`` is not about the library."""
+        if not asks_for_catalogue(asked.question):
+            return None
+        listing = self.listing(asked.question, asked.scope, asked.language)
+        answer = self.library.annotate(listing, asked.as_of)
+        return replace(answer, basis=())  # each policy's line is in the list already
+
+    def listing(self, question: str, scope: Scope, language: str) -> Answer:
+        """The policies ``scope`` allows, newest first, each citing its opening passage."""
+        records = self.library.records()
+        allowed = self.library.filters(scope)
+        if allowed is not None:
+            records = {d: records[d] for d in allowed["doc_id"] if d in records}
+        shown = newest(list(records.values()))
+        openings = self.passages.chunks([chunk_id(r.doc_id, 0) for r in shown])
+        listed = [
+            (self.library.policy_line(r, language), c)
+            for r in shown
+            if (c := openings.get(chunk_id(r.doc_id, 0)))
+        ]
+        return catalogue_answer(question, len(records), listed, language, scope.in_force_only)
+
+
+class PickRoute:
+    """After a list of policies, a question that names a place in it ("第二个政策的申请条件
+    是什么？") is asked of that policy."""
+
+    def __init__(self, catalogue: CatalogueRoute) -> None:
+        self.catalogue = catalogue
+
+    def rewrite(self, asked: Asked) -> Asked | None:
+        """``asked`` with that policy's title for the words that named it, the scope narrowed
+        to it and no history; None for any other question."""
+        history = asked.history
+        previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+        if previous is None or not asks_for_catalogue(previous):
+            return None
+        language = detect_language(previous)
+        listing = self.catalogue.listing(previous, asked.scope, language).citations
+        choice = picked(asked.question, len(listing))
+        if choice is None:
+            return None
+        place, words = choice
+        named = asked.question.replace(words, listing[place].title, 1)
+        scope = replace(asked.scope, doc_ids=(listing[place].doc_id,))
+        return replace(asked, question=named, scope=scope, history=())

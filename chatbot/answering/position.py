@@ -3,9 +3,9 @@ above?", "下一条呢？".
 
 The previous question found an entry of a document: a table row, a list item, a numbered clause
 or a section. The follow-up asks about the entry beside it, which no search for the follow-up's
-own words can find. Entries are read from the document's text: markdown headings, numbered
-clauses (the markers the chunker cuts at: 第…章/节/条, 一、, （一）, 1., 2.1, Section 3) and
-bullets nest by rank; table rows are siblings within their table.
+own words can find. Entries (``index_store.entries``: markdown headings, numbered clauses at the
+markers the chunker cuts at, bullets, nesting by rank; table rows, siblings within their table)
+are parsed once at ingest and read from the index.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from chatbot.answering.entries import ROW_RANK, Entry, entry_name, parse_entries
+from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.extractive import (
     RANK_DECAY,
     IdfFn,
@@ -25,6 +25,7 @@ from chatbot.answering.extractive import (
     score_sentences,
     split_sentences,
 )
+from index_store.entries import ROW_RANK, Entry, entry_name
 from index_store.keyword import KeywordIndex, tokenize
 from index_store.language import detect_language
 from index_store.numbering import (
@@ -33,6 +34,12 @@ from index_store.numbering import (
     SECTION,
 )
 from index_store.records import Chunk, Hit
+from index_store.structure import DocumentStructure
+
+if TYPE_CHECKING:
+    from chatbot.answering.documents import Library
+    from chatbot.answering.evidence import EvidenceFinder
+    from chatbot.answering.retrieval import HybridRetriever
 
 Direction = Literal["next", "previous", "last"]
 
@@ -249,7 +256,7 @@ class Located:
 class Documents(Protocol):
     """What locating an entry reads (``IndexStore`` provides both)."""
 
-    def document_text(self, doc_id: str) -> str | None: ...
+    def document_structure(self, doc_id: str) -> DocumentStructure | None: ...
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...
 
@@ -277,9 +284,10 @@ def locate(
     quoted: "the next one" is the one after what the user saw. None when no entry answers or
     the list ends there."""
 
-    @cache  # a document is parsed once, and only when an anchor is looked for in it
+    @cache  # read once per follow-up, and only when an anchor is looked for in it
     def entries_of(doc_id: str) -> list[Entry]:
-        return parse_entries(documents.document_text(doc_id) or "")
+        structure = documents.document_structure(doc_id)  # as parsed at ingest
+        return list(structure.entries) if structure is not None else []
 
     if shown is not None:
         anchor = _shown_anchor(shown, plan.base, found, entries_of, idf)
@@ -325,3 +333,47 @@ def _sentences(entry: Entry, hit: Hit, questions: tuple[str, str], idf: IdfFn) -
         if body and body[0].score > 0:
             return [lead, body[0]]
     return [lead, min(body, key=lambda s: s.start)] if body else [lead]
+
+
+class PositionRoute:
+    """Answers a follow-up that points at a position in a list ("下一条呢？") from the entry
+    beside the one the answer just given quoted, or else the one the earlier question was
+    about."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        passages: PassageReader,
+        library: Library,
+        finder: EvidenceFinder,
+        max_chars: int,
+    ) -> None:
+        self.retriever = retriever
+        self.passages = passages
+        self.library = library
+        self.finder = finder
+        self.max_chars = max_chars
+
+    def find(self, asked: Asked, top_k: int) -> Evidence | None:
+        """The entry's passage first, then the base question's; None when the question points
+        at no position, or when the earlier question finds no answer."""
+        history = asked.history
+        plan = plan_follow_up(asked.question, [t.content for t in history if t.role == "user"])
+        if plan is None:
+            return None
+        idf = self.passages.keyword_index().idf
+        located: Located | None = None
+        if history and history[-1].role == "assistant":
+            shown = history[-1].content[: self.max_chars]
+            filters = self.library.filters(asked.scope)
+            found = self.retriever.search_quotes(shown, top_k=top_k, filters=filters)
+            located = locate(asked.question, plan, found, self.passages, idf, shown)
+        if located is None:
+            language = detect_language(plan.base)
+            base = self.finder.find(plan.base, plan.base, asked.scope, language, top_k)
+            if base.refused:
+                return None
+            located = locate(asked.question, plan, base.hits, self.passages, idf)
+        if located is None:
+            return None
+        return Evidence(located.hits, located.sentences, refused=False, located=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from itertools import takewhile
 
+from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.extractive import (
     _INTRODUCES,
     LIST_LINES,
@@ -18,6 +19,7 @@ from chatbot.answering.extractive import (
     _is_heading,
     _once,
     _reach_chars,
+    reach,
     split_sentences,
 )
 from index_store.numbering import marker_level
@@ -120,3 +122,19 @@ def _read_on(
         size += b - a
         previous = sentence
     return spans
+
+
+class ReadOnRoute:
+    """A quote its passage cuts off reads on in the next passage (the answer's text only:
+    refusal and a follow-up's anchor see the passages as searched)."""
+
+    def __init__(self, next_chunk: Callable[[Chunk], Chunk | None]) -> None:
+        self.next_chunk = next_chunk
+
+    def extend(self, asked: Asked, found: Evidence) -> Evidence:
+        if found.located or found.refused:
+            return found
+        hits, sentences = run_on(
+            found.hits, found.sentences, self.next_chunk, reach(asked.question)
+        )
+        return replace(found, hits=hits, sentences=sentences)

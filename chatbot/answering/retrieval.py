@@ -7,7 +7,8 @@ dense_weight``; unlike reciprocal rank fusion it keeps how far ahead a candidate
 min-max scaling (``fusion="minmax"``, the default before) one outlier at either end does not
 stretch the rest of its list (measured on the dev splits: docs/experiments/quality-notes.md).
 ``fusion="rrf"`` keeps the rank fusion. An optional second stage (``reranker``) re-scores the
-best ``rerank_k`` fused passages with a cross-encoder.
+best ``rerank_k`` fused passages with the trained feature ranker, the cross-encoder's score among
+its features when there is one (``index_store.reranker.features``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index_store.records import HEADING_SEPARATOR, Chunk, Hit
+from index_store.reranker.features import FeatureRanker
 from index_store.reranker.model import PairScorer, passage_text
 from index_store.settings import Settings
 from index_store.store import Filters, IndexStore
@@ -158,12 +160,14 @@ class HybridRetriever(BaseRetriever):
         embedder: BaseEmbedding,
         config: RetrievalConfig,
         reranker: PairScorer | None = None,
+        ranker: FeatureRanker | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.embedder = embedder
         self.config = config
         self.reranker = reranker
+        self.ranker = ranker
         # One answer can search twice for the same text (a refusal searched again among the
         # policies out of force, a follow-up's earlier question): the question is embedded
         # once. A few entries only, so a benchmark cycling through its questions never hits.
@@ -181,7 +185,7 @@ class HybridRetriever(BaseRetriever):
         if not _searchable(question, filters):
             return []
         k = top_k or self.config.top_k
-        shown = max(k, self.config.rerank_k) if self.reranker is not None else k
+        shown = max(k, self.config.rerank_k) if self.ranker is not None else k
         n = max(self.config.candidate_k, shown)
         dense = self.store.dense_search(self.query_vector(question), n, filters)
         keyword = self.store.keyword_search(question, n, filters)
@@ -213,17 +217,17 @@ class HybridRetriever(BaseRetriever):
         return self._reranked(question, hits)[:k]
 
     def _reranked(self, question: str, hits: list[Hit]) -> list[Hit]:
-        """``hits`` ordered by the reranker's logit, each with its answerability; unchanged
-        without a reranker. Ties keep the fused order."""
-        if self.reranker is None or not hits:
+        """``hits`` ordered by the second stage's score, each with its calibrated probability
+        of answering; unchanged without one. Ties keep the fused order."""
+        if self.ranker is None or not hits:
             return hits
-        texts = tuple(passage_text(h.chunk.heading_path, h.chunk.text) for h in hits)
-        logits = self._logits(question, texts)
-        order = sorted(range(len(hits)), key=lambda i: -logits[i])
-        return [
-            replace(hits[i], rerank_score=logits[i], answerable=self.reranker.answerable(logits[i]))
-            for i in order
-        ]
+        logits = None
+        if self.ranker.cross and self.reranker is not None:
+            texts = tuple(passage_text(h.chunk.heading_path, h.chunk.text) for h in hits)
+            logits = self._logits(question, texts)
+        idf = self.store.keyword_index().idf
+        order, scores, answerable = self.ranker.order(question, hits, idf, logits)
+        return [replace(hits[i], rerank_score=scores[i], answerable=answerable[i]) for i in order]
 
     def clear_caches(self) -> None:
         """Forget recent question vectors and rerank scores (benchmarks time cold questions)."""

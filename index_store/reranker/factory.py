@@ -12,6 +12,7 @@ import numpy as np
 from index_store.settings import Settings
 
 if TYPE_CHECKING:
+    from index_store.reranker.features import FeatureRanker
     from index_store.reranker.model import CrossEncoderReranker
 
 
@@ -24,8 +25,18 @@ def _bundled() -> CrossEncoderReranker:
 
 
 def make_reranker(settings: Settings) -> CrossEncoderReranker | None:
-    """The bundled cross-encoder, or None when ``settings.reranker`` is ``off``."""
+    """The bundled cross-encoder when ``settings.reranker`` is ``cross``, else None."""
     return _bundled() if settings.reranker == "cross" else None
+
+
+def make_ranker(settings: Settings) -> FeatureRanker | None:
+    """The trained feature ranker (its cross-encoder variant for ``cross``), or None when
+    ``settings.reranker`` is ``off``."""
+    from index_store.reranker.features import FeatureRanker
+
+    if settings.reranker == "off":
+        return None
+    return FeatureRanker(cross=settings.reranker == "cross")
 
 
 class LazyJudge:

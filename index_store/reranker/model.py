@@ -128,7 +128,7 @@ class CrossEncoderReranker:
                 [self.query_prefix + question] * len(part),
                 [self.passage_prefix + passages[i] for i in part],
                 padding=True,
-                truncation="only_second", max_length=self.max_length, return_tensors="pt",
+                truncation="longest_first", max_length=self.max_length, return_tensors="pt",
             )  # fmt: skip
             enc.pop("token_type_ids", None)
             with torch.inference_mode(), self._autocast():

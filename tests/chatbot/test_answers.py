@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.answering.evidence import RefusalPolicy
 from chatbot.answering.questions import Turn, follow_up_query
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.answering.service import AnswerConfig, AnswerService, RefusalPolicy
+from chatbot.answering.service import AnswerConfig, AnswerService
 from eval.run import shown_passages
 from index_store.errors import InvalidQuestionError
 from index_store.policy import Scope
@@ -215,6 +216,10 @@ class ReadCounter:
         self.read.append("document_chunks")
         return self.store.document_chunks(doc_id)  # type: ignore[return-value]
 
+    def document_structure(self, doc_id: str) -> object:
+        self.read.append("document_structure")
+        return self.store.document_structure(doc_id)
+
     def keyword_index(self) -> object:
         self.read.append("keyword_index")
         return self.store.keyword_index()
@@ -263,4 +268,4 @@ def test_a_passage_of_headings_only_reads_on_into_what_they_head(
     assert cited.chunk_id == bare.chunk_id and following.start <= cited.quote_start
     assert store.document_text(bare.doc_id)[cited.quote_start :].startswith("3.对疫情防控")
     # A quote that reaches the end of both reads on after them, not into the second again.
-    assert service._next_chunk(joined(bare, following)) == chunks[bare.ordinal + 2]
+    assert service.finder.next_chunk(joined(bare, following)) == chunks[bare.ordinal + 2]

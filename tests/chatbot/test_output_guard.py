@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.answering.evidence import RefusalPolicy
 from chatbot.answering.llm import LLMClient, LLMConfig
 from chatbot.answering.output_filter import CANARY, OutputGuard, PromptLeakError
 from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
-from chatbot.answering.service import AnswerConfig, AnswerService, RefusalPolicy
+from chatbot.answering.service import AnswerConfig, AnswerService
 from chatbot.ui.chat import chat_markdown
 from index_store.records import Answer
 from index_store.store import IndexStore

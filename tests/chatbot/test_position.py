@@ -9,17 +9,18 @@ from typing import Any
 
 import pytest
 
-from chatbot.answering.entries import Entry, entry_name, parse_entries
 from chatbot.answering.position import Plan, _step, direction, locate, plan_follow_up
 from chatbot.answering.questions import Turn
 from chatbot.answering.service import AnswerService
 from eval.datasets import EvalQuery
 from eval.run import evaluate_question
+from index_store.entries import Entry, entry_name, parse_entries
 from index_store.numbering import ARTICLE
 from index_store.policy import Scope
 from index_store.records import Chunk, Hit
 from index_store.settings import Settings
 from index_store.store import IndexStore
+from index_store.structure import DocumentStructure
 from policyqa.compose import build_answer_service
 
 HANDBOOK = """# Chat
@@ -163,6 +164,9 @@ class _OneDocument:
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return [self.chunk] if doc_id == "chat" else []
+
+    def document_structure(self, doc_id: str) -> DocumentStructure | None:
+        return DocumentStructure.parse(self.text) if doc_id == "chat" else None
 
 
 def test_next_after_an_answer_that_quoted_a_whole_table_is_the_row_the_question_named() -> None:

@@ -89,6 +89,13 @@ def test_scores_do_not_depend_on_the_batch(reranker: CrossEncoderReranker) -> No
     assert alone[0] == pytest.approx(padded[0], abs=0.05)
 
 
+def test_a_question_longer_than_the_model_reads_is_scored(reranker: CrossEncoderReranker) -> None:
+    question, path, text, _ = PINNED[0]
+    long = "请问" * 300 + question  # longer than the 256 tokens the model reads
+    logits = reranker.logits(long, [passage_text(path, text), "短"])
+    assert logits.shape == (2,) and np.isfinite(logits).all()
+
+
 def test_off_builds_no_reranker_and_missing_weights_say_how_to_fix(tmp_path: Path) -> None:
     from index_store.errors import ConfigError
 

@@ -76,9 +76,11 @@ def test_bench_measures_every_section_against_the_baseline(tmp_path: Path) -> No
     assert real["chunks"] == ingest["ours"]["passages"]
     assert 300 <= scale["chunks"] < 600  # cycled corpora stop once they reach the size
     for row in (real, scale):
-        for kind in ("retrieval", "retrieval_answer", "answer_rerank", "naive_retrieval"):
+        for kind in (
+            "retrieval", "retrieval_answer", "answer_features", "answer_rerank", "naive_retrieval"
+        ):  # fmt: skip
             assert row[kind]["n"] == 6 and 0 < row[kind]["p50_ms"] <= row[kind]["p95_ms"]
-    assert "+ rerank" in done.stdout  # the second stage's cost beside today's path
+    assert "+ features" in done.stdout and "+ cross" in done.stdout  # beside today's path
     serve = report["serve"]
     assert serve["requests"] > 0 and set(serve["statuses"]) == {"200"}
     assert serve["index"] == "scale-300" and serve["server_peak_rss_mb"] > 100

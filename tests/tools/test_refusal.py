@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answering.service import RefusalPolicy
+from chatbot.answering.evidence import RefusalPolicy
 from tools.refusal import Features, calibrate, rates
 
 POS = [Features(0.9, 0.95), Features(0.5, 0.92), Features(0.2, 0.93), Features(0.3, 0.85)]

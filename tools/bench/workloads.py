@@ -299,8 +299,8 @@ def build_scale_index(settings: Settings, eval_data: Path, chunks: int) -> dict[
 
 def query_latency(settings: Settings, questions: list[str], warmup: int = 5) -> dict[str, Any]:
     """Warm p50/p95 of retrieval alone and of retrieval + extractive answer, in a process that
-    only opens the index (its peak RSS is what a server holds), then the same answer with the
-    cross-encoder reranker on (``POLICYQA_RERANKER=cross``) and the naive retriever."""
+    only opens the index (its peak RSS is what a server holds), then the same answer with each
+    second stage on (``POLICYQA_RERANKER=features`` and ``cross``) and the naive retriever."""
     from policyqa.compose import build_answer_service
 
     started = time.perf_counter()
@@ -318,20 +318,23 @@ def query_latency(settings: Settings, questions: list[str], warmup: int = 5) -> 
     retriever.clear_caches()
     answer = _timed(lambda q: service.ask(q), questions)
     rss = peak_rss_mb()
-    reranked = build_answer_service(
-        settings.model_copy(update={"reranker": "cross"}), store, with_llm=False
-    )
-    for q in questions[:warmup]:
-        reranked.ask(q)
-    reranked.retriever.clear_caches()
-    with_rerank = _timed(lambda q: reranked.ask(q), questions)
+    staged = {}
+    for stage in ("features", "cross"):
+        reranked = build_answer_service(
+            settings.model_copy(update={"reranker": stage}), store, with_llm=False
+        )
+        for q in questions[:warmup]:
+            reranked.ask(q)
+        reranked.retriever.clear_caches()
+        staged[stage] = _timed(reranked.ask, questions)
     naive = _naive_retrieval(settings, embedder, questions, warmup)
     return {
         "chunks": store.registry.count_chunks(),
         "open_s": round(open_s, 2),
         "retrieval": percentiles(retrieval),
         "retrieval_answer": percentiles(answer),
-        "answer_rerank": percentiles(with_rerank),
+        "answer_features": percentiles(staged["features"]),
+        "answer_rerank": percentiles(staged["cross"]),
         "naive_retrieval": percentiles(naive),
         "peak_rss_mb": round(rss, 1),
     }

@@ -1,6 +1,7 @@
 """The entries of a document's text, in reading order: markdown headings, numbered clauses
 (the markers the chunker cuts at: 第…章/节/条, 一、, （一）, 1., 2.1, Section 3) and bullets, which
-nest by rank, and table rows, siblings within their table; and what each entry is called."""
+nest by rank, and table rows, siblings within their table; and what each entry is called.
+Parsed once at ingest and stored with the document (``index_store.structure``)."""
 
 from __future__ import annotations
 

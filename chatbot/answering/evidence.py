@@ -1,0 +1,168 @@
+"""The search behind every answer: the passages for a question within its scope, the sentences
+that answer, and whether they are too weak to answer from at all (a refusal)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from chatbot.answering.asked import Evidence
+from chatbot.answering.asking import question_tokens
+from chatbot.answering.documents import Library
+from chatbot.answering.extractive import (
+    Sentence,
+    choose_sentences,
+    has_body,
+    score_sentences,
+    select_sentences,
+)
+from chatbot.answering.position import PassageReader
+from chatbot.answering.read_on import joined
+from chatbot.answering.retrieval import HybridRetriever
+from index_store.ids import chunk_id
+from index_store.keyword import tokenize
+from index_store.language import detect_language
+from index_store.policy import Scope
+from index_store.records import Chunk, Hit
+
+# Below this coverage the follow-up question alone picks sentences poorly ("那审核要多久？").
+FOLLOW_UP_MIN_COVERAGE = 0.2
+# How many of the best passages the embedder reads sentence by sentence for a question asked
+# across languages (an English question over Chinese policies).
+MODEL_SENTENCE_HITS = 2
+# How many of the best passages must be in another language, sharing no word with the question,
+# for it to count as asked across languages.
+CROSS_LANGUAGE_HITS = 3
+
+
+@dataclass(frozen=True)
+class RefusalPolicy:
+    """Refuse when the best sentence covers less than ``min_coverage`` of the question's
+    keyword weight *and* the best dense similarity is below ``min_dense``. The values in use
+    (``Settings.refusal_*``) were measured per language by ``python -m tools.refusal``."""
+
+    min_coverage: float
+    min_dense: float
+
+    def refuses(self, coverage: float, dense: float) -> bool:
+        return coverage < self.min_coverage and dense < self.min_dense
+
+
+@dataclass(frozen=True)
+class RefusalRules:
+    """How a refusal is decided: per question language by :class:`RefusalPolicy`; by the
+    second stage's calibrated probability when ``by_model``; across languages by the
+    multilingual embedder's similarity."""
+
+    by_language: Mapping[str, RefusalPolicy]
+    by_model: bool = False
+    min_answerable: float = 0.1
+    cross_language_min_dense: float = 0.77
+
+
+def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
+    """How well the retrieved text answers: (best sentence's keyword coverage of the
+    question, best dense similarity); (0, 0) when nothing was found."""
+    if not hits or not sentences:
+        return 0.0, 0.0
+    return max(s.score for s in sentences), max((h.dense_score or 0.0) for h in hits)
+
+
+def _across_languages(question: str, hits: list[Hit], language: str) -> bool:
+    """Whether the question is in another language than its best passages and shares no
+    keyword with them (an English question over Chinese policies)."""
+    if not hits or any(detect_language(h.chunk.text) == language for h in hits):
+        return False
+    asked = {t for t in question_tokens(question) if not t.isdigit()}  # years, amounts
+    return not any(asked & set(tokenize(h.chunk.text)) for h in hits)
+
+
+class EvidenceFinder:
+    """Searches within a scope, picks the sentences that answer and decides on refusal."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        passages: PassageReader,
+        library: Library,
+        rules: RefusalRules,
+        top_k: int,
+        max_sentences: int,
+    ) -> None:
+        self.retriever = retriever
+        self.passages = passages
+        self.library = library
+        self.rules = rules
+        self.top_k = top_k
+        self.max_sentences = max_sentences
+
+    def find(
+        self, question: str, query: str, scope: Scope, language: str, top_k: int | None = None
+    ) -> Evidence:
+        """Passages for ``query`` within ``scope``, the sentences that answer ``question``, and
+        whether they are too weak to answer from (refuse)."""
+        filters = self.library.filters(scope)
+        hits = self.retriever.search(query, top_k=top_k or self.top_k, filters=filters)
+        hits = [self._with_body(h) for h in hits]
+        idf = self.passages.keyword_index().idf
+        # Sentences answer the question as asked; the expanded follow-up query only helps
+        # when the question alone matches nothing.
+        sentences = select_sentences(question, hits, self.max_sentences, idf)
+        best = max((s.score for s in sentences), default=0.0)
+        if query != question and best < FOLLOW_UP_MIN_COVERAGE:
+            sentences = select_sentences(query, hits, self.max_sentences, idf)
+        # Asked in another language than the best passages, with no word in common: keyword
+        # coverage cannot judge, so the multilingual embedder picks and decides.
+        across = _across_languages(question, hits[:CROSS_LANGUAGE_HITS], language)
+        if across:
+            sentences = self._model_sentences(question, hits)
+        return Evidence(hits, sentences, self._refuses(hits, sentences, language, across))
+
+    def _model_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
+        """For a question asked across languages, the sentences of the best passages ranked by
+        the multilingual embedder's similarity to the question instead of shared keywords."""
+        ranked = score_sentences(question, hits[:MODEL_SENTENCE_HITS])
+        if not ranked:
+            return []
+        embedder = self.retriever.embedder
+        asked = np.asarray(self.retriever.query_vector(question))
+        vectors = np.asarray(embedder.get_text_embedding_batch([s.text for s in ranked]))
+        similarity = vectors @ asked
+        rescored = [replace(s, score=float(x)) for s, x in zip(ranked, similarity, strict=True)]
+        rescored.sort(key=lambda s: (-s.score, s.hit_index, s.start))
+        return choose_sentences(question, hits, rescored, self.max_sentences)
+
+    def _refuses(
+        self, hits: list[Hit], sentences: list[Sentence], language: str, across: bool
+    ) -> bool:
+        """Whether the passages are too weak to answer from: by the second stage's calibrated
+        probability when it scored them and the rules say so; for a question ``across``
+        languages (no shared word to count), by the multilingual embedder's similarity alone;
+        else by keyword coverage and dense similarity."""
+        rules = self.rules
+        scored = [h.answerable for h in hits if h.answerable is not None]
+        if scored and rules.by_model:
+            return max(scored) < rules.min_answerable
+        if across:
+            return (hits[0].dense_score or 0.0) < rules.cross_language_min_dense
+        return rules.by_language[language].refuses(*evidence(hits, sentences))
+
+    def _with_body(self, hit: Hit) -> Hit:
+        """A passage of headings only ("二、支持物资供应") read on through the next passage of
+        its document, which holds what they head; cited as the passage found (``joined``)."""
+        if has_body(hit.chunk):
+            return hit
+        following = self.next_chunk(hit.chunk)
+        return hit if following is None else replace(hit, chunk=joined(hit.chunk, following))
+
+    def next_chunk(self, chunk: Chunk) -> Chunk | None:
+        """The passage after ``chunk`` in its document, if any: after the one it already reaches
+        into when it was read on (``_with_body``)."""
+        wanted = [chunk_id(chunk.doc_id, chunk.ordinal + step) for step in (1, 2)]
+        found = self.passages.chunks(wanted)
+        for following in (found.get(w) for w in wanted):
+            if following is None or following.end > chunk.end:
+                return following
+        return None
