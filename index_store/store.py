@@ -272,14 +272,11 @@ class IndexStore:
     def dense_search(
         self, query_vector: Sequence[float], k: int, filters: Filters | None = None
     ) -> list[DenseHit]:
-        """Nearest chunks by cosine. Asks Chroma for ids and distances only: fetching the
-        metadata and texts of 50 candidates cost most of the query at 100k chunks.
-
-        A filter that allows most chunks (the policies in force, in a library where a few have
-        expired) is applied to an unfiltered search for enough more candidates: Chroma's own
-        filter on 26,868 allowed documents took 0.8 s per question at 100k chunks (15 s at
-        worst). The result is the same: the allowed chunks among the nearest ``n`` are the
-        nearest allowed ones, as long as ``k`` of them are there; otherwise Chroma filters."""
+        """Nearest chunks by cosine, ids and distances only (fetching the candidates' texts
+        from Chroma cost most of a query). A filter that allows most chunks (the policies in
+        force) is applied to an unfiltered search for enough more candidates, which is far
+        faster than Chroma's own filter over many allowed documents and gives the same result
+        as long as ``k`` allowed chunks are among them; otherwise Chroma filters."""
         where = chroma_where(filters)
         if filters:
             index = self.keyword_index()
@@ -334,12 +331,10 @@ class IndexStore:
                 self._idle.notify_all()
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
-        # Equal distances (a notice reprinted word for word has the same vector) come back in
-        # an order that varies from process to process: ties go by chunk id, so a search gives
-        # the same ranking every run.
+        # Equal distances (a notice reprinted word for word) come back in an order that varies
+        # by process: ties go by chunk id. Scores are exp(-distance), as llama-index reports
+        # them: the refusal thresholds (POLICYQA_REFUSAL_*_MIN_DENSE) are on that scale.
         ranked = sorted(zip(ids, distances, strict=True), key=lambda pair: (pair[1], pair[0]))
-        # exp(-distance), as llama-index's ChromaVectorStore reports it: the refusal thresholds
-        # (POLICYQA_REFUSAL_*_MIN_DENSE) were calibrated on this scale.
         return [DenseHit(cid, math.exp(-float(d)), rank) for rank, (cid, d) in enumerate(ranked, 1)]
 
     def keyword_search(
