@@ -248,6 +248,13 @@ def evaluate_question(
     )  # fmt: skip
 
 
+def _second_stage(service: AnswerService) -> str:
+    """What reorders the fused passages: off, features, or cross (features with the
+    cross-encoder's logit)."""
+    ranker = service.retriever.ranker
+    return "off" if ranker is None else "cross" if ranker.cross else "features"
+
+
 def _judged(llm: LLMClient | None, answer: Answer, reference: str | None) -> dict[str, Any]:
     if llm is None or answer.refused:
         return {}
@@ -325,7 +332,8 @@ def run_eval(
         "depth": depth,
         "retrieval": asdict(service.retriever.config),
         "refusal": {k: asdict(v) for k, v in service.config.refusal.items()},
-        "reranker": service.retriever.reranker is not None,
+        "reranker": _second_stage(service),
+        "refusal_by": "model" if service.config.refuse_by_model else "rule",
         "min_answerable": service.config.min_answerable,
         "judge": judge_llm.config.model if judge_llm is not None else None,
         "follow_ups": "after answers" if chat else "after questions",

@@ -83,6 +83,9 @@ def test_eval_command_scores_writes_json_and_gates(
     assert again.exit_code == 1
     assert "FAIL doc_mrr@10" in again.stderr
     assert report["config"]["follow_ups"] == "after questions"
+    assert (report["config"]["reranker"], report["config"]["refusal_by"]) == ("off", "rule")
+    # Each citation carries the clause it names: 稳岗返还 is 第四条 of the 纾困 measures.
+    assert "第四条" in first["citations"][0]["clause"]
     assert json.loads(chat_out.read_text(encoding="utf-8"))["config"]["follow_ups"] == (
         "after answers"
     )
