@@ -5,7 +5,7 @@ answers and documents are untrusted."""
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from eval.run import K_VALUES, EvalReport
@@ -37,27 +37,45 @@ def summary_table(report: EvalReport) -> str:
 # -- comparison ---------------------------------------------------------------------------------
 
 
+# What an answer is, for telling whether two runs answered a question the same way.
+ANSWER_FIELDS = ("answer", "refused", "citations", "doc_rank", "passage_rank", "retrieved_doc_ids")
+
+
 @dataclass(frozen=True)
 class Comparison:
     deltas: list[tuple[str, float | None, float | None]]
     regressions: list[tuple[str, str]]  # (qid, question) that passed in A and fail in B
     fixes: list[tuple[str, str]]
+    # Questions in both whose answer, refusal, citations or ranks differ (pass or fail alike).
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> Comparison:
     names = list(dict.fromkeys([*a["metrics"], *b["metrics"]]))
     deltas = [(n, a["metrics"].get(n), b["metrics"].get(n)) for n in names]
-    passed_a = {q["qid"]: q for q in a["per_question"]}
-    regressions, fixes = [], []
-    for q in b["per_question"]:
-        before = passed_a.get(q["qid"])
+    # A question id may repeat in a set: the n-th occurrence in B meets the n-th in A.
+    passed_a = dict(zip(_occurrences(a["per_question"]), a["per_question"], strict=True))
+    regressions, fixes, changed = [], [], []
+    for key, q in zip(_occurrences(b["per_question"]), b["per_question"], strict=True):
+        before = passed_a.get(key)
         if before is None:
             continue
         if before["passed"] and not q["passed"]:
             regressions.append((q["qid"], q["question"]))
         elif not before["passed"] and q["passed"]:
             fixes.append((q["qid"], q["question"]))
-    return Comparison(deltas, regressions, fixes)
+        if any(before.get(f) != q.get(f) for f in ANSWER_FIELDS):
+            changed.append((q["qid"], q["question"]))
+    return Comparison(deltas, regressions, fixes, changed)
+
+
+def _occurrences(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    seen: dict[str, int] = {}
+    keys = []
+    for row in rows:
+        seen[row["qid"]] = seen.get(row["qid"], 0) + 1
+        keys.append((row["qid"], seen[row["qid"]]))
+    return keys
 
 
 def format_comparison(c: Comparison) -> str:
@@ -75,6 +93,9 @@ def format_comparison(c: Comparison) -> str:
     lines.append(f"\n{len(c.regressions)} questions went from pass to fail:")
     lines += [f"  {qid}  {question}" for qid, question in c.regressions]
     lines.append(f"{len(c.fixes)} questions went from fail to pass.")
+    lines.append(
+        f"{len(c.changed)} questions were answered differently (text, citations or ranks)."
+    )
     return "\n".join(lines)
 
 

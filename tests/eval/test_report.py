@@ -104,6 +104,16 @@ def test_compare_lists_deltas_and_new_failures(tmp_path: Path) -> None:
     b = report_json(report([result("q1", True), result("q2", False), result("q3", True)]))
     c = compare(a, b)
     assert c.regressions == [("q2", "question q2")] and c.fixes == [("q3", "question q3")]
+    # q2 and q3 are cited and ranked differently; q1 is answered the same way.
+    assert [qid for qid, _ in c.changed] == ["q2", "q3"]
+    same = compare(a, a)
+    assert same.changed == [] and "0 questions were answered differently" in format_comparison(same)
+    reworded = report_json(report([result("q1", True, answer="other words"), result("q2", True),
+                                   result("q3", False)]))  # fmt: skip
+    assert [qid for qid, _ in compare(a, reworded).changed] == ["q1"]
+    # A repeated question id: each occurrence meets its own counterpart.
+    twice = report_json(report([result("q1", True), result("q1", False)]))
+    assert compare(twice, twice).changed == []
     deltas = {name: (va, vb) for name, va, vb in c.deltas}
     assert deltas["doc_hit@1"] == (pytest.approx(2 / 3), pytest.approx(2 / 3))
     text = format_comparison(c)
