@@ -182,7 +182,8 @@ class LinearModel:
         )
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """The logistic function, 0 far below zero (no overflow)."""
     return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
 
@@ -218,14 +219,7 @@ class FeatureRanker:
             x = np.hstack([x, cross_features(logits)])
         scores = self.ranker.score(x)
         order = sorted(range(len(hits)), key=lambda i: -scores[i])
-        answerable = [
-            _sigmoid(
-                float(
-                    self.answer.score(
-                        answer_features(i, scores, x, hits, float(logits[i]) if logits else 0.0)
-                    )
-                )
-            )
-            for i in range(len(hits))
-        ]
+        cross = logits if logits is not None else [0.0] * len(hits)
+        best = [answer_features(i, scores, x, hits, float(cross[i])) for i in range(len(hits))]
+        answerable = [sigmoid(float(z)) for z in self.answer.score(np.array(best))] if best else []
         return order, [float(s) for s in scores], answerable

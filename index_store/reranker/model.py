@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from index_store.reranker.features import sigmoid
 
 if TYPE_CHECKING:
     import torch
@@ -146,8 +147,7 @@ class CrossEncoderReranker:
 
     def answerable(self, logit: float) -> float:
         """Calibrated probability that a passage with this logit answers the question."""
-        z = self._a * logit + self._b
-        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+        return sigmoid(self._a * logit + self._b)
 
 
 def passage_text(title_path: Sequence[str], text: str) -> str:
