@@ -12,31 +12,26 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from index_store.store import DenseHit, IndexStore
+from index_store.store import DenseHit, Filters, IndexStore, chroma_where
 
 
 def _exact(
-    self: IndexStore, query_vector: Sequence[float], k: int, where: dict[str, Any] | None
+    self: IndexStore, query_vector: Sequence[float], k: int, filters: Filters | None = None
 ) -> list[DenseHit]:
+    """``IndexStore.dense_search`` by exact cosine over every stored vector."""
+    chroma_where(filters)  # the same validation as the search it stands in for
     ids, vectors = _vectors(self)
     allowed = np.ones(len(ids), dtype=bool)
-    if where is not None:
-        allowed = self.keyword_index().mask(_filters(where))
-        allowed = np.asarray(self.keyword_index().allows(ids, allowed))
+    if filters:
+        index = self.keyword_index()
+        allowed = np.asarray(index.allows(ids, index.mask(filters)))
     distance = 1.0 - vectors @ np.asarray(query_vector, dtype=np.float32)
     distance[~allowed] = np.inf
     order = np.lexsort((np.asarray(ids), distance))[: min(k, int(allowed.sum()))]
     return [DenseHit(ids[i], math.exp(-float(distance[i])), r) for r, i in enumerate(order, 1)]
-
-
-def _filters(where: dict[str, Any]) -> dict[str, list[str]]:
-    """``chroma_where``'s output back to a filter: ``{field: {"$in": [...]}}``, and-ed."""
-    parts = where.get("$and", [where])
-    return {name: list(cond["$in"]) for part in parts for name, cond in part.items()}
 
 
 _CACHE: dict[int, tuple[list[str], np.ndarray]] = {}
@@ -55,7 +50,7 @@ def _vectors(store: IndexStore) -> tuple[list[str], np.ndarray]:
 def main() -> None:
     from policyqa.cli import app
 
-    IndexStore._dense_query = _exact  # type: ignore[method-assign]
+    IndexStore.dense_search = _exact  # type: ignore[method-assign]
     sys.argv = ["policyqa", "eval", "run", *sys.argv[1:]]
     app()
 

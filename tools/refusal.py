@@ -24,6 +24,7 @@ from pathlib import Path
 from chatbot.answering.evidence import RefusalPolicy, evidence
 from chatbot.answering.extractive import select_sentences
 from chatbot.answering.retrieval import HybridRetriever
+from chatbot.answering.service import AnswerConfig
 from eval.datasets import EvalQuery, load_eval_set
 from eval.negatives import negative_questions
 from index_store.settings import Settings, get_settings
@@ -128,10 +129,7 @@ def main() -> None:
             f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}"
         )
         if args.reranker != "off":
-            current = settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense
-            if language == "en":
-                current = settings.refusal_en_min_coverage, settings.refusal_en_min_dense
-            rule = RefusalPolicy(*current)
+            rule = AnswerConfig.from_settings(settings).refusal[language]
             acc, false = rates(rule, pos[language], neg[language])
             print(f"  the rule in use: {acc:.3f}/{false:.3f}")
             compare_model(rule, pos[language], neg[language])
