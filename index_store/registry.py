@@ -240,6 +240,7 @@ class Registry:
 
         Returns the chunk ids of the replaced version (to delete from the vector store).
         """
+        structure = DocumentStructure.parse(text).to_json()  # parsed before the write lock
         with self.transaction():
             old = self._conn.execute(
                 "SELECT doc_id FROM documents WHERE source = ? AND doc_id != ?",
@@ -269,7 +270,7 @@ class Registry:
             )
             self._conn.execute(
                 "INSERT OR REPLACE INTO structure VALUES (?, ?)",
-                (record.doc_id, DocumentStructure.parse(text).to_json()),
+                (record.doc_id, structure),
             )
             self._conn.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
