@@ -316,6 +316,7 @@ def main() -> None:
     meta = {
         "languages": args.languages,
         "layers": args.layers,
+        "tokenizer": "engine",  # e5_hf's white-space rule (FORMAT_VERSION 2)
         "max_length": args.max_length,
         "query_prefix": args.query_prefix,
         "passage_prefix": args.passage_prefix,

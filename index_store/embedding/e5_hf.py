@@ -6,9 +6,12 @@ its own layout. This module converts it once into what ``transformers`` and
 reranker is trained and run with those libraries rather than a hand-written encoder. The 4-bit
 weights are dequantised to fp32 exactly as ``e5_torch`` does; nothing is downloaded.
 
-The tokenizer is the file's SentencePiece-unigram vocabulary with NFKC, space runs collapsed and
-a metaspace over the whole string (no pre-split), as the C engine tokenises. Pairs are laid out
-as XLM-R lays them out (``<s> A </s></s> B </s>``), every token of type 0.
+The tokenizer is the file's SentencePiece-unigram vocabulary with a metaspace over the whole
+string (no pre-split), normalised as the C engine normalises: control characters dropped, NFKC,
+every run of white space or zero-width characters (a line break too) one space, leading space
+stripped and a trailing one kept as a token. Pairs are laid out as XLM-R lays them out (``<s> A
+</s></s> B </s>``), every token of type 0. (The engine does not compose a letter with a
+following combining mark, which NFKC does; policy text holds none.)
 """
 
 from __future__ import annotations
@@ -45,7 +48,14 @@ _EMBEDDING_NAMES = {
 _SUFFIX = {".w": "weight", ".b": "bias"}
 # Files that make a directory complete; written last, so a half-written one is rebuilt.
 _DONE = "conversion.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the engine's white-space rule in tokenizer.json
+# What the engine drops, and what it reads as one space (Oniguruma patterns: ``\xNN`` would be
+# a byte, so code points are written ``\uNNNN``).
+_CONTROL = r"[\u0001-\u0008\u000B\u000E-\u001F\u007F\u008F\u009F]"
+_SPACE = (
+    r"[\u0009\u000A\u000C\u000D \u00A0\u1680\u2000-\u200F\u2028\u2029\u202F\u205F\u3000"
+    r"\uFEFF\uFFFD]+"
+)
 
 
 def bert_name(name: str) -> str:
@@ -111,17 +121,28 @@ def read_e5(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
     return config, state, tokenizer
 
 
-def hf_tokenizer(unigram: Any, bos: int, eos: int, pad: int) -> Any:
-    """A ``PreTrainedTokenizerFast`` over the file's unigram vocabulary (see module docstring)."""
+def hf_tokenizer(
+    unigram: Any, bos: int, eos: int, pad: int, *, legacy_whitespace: bool = False
+) -> Any:
+    """A ``PreTrainedTokenizerFast`` over the file's unigram vocabulary (see module docstring).
+    ``legacy_whitespace``: the rule the committed cross-encoders were trained with, which
+    collapsed runs of spaces and stripped both ends but left a line break as ``<unk>``."""
     from tokenizers import Regex, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     tok = unigram
     vocab = tok.get_vocab()
     by_id = {i: piece for piece, i in vocab.items()}
-    tok.normalizer = normalizers.Sequence(
-        [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()]
-    )
+    if legacy_whitespace:
+        steps = [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()]
+    else:
+        steps = [
+            normalizers.Replace(Regex(_CONTROL), ""),
+            normalizers.NFKC(),
+            normalizers.Replace(Regex(_SPACE), " "),
+            normalizers.Strip(left=True, right=False),
+        ]
+    tok.normalizer = normalizers.Sequence(steps)
     tok.pre_tokenizer = pre_tokenizers.Metaspace(
         replacement="\u2581", prepend_scheme="always", split=False
     )

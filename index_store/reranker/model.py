@@ -111,7 +111,10 @@ class CrossEncoderReranker:
         self.model = model.eval()  # type: ignore[no-untyped-call]
         self.head = head.eval()
         ids = (int(e5_config[k]) for k in ("bos_token_id", "eos_token_id", "pad_token_id"))
-        self.tokenizer: Any = hf_tokenizer(unigram, *ids)
+        # Weights trained before the converted tokenizer read white space as the engine does
+        # name no tokenizer in their meta, and keep the rule they were trained with.
+        legacy = self.meta.get("tokenizer") != "engine"
+        self.tokenizer: Any = hf_tokenizer(unigram, *ids, legacy_whitespace=legacy)
         self._bf16 = _bf16_capable()
 
     def logits(self, question: str, passages: Sequence[str], batch: int = 32) -> np.ndarray:

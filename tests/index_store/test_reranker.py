@@ -20,6 +20,10 @@ TEXTS = [
     "passage: 对上年度不裁员或裁员率不高于5.5%的中小微企业，按上年度实际缴纳失业保险费的60%予以返还。",
     "query: How long is the warranty on electronics?",
     "passage: 第五条　贷款贴息 ＡＢＣ  full-width １２３ and   spaces",
+    # Line breaks, zero-width and control characters, a trailing break: read as the engine reads
+    # them (one space; a trailing space is a token of its own).
+    "passage: Refunds\nItems can be returned\r\n within 30\u200b days\x07 of delivery.\n",
+    "passage: 第二章\u3000支持措施\n第四条\t稳岗返还\ufeff\n\n",
 ]
 
 
