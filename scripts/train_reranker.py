@@ -8,7 +8,9 @@ writes the committed artefact under ``index_store/reranker/weights/``:
    chunk with its document title and heading path.
 2. Each question gets the passage that holds its whole answer (label 1) and negatives (label 0):
    the other passages of its own article (near topic) and BM25 near-misses from the whole pool
-   that do not contain the answer, ranked with the project's own keyword tokeniser.
+   (or, ``--bm25-scope article``, from its own article), ranked with the project's own keyword
+   tokeniser. No passage that may answer is a negative: one holding the answer text, or one of
+   the article annotated for the same wording or (PolicyQA) the same OPP-115 topic.
 3. The first ``--layers`` layers of e5 (converted to a standard Hugging Face directory by
    ``index_store.embedding.e5_hf``), mean-pooled over the pair's tokens into a linear head, are
    fine-tuned with sentence-transformers' ``CrossEncoder`` trainer and binary cross-entropy, the
@@ -23,6 +25,9 @@ Usage (about an hour on 2 cores; the trainer needs the ``train`` extra)::
 
     .venv/bin/pip install -e ".[train]"
     .venv/bin/python scripts/train_reranker.py --train-data ../shared/train-data --max-pairs 28000
+
+``--languages en`` trains on PolicyQA's English privacy-policy pairs instead, an experiment
+whose weights are not shipped (``docs/experiments/reranker.md``).
 """
 
 from __future__ import annotations
@@ -64,6 +69,9 @@ class Question:
     text: str
     answer: str
     positive: int  # passage index
+    # PolicyQA's annotation (OPP-115 category and attribute, e.g. "Third Party
+    # Sharing/Collection|||Personal Information Type"); empty for the Chinese sets.
+    topic: str = ""
 
 
 def split_passages(text: str, size: int) -> list[tuple[int, int]]:
@@ -107,24 +115,52 @@ def load(root: Path, languages: list[str], size: int) -> tuple[list[Passage], li
                         for i in range(first, len(passages)):
                             p = passages[i]
                             if p.start <= a_start and a_end <= p.end:
-                                questions.append(Question(article, qa["question"], a_text, i))
+                                topic = "|||".join(str(qa.get("type", "")).split("|||")[:2])
+                                questions.append(
+                                    Question(article, qa["question"], a_text, i, topic)
+                                )
                                 break
                 article += 1
     return passages, questions
 
 
+class Answering:
+    """Which passages may answer a question, so that none of them is made its negative: the
+    passage holding its answer text, and every passage of its article annotated for its wording
+    or its topic. PolicyQA asks one wording of several paragraphs of a policy, and annotates only
+    some of the paragraphs that answer, so a same-topic paragraph is no safe negative."""
+
+    def __init__(self, passages: list[Passage], questions: list[Question]) -> None:
+        self.passages = passages
+        self.marked: dict[tuple[int, str], set[int]] = {}
+        for q in questions:
+            for key in (q.text, q.topic):
+                if key:
+                    self.marked.setdefault((q.article, key), set()).add(q.positive)
+
+    def __call__(self, q: Question, i: int) -> bool:
+        if q.answer in self.passages[i].body:
+            return True
+        return any(i in self.marked.get((q.article, key), ()) for key in (q.text, q.topic) if key)
+
+
 def bm25_negatives(
-    passages: list[Passage], questions: list[Question], per_question: int
+    passages: list[Passage], questions: list[Question], per_question: int, own_article: bool
 ) -> Iterator[list[int]]:
-    """For each question, the best BM25 passages that do not contain its answer."""
+    """For each question, the best BM25 passages that do not hold an answer to it, from the
+    whole pool or (``own_article``) from its own article only, as a search scoped to one
+    document (a privacy policy) sees them."""
     from index_store.keyword import BM25, tokenize
 
     bm25 = BM25(tokenize(p.text) for p in passages)
+    answering = Answering(passages, questions)
     for q in questions:
         scores = bm25.scores(tokenize(q.text))
+        if own_article:
+            scores = np.where([p.article == q.article for p in passages], scores, -np.inf)
         found: list[int] = []
         for i in np.argsort(-scores)[: per_question * 6]:
-            if int(i) != q.positive and q.answer not in passages[int(i)].body:
+            if np.isfinite(scores[i]) and not answering(q, int(i)):
                 found.append(int(i))
             if len(found) == per_question:
                 break
@@ -138,13 +174,11 @@ def build_pairs(
     by_article: dict[int, list[int]] = {}
     for i, p in enumerate(passages):
         by_article.setdefault(p.article, []).append(i)
+    answering = Answering(passages, questions)
     rows: list[tuple[str, str, float]] = []
     for q, near in zip(questions, negatives, strict=True):
         rows.append((q.text, passages[q.positive].text, 1.0))
-        own = [
-            i for i in by_article[q.article]
-            if i != q.positive and q.answer not in passages[i].body and i not in near
-        ]  # fmt: skip
+        own = [i for i in by_article[q.article] if i not in near and not answering(q, i)]
         for i in rng.sample(own, min(same_article, len(own))) + near:
             rows.append((q.text, passages[i].text, 0.0))
     rng.shuffle(rows)
@@ -214,6 +248,10 @@ def main() -> None:
     parser.add_argument("--passage-prefix", default="passage: ")
     parser.add_argument("--same-article", type=int, default=1)
     parser.add_argument("--bm25-negatives", type=int, default=2)
+    parser.add_argument(
+        "--bm25-scope", choices=["all", "article"], default="all",
+        help="draw BM25 near-misses from every passage, or from the question's own article",
+    )  # fmt: skip
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--max-pairs", type=int, default=0, help="0: all")
@@ -230,13 +268,18 @@ def main() -> None:
     logger.info("passages=%d questions=%d heldout_articles=%d", len(passages), len(questions),
                 len(held))  # fmt: skip
     # The BM25 pass (jieba over every passage and question) takes minutes: cached per data.
-    key = f"{args.languages}-{args.passage_chars}-{args.bm25_negatives}-{len(questions)}"
-    cached = args.work / "bm25-negatives.json"
+    key = (
+        f"v2-{args.languages}-{args.passage_chars}-{args.bm25_negatives}-{args.bm25_scope}-"
+        f"{len(questions)}"
+    )
+    cached = args.work / f"bm25-negatives-{'-'.join(args.languages)}.json"
     stored = json.loads(cached.read_text()) if cached.is_file() else {}
     if stored.get("key") == key:
         negatives = stored["negatives"]
     else:
-        negatives = list(bm25_negatives(passages, questions, args.bm25_negatives))
+        negatives = list(
+            bm25_negatives(passages, questions, args.bm25_negatives, args.bm25_scope == "article")
+        )
         args.work.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps({"key": key, "negatives": negatives}))
     train_idx = [i for i, q in enumerate(questions) if q.article not in held]
