@@ -103,7 +103,9 @@ class _Snapshot:
     rows: list[KeywordRow]
     documents: list[DocumentRecord]
     by_doc: dict[str, list[Chunk]]  # a document's chunks, for rebuilding its text
-    # Each document's structure, parsed once per snapshot from its rebuilt text.
+    # Each document's text, rebuilt once per snapshot (every citation of it reads the text),
+    # and its structure, parsed once from that text.
+    texts: dict[str, str | None] = field(default_factory=dict)
     structures: dict[str, DocumentStructure] = field(default_factory=dict)
 
 
@@ -211,7 +213,7 @@ class ChromaCatalog:
         metadata holds no per-document fields)."""
         snapshot = self._current()
         if doc_id not in snapshot.structures:
-            text = self.document_text(doc_id)
+            text = _document_text(snapshot, doc_id)
             if text is None:
                 return None
             snapshot.structures[doc_id] = DocumentStructure.parse(text)
@@ -220,17 +222,29 @@ class ChromaCatalog:
     def document_text(self, doc_id: str) -> str | None:
         """The document rebuilt from its chunks at their offsets (Chroma holds no whole
         texts); what no chunk covers, whitespace between chunks, reads as a line break."""
-        # Looked up by document: scanning every chunk would cost milliseconds per citation at
-        # 100k chunks.
-        parts = sorted(self._current().by_doc.get(doc_id, []), key=lambda c: c.start)
-        if not parts:
-            return None
-        text = [" "] * max(c.end for c in parts)
-        covered = [False] * len(text)
-        for c in parts:
-            text[c.start : c.end] = c.text
-            covered[c.start : c.end] = [True] * (c.end - c.start)
-        return "".join(ch if ok else "\n" for ch, ok in zip(text, covered, strict=True))
+        return _document_text(self._current(), doc_id)
+
+
+def _document_text(snapshot: _Snapshot, doc_id: str) -> str | None:
+    """``ChromaCatalog.document_text`` within one snapshot, rebuilt on its first use there."""
+    if doc_id not in snapshot.texts:
+        snapshot.texts[doc_id] = _rebuilt(snapshot.by_doc.get(doc_id, []))
+    return snapshot.texts[doc_id]
+
+
+def _rebuilt(chunks: list[Chunk]) -> str | None:
+    """The text ``chunks`` (one document's, looked up by document: scanning every chunk would
+    cost milliseconds per citation at 100k chunks) cover at their offsets, gaps as line
+    breaks."""
+    parts = sorted(chunks, key=lambda c: c.start)
+    if not parts:
+        return None
+    text = [" "] * max(c.end for c in parts)
+    covered = [False] * len(text)
+    for c in parts:
+        text[c.start : c.end] = c.text
+        covered[c.start : c.end] = [True] * (c.end - c.start)
+    return "".join(ch if ok else "\n" for ch, ok in zip(text, covered, strict=True))
 
 
 def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
