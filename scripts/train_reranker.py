@@ -154,10 +154,11 @@ def bm25_negatives(
 
     bm25 = BM25(tokenize(p.text) for p in passages)
     answering = Answering(passages, questions)
+    articles = np.array([p.article for p in passages])
     for q in questions:
         scores = bm25.scores(tokenize(q.text))
         if own_article:
-            scores = np.where([p.article == q.article for p in passages], scores, -np.inf)
+            scores = np.where(articles == q.article, scores, -np.inf)
         found: list[int] = []
         for i in np.argsort(-scores)[: per_question * 6]:
             if np.isfinite(scores[i]) and not answering(q, int(i)):
