@@ -9,7 +9,9 @@ Reads only ``../shared/train-data`` (cmrc2018 + DRCD, Chinese) and writes
    candidate is from the question's article and holds its whole answer. The same question with
    its article's candidates removed is the runtime negative: what retrieval offers when the
    collection does not hold the answer. The articles the cross-encoder never trained on
-   (``train_reranker.py``'s held-out slice, same seed) also get its logits.
+   (``train_reranker.py``'s held-out slice, same seed) also get its logits (``--no-cross``: not).
+   ``candidates.jsonl`` keeps every question's candidates as the cross-encoder reads them, for
+   ``train_reranker.py --pipeline``: the near-misses of the project's own retrieval.
 2. ``fit``: pairwise logistic regression for the order (the answer's candidate should outscore
    each other one), then a logistic model of "the best candidate answers" on the best
    candidate's features, over questions with and without their article. Both are fit on 80 %
@@ -98,8 +100,9 @@ def collect(args: argparse.Namespace) -> None:
     doc_of = {r.source: r.doc_id for r in store.documents()}
     retriever = build_retriever(settings, store)
     idf = store.keyword_index().idf
-    cross = CrossEncoderReranker() if held else None
+    cross = CrossEncoderReranker() if held and not args.no_cross else None
     rows: list[dict[str, Any]] = []
+    dump = (args.work / "candidates.jsonl").open("w", encoding="utf-8")
     rng = random.Random(args.seed)
     order = list(range(len(questions)))
     rng.shuffle(order)
@@ -109,12 +112,19 @@ def collect(args: argparse.Namespace) -> None:
         article, question, answer = questions[qi]
         gold = doc_of[f"a{article}"]
         found = retriever.search(question, top_k=SEARCHED)
-        needle = "".join(normalize_text(answer).split())
         row: dict[str, Any] = {"article": article, "question": question}
         lists = {
             "with": found[:CANDIDATES],
             "without": [h for h in found if h.chunk.doc_id != gold][:CANDIDATES],
         }
+        needle = "".join(normalize_text(answer).split())
+        holds = [needle in "".join(h.chunk.text.split()) for h in lists["with"]]
+        record = {
+            "article": article, "question": question,
+            "texts": [passage_text(h.chunk.heading_path, h.chunk.text) for h in lists["with"]],
+            "holds": holds, "gold": [h.chunk.doc_id == gold for h in lists["with"]],
+        }  # fmt: skip
+        dump.write(json.dumps(record, ensure_ascii=False) + "\n")
         logits: dict[str, float] = {}
         if cross is not None and article in held:
             todo = {h.chunk.chunk_id: h for part in lists.values() for h in part}
@@ -132,8 +142,9 @@ def collect(args: argparse.Namespace) -> None:
         rows.append(row)
         if n % 500 == 0:
             logger.info("questions %d/%d (%.0f s)", n, len(order), time.monotonic() - started)
+    dump.close()
     with (args.work / "features.pkl").open("wb") as f:
-        pickle.dump({"rows": rows, "cross_articles": sorted(held)}, f)
+        pickle.dump({"rows": rows, "cross_articles": sorted(held) if cross else []}, f)
     logger.info("wrote %d questions to %s", len(rows), args.work / "features.pkl")
 
 
@@ -234,6 +245,8 @@ def fit(args: argparse.Namespace) -> None:
     with (args.work / "features.pkl").open("rb") as f:
         data = pickle.load(f)
     rows, crossed = data["rows"], set(data["cross_articles"])
+    if not crossed:
+        raise SystemExit("features.pkl has no cross-encoder logits: collect without --no-cross")
     articles = sorted({r["article"] for r in rows})
     test = set(random.Random(args.seed).sample(articles, len(articles) // 5))
     out: dict[str, Any] = {"meta": {"command": "python scripts/train_ranker.py collect && "
@@ -280,6 +293,10 @@ def main() -> None:
     parser.add_argument("--heldout", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--max-questions", type=int, default=0, help="0: all")
+    parser.add_argument(
+        "--no-cross", action="store_true",
+        help="collect without the cross-encoder's logits (for training a new one)",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)

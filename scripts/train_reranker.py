@@ -9,8 +9,11 @@ writes the committed artefact under ``index_store/reranker/weights/``:
 2. Each question gets the passage that holds its whole answer (label 1) and negatives (label 0):
    the other passages of its own article (near topic) and BM25 near-misses from the whole pool
    (or, ``--bm25-scope article``, from its own article), ranked with the project's own keyword
-   tokeniser. No passage that may answer is a negative: one holding the answer text, or one of
-   the article annotated for the same wording or (PolicyQA) the same OPP-115 topic.
+   tokeniser; or (``--pipeline``) the passages the project's own retrieval ranks first, as
+   ``train_ranker.py collect`` records them, with the answer's chunk as the positive, so the model
+   trains on the chunks and near-misses it will see at run time. No passage that may answer is
+   a negative: one holding the answer text, or one of the article annotated for the same
+   wording or (PolicyQA) the same OPP-115 topic.
 3. The first ``--layers`` layers of e5 (converted to a standard Hugging Face directory by
    ``index_store.embedding.e5_hf``), mean-pooled over the pair's tokens into a linear head, are
    fine-tuned with sentence-transformers' ``CrossEncoder`` trainer and binary cross-entropy, the
@@ -39,8 +42,9 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -168,6 +172,50 @@ def bm25_negatives(
         yield found
 
 
+def pipeline_negatives(
+    passages: list[Passage], questions: list[Question], path: Path, per_question: int
+) -> tuple[list[Passage], list[Question], list[list[int]]]:
+    """Positives and near-misses from retrieval's own candidates (``train_ranker.py collect``'s
+    ``candidates.jsonl``): the first chunk of the question's article that holds its answer
+    becomes its positive, and the best ``per_question`` chunks that do not hold it its
+    negatives. When no chunk holds the whole answer (it spans two), none of its article's chunks
+    is a negative. A question the file does not list keeps its own passage and no near-miss.
+    The chunks are appended to ``passages`` under article -1, so that no same-article draw
+    picks them."""
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            found[(row["article"], row["question"])] = row
+    passages = list(passages)
+    index: dict[str, int] = {}
+
+    def add(text: str) -> int:
+        if text not in index:
+            index[text] = len(passages)
+            passages.append(Passage(-1, text, 0, 0, text.split("\n", 1)[-1]))
+        return index[text]
+
+    chosen: list[Question] = []
+    negatives: list[list[int]] = []
+    for q in questions:
+        row = found.get((q.article, q.text))
+        near: list[int] = []
+        if row is not None:
+            held = [h and g for h, g in zip(row["holds"], row["gold"], strict=True)]
+            if any(held):
+                q = replace(q, positive=add(row["texts"][held.index(True)]))
+            for text, holds, gold in zip(row["texts"], row["holds"], row["gold"], strict=True):
+                if len(near) < per_question and not holds and not (gold and not any(held)):
+                    near.append(add(text))
+        chosen.append(q)
+        negatives.append(near)
+    listed = sum(1 for q in questions if (q.article, q.text) in found)
+    logger.info("pipeline: %d of %d questions listed, %d chunks", listed, len(questions),
+                len(index))  # fmt: skip
+    return passages, chosen, negatives
+
+
 def build_pairs(
     passages: list[Passage], questions: list[Question], negatives: list[list[int]],
     same_article: int, rng: random.Random,
@@ -248,10 +296,17 @@ def main() -> None:
     parser.add_argument("--query-prefix", default="query: ")
     parser.add_argument("--passage-prefix", default="passage: ")
     parser.add_argument("--same-article", type=int, default=1)
-    parser.add_argument("--bm25-negatives", type=int, default=2)
+    parser.add_argument(
+        "--bm25-negatives", type=int, default=2,
+        help="near-misses per question: BM25's, or with --pipeline retrieval's",
+    )  # fmt: skip
     parser.add_argument(
         "--bm25-scope", choices=["all", "article"], default="all",
         help="draw BM25 near-misses from every passage, or from the question's own article",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pipeline", type=Path, default=None,
+        help="near-misses from train_ranker.py collect's candidates.jsonl instead of BM25",
     )  # fmt: skip
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -275,7 +330,11 @@ def main() -> None:
     )
     cached = args.work / f"bm25-negatives-{'-'.join(args.languages)}.json"
     stored = json.loads(cached.read_text()) if cached.is_file() else {}
-    if stored.get("key") == key:
+    if args.pipeline is not None:
+        passages, questions, negatives = pipeline_negatives(
+            passages, questions, args.pipeline, args.bm25_negatives
+        )
+    elif stored.get("key") == key:
         negatives = stored["negatives"]
     else:
         negatives = list(
