@@ -102,7 +102,7 @@ def collect(args: argparse.Namespace) -> None:
     idf = store.keyword_index().idf
     cross = CrossEncoderReranker() if held and not args.no_cross else None
     rows: list[dict[str, Any]] = []
-    dump = (args.work / "candidates.jsonl").open("w", encoding="utf-8")
+    records: list[dict[str, Any]] = []
     rng = random.Random(args.seed)
     order = list(range(len(questions)))
     rng.shuffle(order)
@@ -118,13 +118,13 @@ def collect(args: argparse.Namespace) -> None:
             "without": [h for h in found if h.chunk.doc_id != gold][:CANDIDATES],
         }
         needle = "".join(normalize_text(answer).split())
-        holds = [needle in "".join(h.chunk.text.split()) for h in lists["with"]]
-        record = {
+        holds = {h.chunk.chunk_id: needle in "".join(h.chunk.text.split()) for h in found}
+        records.append({
             "article": article, "question": question,
             "texts": [passage_text(h.chunk.heading_path, h.chunk.text) for h in lists["with"]],
-            "holds": holds, "gold": [h.chunk.doc_id == gold for h in lists["with"]],
-        }  # fmt: skip
-        dump.write(json.dumps(record, ensure_ascii=False) + "\n")
+            "holds": [holds[h.chunk.chunk_id] for h in lists["with"]],
+            "gold": [h.chunk.doc_id == gold for h in lists["with"]],
+        })  # fmt: skip
         logits: dict[str, float] = {}
         if cross is not None and article in held:
             todo = {h.chunk.chunk_id: h for part in lists.values() for h in part}
@@ -134,15 +134,14 @@ def collect(args: argparse.Namespace) -> None:
             x = rank_features(question, hits, idf)
             if logits:
                 x = np.hstack([x, cross_features([logits[h.chunk.chunk_id] for h in hits])])
-            labels = [
-                h.chunk.doc_id == gold and needle in "".join(h.chunk.text.split()) for h in hits
-            ]
+            labels = [h.chunk.doc_id == gold and holds[h.chunk.chunk_id] for h in hits]
             row[name] = {"x": x, "y": np.array(labels, dtype=bool),
                          "dense": np.array([h.dense_score or 0.0 for h in hits])}  # fmt: skip
         rows.append(row)
         if n % 500 == 0:
             logger.info("questions %d/%d (%.0f s)", n, len(order), time.monotonic() - started)
-    dump.close()
+    with (args.work / "candidates.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     with (args.work / "features.pkl").open("wb") as f:
         pickle.dump({"rows": rows, "cross_articles": sorted(held) if cross else []}, f)
     logger.info("wrote %d questions to %s", len(rows), args.work / "features.pkl")

@@ -203,10 +203,11 @@ def pipeline_negatives(
         near: list[int] = []
         if row is not None:
             held = [h and g for h, g in zip(row["holds"], row["gold"], strict=True)]
-            if any(held):
+            answered = any(held)
+            if answered:
                 q = replace(q, positive=add(row["texts"][held.index(True)]))
             for text, holds, gold in zip(row["texts"], row["holds"], row["gold"], strict=True):
-                if len(near) < per_question and not holds and not (gold and not any(held)):
+                if len(near) < per_question and not holds and not (gold and not answered):
                     near.append(add(text))
         chosen.append(q)
         negatives.append(near)
@@ -278,6 +279,27 @@ def calibrate(
     }
 
 
+def cached_bm25_negatives(
+    args: argparse.Namespace, passages: list[Passage], questions: list[Question]
+) -> list[list[int]]:
+    """``bm25_negatives`` as ``args`` ask, kept under ``args.work``: the BM25 pass (jieba over
+    every passage and question) takes minutes."""
+    key = (
+        f"v2-{args.languages}-{args.passage_chars}-{args.bm25_negatives}-{args.bm25_scope}-"
+        f"{len(questions)}"
+    )
+    cached = args.work / f"bm25-negatives-{'-'.join(args.languages)}.json"
+    stored = json.loads(cached.read_text()) if cached.is_file() else {}
+    if stored.get("key") == key:
+        return list(stored["negatives"])
+    negatives = list(
+        bm25_negatives(passages, questions, args.bm25_negatives, args.bm25_scope == "article")
+    )
+    args.work.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({"key": key, "negatives": negatives}))
+    return negatives
+
+
 def _identity() -> object:
     import torch
 
@@ -323,25 +345,12 @@ def main() -> None:
     held = set(rng.sample(articles, max(1, int(len(articles) * args.heldout))))
     logger.info("passages=%d questions=%d heldout_articles=%d", len(passages), len(questions),
                 len(held))  # fmt: skip
-    # The BM25 pass (jieba over every passage and question) takes minutes: cached per data.
-    key = (
-        f"v2-{args.languages}-{args.passage_chars}-{args.bm25_negatives}-{args.bm25_scope}-"
-        f"{len(questions)}"
-    )
-    cached = args.work / f"bm25-negatives-{'-'.join(args.languages)}.json"
-    stored = json.loads(cached.read_text()) if cached.is_file() else {}
     if args.pipeline is not None:
         passages, questions, negatives = pipeline_negatives(
             passages, questions, args.pipeline, args.bm25_negatives
         )
-    elif stored.get("key") == key:
-        negatives = stored["negatives"]
     else:
-        negatives = list(
-            bm25_negatives(passages, questions, args.bm25_negatives, args.bm25_scope == "article")
-        )
-        args.work.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps({"key": key, "negatives": negatives}))
+        negatives = cached_bm25_negatives(args, passages, questions)
     train_idx = [i for i, q in enumerate(questions) if q.article not in held]
     held_idx = [i for i, q in enumerate(questions) if q.article in held]
     pairs = build_pairs(
