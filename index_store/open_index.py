@@ -4,6 +4,7 @@ reader, the records the writer keeps in Chroma."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -13,6 +14,8 @@ from index_store.errors import ConfigError, IndexNotFoundError
 from index_store.registry import Registry
 from index_store.settings import Settings
 from index_store.store import CHROMA_DIR, REGISTRY_FILE, IndexStore
+
+logger = logging.getLogger(__name__)
 
 
 def make_chroma_client(settings: Settings, index_dir: Path) -> Any:
@@ -65,8 +68,9 @@ def open_store(
     collection = client.get_or_create_collection(
         name=settings.collection,
         embedding_function=None,
-        configuration={"hnsw": {"space": "cosine"}},
+        configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}},
     )
+    apply_search_breadth(collection, settings.hnsw_ef_search)
     clients = [client]
 
     def reopen() -> Any:
@@ -83,6 +87,17 @@ def open_store(
         registry=Registry(directory / REGISTRY_FILE),
         reopen=reopen,
     )
+
+
+def apply_search_breadth(collection: Any, ef_search: int) -> None:
+    """Give an existing collection the configured HNSW search breadth (creation sets it only
+    for a new one). Unlike the graph's build settings, Chroma lets ``ef_search`` change
+    afterwards; it is written only when it differs, and a process that has the graph loaded
+    keeps the old value until it reopens the collection."""
+    hnsw = (collection.configuration or {}).get("hnsw") or {}
+    if hnsw.get("ef_search") != ef_search:
+        collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
+        logger.info("hnsw ef_search %s -> %d", hnsw.get("ef_search"), ef_search)
 
 
 def _server_collection(client: Any, settings: Settings) -> Any:

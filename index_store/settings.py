@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     candidate_k: int = Field(
         default=50, gt=0, le=1000, description="Candidates per retriever before fusion."
     )
+    hnsw_ef_search: int = Field(
+        default=200,
+        ge=10,
+        le=5000,
+        description="Neighbours Chroma's HNSW graph explores per query: higher finds the exact "
+        "nearest passages more often, a little slower. An existing index takes a new value "
+        "when next opened (in server mode: by an ingest, then the Chroma server's restart).",
+    )
     in_force_only: bool = Field(
         default=True,
         description="Answer from the policies in force on the day asked (others only as a "
