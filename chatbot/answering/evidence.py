@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from chatbot.answering import crosslingual
 from chatbot.answering.asked import Evidence
-from chatbot.answering.asking import question_tokens
 from chatbot.answering.documents import Library
 from chatbot.answering.extractive import (
     Sentence,
@@ -22,8 +22,6 @@ from chatbot.answering.position import PassageReader
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever
 from index_store.ids import chunk_id
-from index_store.keyword import tokenize
-from index_store.language import detect_language
 from index_store.policy import Scope
 from index_store.records import Chunk, Hit
 
@@ -32,9 +30,6 @@ FOLLOW_UP_MIN_COVERAGE = 0.2
 # How many of the best passages the embedder reads sentence by sentence for a question asked
 # across languages (an English question over Chinese policies).
 MODEL_SENTENCE_HITS = 2
-# How many of the best passages must be in another language, sharing no word with the question,
-# for it to count as asked across languages.
-CROSS_LANGUAGE_HITS = 3
 
 
 @dataclass(frozen=True)
@@ -53,13 +48,13 @@ class RefusalPolicy:
 @dataclass(frozen=True)
 class RefusalRules:
     """How a refusal is decided: per question language by :class:`RefusalPolicy`; by the
-    second stage's calibrated probability when ``by_model``; across languages by the
-    multilingual embedder's similarity."""
+    second stage's calibrated probability when ``by_model``; across languages by how much of
+    the question's meaning, read through the policy glossary, a top passage holds."""
 
     by_language: Mapping[str, RefusalPolicy]
     by_model: bool = False
     min_answerable: float = 0.1
-    cross_language_min_dense: float = 0.77
+    cross_language_min_coverage: float = 0.4
 
 
 def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
@@ -70,13 +65,9 @@ def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
     return max(s.score for s in sentences), max((h.dense_score or 0.0) for h in hits)
 
 
-def _across_languages(question: str, hits: list[Hit], language: str) -> bool:
-    """Whether the question is in another language than its best passages and shares no
-    keyword with them (an English question over Chinese policies)."""
-    if not hits or any(detect_language(h.chunk.text) == language for h in hits):
-        return False
-    asked = {t for t in question_tokens(question) if not t.isdigit()}  # years, amounts
-    return not any(asked & set(tokenize(h.chunk.text)) for h in hits)
+def _with_headings(hits: list[Hit], sentence: Sentence) -> str:
+    """A sentence with its passage's title and headings, which name what it is about."""
+    return " ".join([*hits[sentence.hit_index].chunk.heading_path, sentence.text])
 
 
 class EvidenceFinder:
@@ -115,14 +106,16 @@ class EvidenceFinder:
             sentences = select_sentences(query, hits, self.max_sentences, idf)
         # Asked in another language than the best passages, with no word in common: keyword
         # coverage cannot judge, so the multilingual embedder picks and decides.
-        across = _across_languages(question, hits[:CROSS_LANGUAGE_HITS], language)
+        across = crosslingual.asked_across(question, hits, language)
         if across:
             sentences = self._model_sentences(question, hits)
-        return Evidence(hits, sentences, self._refuses(hits, sentences, language, across))
+        refuse = self._refuses(question, hits, sentences, language, across)
+        return Evidence(hits, sentences, refuse)
 
     def _model_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
         """For a question asked across languages, the sentences of the best passages ranked by
-        the multilingual embedder's similarity to the question instead of shared keywords."""
+        how much of the question's meaning, read through the policy glossary, each holds with
+        its passage's headings; the multilingual embedder's similarity breaks ties."""
         ranked = score_sentences(question, hits[:MODEL_SENTENCE_HITS])
         if not ranked:
             return []
@@ -130,24 +123,48 @@ class EvidenceFinder:
         asked = np.asarray(self.retriever.query_vector(question))
         vectors = np.asarray(embedder.get_text_embedding_batch([s.text for s in ranked]))
         similarity = vectors @ asked
-        rescored = [replace(s, score=float(x)) for s, x in zip(ranked, similarity, strict=True)]
+        found = crosslingual.terms(question)
+        weight = crosslingual.term_weight(self.passages.keyword_index().idf)
+        rescored = [
+            replace(
+                s, score=crosslingual.coverage(found, _with_headings(hits, s), weight) + float(x)
+            )
+            for s, x in zip(ranked, similarity, strict=True)
+        ]
         rescored.sort(key=lambda s: (-s.score, s.hit_index, s.start))
         return choose_sentences(question, hits, rescored, self.max_sentences)
 
     def _refuses(
-        self, hits: list[Hit], sentences: list[Sentence], language: str, across: bool
+        self,
+        question: str,
+        hits: list[Hit],
+        sentences: list[Sentence],
+        language: str,
+        across: bool,
     ) -> bool:
         """Whether the passages are too weak to answer from: by the second stage's calibrated
         probability when it scored them and the rules say so; for a question ``across``
-        languages (no shared word to count), by the multilingual embedder's similarity alone;
-        else by keyword coverage and dense similarity."""
+        languages (no shared word to count), by its glossary terms' coverage; else by keyword
+        coverage and dense similarity."""
         rules = self.rules
         scored = [h.answerable for h in hits if h.answerable is not None]
         if scored and rules.by_model:
             return max(scored) < rules.min_answerable
         if across:
-            return (hits[0].dense_score or 0.0) < rules.cross_language_min_dense
+            return self._glossary_coverage(question, hits) < rules.cross_language_min_coverage
         return rules.by_language[language].refuses(*evidence(hits, sentences))
+
+    def _glossary_coverage(self, question: str, hits: list[Hit]) -> float:
+        """For a question asked across languages: the best share of its terms' meaning, read
+        through the policy glossary, that one of the top passages holds (title path included)."""
+        index = self.passages.keyword_index()
+        found = crosslingual.terms(question)
+        weight = crosslingual.term_weight(index.idf)
+        texts = (
+            " ".join([*h.chunk.heading_path, h.chunk.text])
+            for h in hits[: crosslingual.CROSS_LANGUAGE_HITS]
+        )
+        return max((crosslingual.coverage(found, t, weight) for t in texts), default=0.0)
 
     def _with_body(self, hit: Hit) -> Hit:
         """A passage of headings only ("二、支持物资供应") read on through the next passage of

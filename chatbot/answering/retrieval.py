@@ -22,6 +22,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from chatbot.answering import crosslingual
 from index_store.records import HEADING_SEPARATOR, Chunk, Hit
 from index_store.reranker.features import FeatureRanker
 from index_store.reranker.model import PairScorer, passage_text
@@ -180,15 +181,28 @@ class HybridRetriever(BaseRetriever):
         self, question: str, top_k: int | None = None, filters: Filters | None = None
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``question``, best first: fused dense and BM25
-        candidates, the best ``rerank_k`` of them re-scored by the reranker when there is one."""
+        candidates, the best ``rerank_k`` of them re-scored by the reranker when there is one.
+        A question asked across languages (English over Chinese policies) is searched again
+        with BM25 looking for its terms in Chinese, through the policy glossary."""
         question = question.strip()
         if not _searchable(question, filters):
             return []
+        hits = self._search(question, top_k, filters, question)
+        if crosslingual.asked_across(question, hits):
+            translated = crosslingual.keywords(question)
+            if translated:
+                return self._search(question, top_k, filters, translated)
+        return hits
+
+    def _search(
+        self, question: str, top_k: int | None, filters: Filters | None, keywords: str
+    ) -> list[Hit]:
+        """``search`` with BM25 looking for ``keywords``."""
         k = top_k or self.config.top_k
         shown = max(k, self.config.rerank_k) if self.ranker is not None else k
         n = max(self.config.candidate_k, shown)
         dense = self.store.dense_search(self.query_vector(question), n, filters)
-        keyword = self.store.keyword_search(question, n, filters)
+        keyword = self.store.keyword_search(keywords, n, filters)
         fused = fuse(
             self.config,
             [(h.chunk_id, h.score) for h in dense],

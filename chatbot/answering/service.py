@@ -57,9 +57,9 @@ class AnswerConfig:
     # second stage scored).
     refuse_by_model: bool = False
     min_answerable: float = 0.1
-    # A question in another language than its best passage: refuse below this similarity of
-    # the multilingual embedder (no shared word to count).
-    cross_language_min_dense: float = 0.77
+    # A question in another language than its best passages: refuse when none of them holds
+    # this share of its terms' weight, read through the policy glossary.
+    cross_language_min_coverage: float = 0.4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerConfig:
@@ -76,7 +76,10 @@ class AnswerConfig:
 
     def refusal_rules(self) -> RefusalRules:
         return RefusalRules(
-            self.refusal, self.refuse_by_model, self.min_answerable, self.cross_language_min_dense
+            self.refusal,
+            self.refuse_by_model,
+            self.min_answerable,
+            self.cross_language_min_coverage,
         )
 
 
