@@ -61,9 +61,12 @@ def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
 
 
 def terms(question: str) -> list[Term]:
-    """The question's terms, longest glossary match first; numbers, and words that only frame
-    the question, left out."""
-    words = [w for w in tokenize(question) if w.isalpha()]
+    """An English question's terms, longest glossary match first; numbers, and words that only
+    frame the question, left out. None for a question in another language: the glossary reads
+    English only."""
+    if detect_language(question) != "en":
+        return []
+    words = [w for w in tokenize(question) if w.isascii() and w.isalpha()]
     known = glossary()
     longest = max(map(len, known), default=1)
     found: list[Term] = []

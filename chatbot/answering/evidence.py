@@ -27,9 +27,9 @@ from index_store.records import Chunk, Hit
 
 # Below this coverage the follow-up question alone picks sentences poorly ("那审核要多久？").
 FOLLOW_UP_MIN_COVERAGE = 0.2
-# How many of the best passages the embedder reads sentence by sentence for a question asked
-# across languages (an English question over Chinese policies).
-MODEL_SENTENCE_HITS = 2
+# How many of the best passages are read sentence by sentence for a question asked across
+# languages (an English question over Chinese policies).
+ACROSS_SENTENCE_HITS = 2
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,15 @@ class RefusalPolicy:
 @dataclass(frozen=True)
 class RefusalRules:
     """How a refusal is decided: per question language by :class:`RefusalPolicy`; by the
-    second stage's calibrated probability when ``by_model``; across languages by how much of
-    the question's meaning, read through the policy glossary, a top passage holds."""
+    second stage's calibrated probability when ``by_model``; an English question across
+    languages by how much of its meaning, read through the policy glossary, a top passage
+    holds, another one by the multilingual embedder's similarity."""
 
     by_language: Mapping[str, RefusalPolicy]
     by_model: bool = False
     min_answerable: float = 0.1
     cross_language_min_coverage: float = 0.4
+    cross_language_min_dense: float = 0.77
 
 
 def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
@@ -65,9 +67,10 @@ def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
     return max(s.score for s in sentences), max((h.dense_score or 0.0) for h in hits)
 
 
-def _with_headings(hits: list[Hit], sentence: Sentence) -> str:
-    """A sentence with its passage's title and headings, which name what it is about."""
-    return " ".join([*hits[sentence.hit_index].chunk.heading_path, sentence.text])
+def _headed(hit: Hit, text: str) -> str:
+    """``text`` of ``hit``'s passage with the passage's title and headings, which name what it
+    is about."""
+    return " ".join([*hit.chunk.heading_path, text])
 
 
 class EvidenceFinder:
@@ -104,19 +107,20 @@ class EvidenceFinder:
         best = max((s.score for s in sentences), default=0.0)
         if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.max_sentences, idf)
-        # Asked in another language than the best passages, with no word in common: keyword
-        # coverage cannot judge, so the multilingual embedder picks and decides.
+        # Asked in another language than the best passages, with no word in common: the
+        # question's words cannot be counted in them, its glossary terms can.
         across = crosslingual.asked_across(question, hits, language)
         if across:
-            sentences = self._model_sentences(question, hits)
+            sentences = self._across_sentences(question, hits)
         refuse = self._refuses(question, hits, sentences, language, across)
         return Evidence(hits, sentences, refuse)
 
-    def _model_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
+    def _across_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
         """For a question asked across languages, the sentences of the best passages ranked by
         how much of the question's meaning, read through the policy glossary, each holds with
-        its passage's headings; the multilingual embedder's similarity breaks ties."""
-        ranked = score_sentences(question, hits[:MODEL_SENTENCE_HITS])
+        its passage's headings; the multilingual embedder's similarity breaks ties (and ranks
+        alone for a question the glossary cannot read)."""
+        ranked = score_sentences(question, hits[:ACROSS_SENTENCE_HITS])
         if not ranked:
             return []
         embedder = self.retriever.embedder
@@ -127,7 +131,9 @@ class EvidenceFinder:
         weight = crosslingual.term_weight(self.passages.keyword_index().idf)
         rescored = [
             replace(
-                s, score=crosslingual.coverage(found, _with_headings(hits, s), weight) + float(x)
+                s,
+                score=crosslingual.coverage(found, _headed(hits[s.hit_index], s.text), weight)
+                + float(x),
             )
             for s, x in zip(ranked, similarity, strict=True)
         ]
@@ -144,26 +150,24 @@ class EvidenceFinder:
     ) -> bool:
         """Whether the passages are too weak to answer from: by the second stage's calibrated
         probability when it scored them and the rules say so; for a question ``across``
-        languages (no shared word to count), by its glossary terms' coverage; else by keyword
-        coverage and dense similarity."""
+        languages (no shared word to count), by its glossary terms' coverage, or without any by
+        the multilingual embedder's similarity; else by keyword coverage and dense similarity."""
         rules = self.rules
         scored = [h.answerable for h in hits if h.answerable is not None]
         if scored and rules.by_model:
             return max(scored) < rules.min_answerable
         if across:
-            return self._glossary_coverage(question, hits) < rules.cross_language_min_coverage
+            found = crosslingual.terms(question)
+            if found:
+                return self._glossary_coverage(found, hits) < rules.cross_language_min_coverage
+            return max(h.dense_score or 0.0 for h in hits) < rules.cross_language_min_dense
         return rules.by_language[language].refuses(*evidence(hits, sentences))
 
-    def _glossary_coverage(self, question: str, hits: list[Hit]) -> float:
-        """For a question asked across languages: the best share of its terms' meaning, read
-        through the policy glossary, that one of the top passages holds (title path included)."""
-        index = self.passages.keyword_index()
-        found = crosslingual.terms(question)
-        weight = crosslingual.term_weight(index.idf)
-        texts = (
-            " ".join([*h.chunk.heading_path, h.chunk.text])
-            for h in hits[: crosslingual.CROSS_LANGUAGE_HITS]
-        )
+    def _glossary_coverage(self, found: list[crosslingual.Term], hits: list[Hit]) -> float:
+        """For a question asked across languages: the best share of its glossary terms'
+        meaning that one of the top passages holds (title path included)."""
+        weight = crosslingual.term_weight(self.passages.keyword_index().idf)
+        texts = (_headed(h, h.chunk.text) for h in hits[: crosslingual.CROSS_LANGUAGE_HITS])
         return max((crosslingual.coverage(found, t, weight) for t in texts), default=0.0)
 
     def _with_body(self, hit: Hit) -> Hit:

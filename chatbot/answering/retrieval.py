@@ -187,19 +187,20 @@ class HybridRetriever(BaseRetriever):
         question = question.strip()
         if not _searchable(question, filters):
             return []
-        hits = self._search(question, top_k, filters, question)
+        k = top_k or self.config.top_k
+        shown = max(k, self.config.rerank_k) if self.ranker is not None else k
+        hits = self._fused(question, shown, filters, question)
         if crosslingual.asked_across(question, hits):
             translated = crosslingual.keywords(question)
             if translated:
-                return self._search(question, top_k, filters, translated)
-        return hits
+                hits = self._fused(question, shown, filters, translated)
+        return self._reranked(question, hits)[:k]
 
-    def _search(
-        self, question: str, top_k: int | None, filters: Filters | None, keywords: str
+    def _fused(
+        self, question: str, shown: int, filters: Filters | None, keywords: str
     ) -> list[Hit]:
-        """``search`` with BM25 looking for ``keywords``."""
-        k = top_k or self.config.top_k
-        shown = max(k, self.config.rerank_k) if self.ranker is not None else k
+        """The best ``shown`` fused passages, dense searching for ``question`` and BM25 for
+        ``keywords``."""
         n = max(self.config.candidate_k, shown)
         dense = self.store.dense_search(self.query_vector(question), n, filters)
         keyword = self.store.keyword_search(keywords, n, filters)
@@ -228,7 +229,7 @@ class HybridRetriever(BaseRetriever):
                     copies=copies,
                 )
             )
-        return self._reranked(question, hits)[:k]
+        return hits
 
     def _reranked(self, question: str, hits: list[Hit]) -> list[Hit]:
         """``hits`` ordered by the second stage's score, each with its calibrated probability

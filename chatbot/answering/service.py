@@ -58,8 +58,10 @@ class AnswerConfig:
     refuse_by_model: bool = False
     min_answerable: float = 0.1
     # A question in another language than its best passages: refuse when none of them holds
-    # this share of its terms' weight, read through the policy glossary.
+    # this share of its terms' weight, read through the policy glossary (English questions);
+    # without glossary terms, below this similarity of the multilingual embedder.
     cross_language_min_coverage: float = 0.4
+    cross_language_min_dense: float = 0.77
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnswerConfig:
@@ -80,6 +82,7 @@ class AnswerConfig:
             self.refuse_by_model,
             self.min_answerable,
             self.cross_language_min_coverage,
+            self.cross_language_min_dense,
         )
 
 

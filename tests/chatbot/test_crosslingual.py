@@ -75,3 +75,9 @@ def test_an_english_question_over_chinese_passages_is_asked_across() -> None:
     # An English passage among the best: the question is read in its own language.
     assert not asked_across("What is the cloud award?", [_hit(NOTICE), _hit("The cloud award.")])
     assert not asked_across("What is the cloud award?", [])
+
+
+def test_the_glossary_reads_english_questions_only() -> None:
+    # A Chinese question over English passages keeps the embedder's similarity rule.
+    assert terms("退款需要多久？") == []
+    assert keywords("退款需要多久？") == ""
