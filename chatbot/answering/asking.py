@@ -67,10 +67,28 @@ _AMOUNT_FRAMING = re.compile(
 )
 
 
+# The words that ask what to do and name nothing: "遇到寒潮我该怎么办" asks what "寒潮" does.
+# Answers say what to do without these words, which would weigh the most.
+_ACTION_FRAMING = re.compile(
+    r"(?:我们?|你们?|您|大家)?(?:该|应该|应当|要|需要|可以)?"
+    r"(?:怎么办|咋办|怎么做|如何做|怎么处理|如何处理|怎么应对|如何应对|怎样应对|怎么处置|如何处置)"
+    r"(?=呢|啊|呀|吗|[\s，。？！?!、；;]|$)"  # the question's end: not 怎么办理
+)
+
+
+# What such a question is about is what one meets: "遇到" in "遇到寒潮怎么办" frames it too.
+_MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
+
+
 def question_tokens(question: str) -> set[str]:
     """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
-    that ask for an amount (``_AMOUNT_FRAMING``)."""
-    return set(tokenize(_AMOUNT_FRAMING.sub("，", question)))
+    that ask for an amount (``_AMOUNT_FRAMING``) or what to do (``_ACTION_FRAMING``, and then
+    ``_MEETING``)."""
+    text = _AMOUNT_FRAMING.sub("，", question)
+    framed = _ACTION_FRAMING.sub("，", text)
+    if framed != text:
+        framed = _MEETING.sub("，", framed)
+    return set(tokenize(framed))
 
 
 def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:

@@ -426,6 +426,18 @@ def test_the_everyday_words_that_ask_for_an_amount_weigh_nothing() -> None:
     assert select_sentences("首次创业能拿到多少创业补贴？", [rent], 1)[0].score < 0.4
 
 
+def test_the_words_that_ask_what_to_do_weigh_nothing() -> None:
+    plain = question_tokens("寒潮")
+    assert question_tokens("遇到寒潮我该怎么办") == plain  # 遇到 frames what one meets
+    assert question_tokens("遇到寒潮，我们应该如何应对？") == plain
+    assert question_tokens("遇到寒潮怎么办呢？") == plain
+    # 怎么办理 asks how to apply: 办理 is what it is about; without the framing 遇到 counts.
+    assert "办理" in question_tokens("补贴怎么办理？")
+    assert "_遇到" in question_tokens("遇到困难的企业有哪些补贴？")
+    advice = _hit("寒潮来临时，减少外出，注意防寒保暖。", ("寒潮",))
+    assert select_sentences("遇到寒潮我该怎么办", [advice], 1)[0].score > 0.5
+
+
 def _answers(question: str, text: str) -> bool:
     pattern = answer_pattern(question)
     return pattern is not None and pattern.search(text) is not None
