@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from chatbot.answering.asking import question_tokens
+from index_store.errors import ConfigError
 from index_store.keyword import tokenize
 from index_store.language import detect_language
 from index_store.records import Hit
@@ -49,10 +50,16 @@ class Term:
 def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Stemmed English term -> Chinese equivalents; a term listed twice keeps both lists."""
     terms: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for line in GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
+    lines = GLOSSARY_FILE.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
         if not line.strip() or line.startswith("#"):
             continue
-        english, chinese = line.split("\t")
+        english, tab, chinese = line.partition("\t")
+        if not tab:
+            raise ConfigError(
+                f"{GLOSSARY_FILE}:{number}: an English term, a tab, then its Chinese words "
+                f"separated by |; got {line!r}"
+            )
         key = tuple(tokenize(english))
         if key:
             options = [w for w in chinese.split("|") if w]
@@ -62,8 +69,8 @@ def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
 
 def terms(question: str) -> list[Term]:
     """An English question's terms, longest glossary match first; numbers, and words that only
-    frame the question, left out. None for a question in another language: the glossary reads
-    English only."""
+    frame the question, left out. No terms for a question in another language: the glossary
+    reads English only."""
     if detect_language(question) != "en":
         return []
     words = [w for w in tokenize(question) if w.isascii() and w.isalpha()]

@@ -4,8 +4,13 @@ question counts as asked across languages."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from chatbot.answering import crosslingual
 from chatbot.answering.crosslingual import Term, asked_across, coverage, keywords, terms
+from index_store.errors import ConfigError
 from index_store.records import Chunk, Hit
 
 NOTICE = (
@@ -81,3 +86,17 @@ def test_the_glossary_reads_english_questions_only() -> None:
     # A Chinese question over English passages keeps the embedder's similarity rule.
     assert terms("退款需要多久？") == []
     assert keywords("退款需要多久？") == ""
+
+
+def test_a_glossary_line_without_a_tab_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "glossary.tsv"
+    broken.write_text("subsidy\t补贴\nrefund 退款\n", encoding="utf-8")
+    monkeypatch.setattr(crosslingual, "GLOSSARY_FILE", broken)
+    crosslingual.glossary.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"glossary.tsv:2: .*'refund 退款'"):
+            crosslingual.glossary()
+    finally:
+        crosslingual.glossary.cache_clear()
