@@ -24,6 +24,7 @@ from chatbot.answering.retrieval import HybridRetriever
 from index_store.ids import chunk_id
 from index_store.policy import Scope
 from index_store.records import Chunk, Hit
+from index_store.reranker.model import passage_text
 
 # Below this coverage the follow-up question alone picks sentences poorly ("那审核要多久？").
 FOLLOW_UP_MIN_COVERAGE = 0.2
@@ -65,12 +66,6 @@ def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
     if not hits or not sentences:
         return 0.0, 0.0
     return max(s.score for s in sentences), max((h.dense_score or 0.0) for h in hits)
-
-
-def _headed(hit: Hit, text: str) -> str:
-    """``text`` of ``hit``'s passage with the passage's title and headings, which name what it
-    is about."""
-    return " ".join([*hit.chunk.heading_path, text])
 
 
 class EvidenceFinder:
@@ -132,7 +127,9 @@ class EvidenceFinder:
         rescored = [
             replace(
                 s,
-                score=crosslingual.coverage(found, _headed(hits[s.hit_index], s.text), weight)
+                score=crosslingual.coverage(
+                    found, passage_text(hits[s.hit_index].chunk.heading_path, s.text), weight
+                )
                 + float(x),
             )
             for s, x in zip(ranked, similarity, strict=True)
@@ -167,7 +164,8 @@ class EvidenceFinder:
         """For a question asked across languages: the best share of its glossary terms'
         meaning that one of the top passages holds (title path included)."""
         weight = crosslingual.term_weight(self.passages.keyword_index().idf)
-        texts = (_headed(h, h.chunk.text) for h in hits[: crosslingual.CROSS_LANGUAGE_HITS])
+        top = hits[: crosslingual.CROSS_LANGUAGE_HITS]
+        texts = (passage_text(h.chunk.heading_path, h.chunk.text) for h in top)
         return max((crosslingual.coverage(found, t, weight) for t in texts), default=0.0)
 
     def _with_body(self, hit: Hit) -> Hit:

@@ -27,7 +27,7 @@ from index_store.records import HEADING_SEPARATOR, Chunk, Hit
 from index_store.reranker.features import FeatureRanker
 from index_store.reranker.model import PairScorer, passage_text
 from index_store.settings import Settings
-from index_store.store import Filters, IndexStore
+from index_store.store import DenseHit, Filters, IndexStore
 
 logger = logging.getLogger(__name__)
 
@@ -189,20 +189,20 @@ class HybridRetriever(BaseRetriever):
             return []
         k = top_k or self.config.top_k
         shown = max(k, self.config.rerank_k) if self.ranker is not None else k
-        hits = self._fused(question, shown, filters, question)
+        n = max(self.config.candidate_k, shown)
+        dense = self.store.dense_search(self.query_vector(question), n, filters)
+        hits = self._fused(dense, question, n, shown, filters)
         if crosslingual.asked_across(question, hits):
             translated = crosslingual.keywords(question)
-            if translated:
-                hits = self._fused(question, shown, filters, translated)
+            if translated:  # the dense side stays: only BM25 searches again
+                hits = self._fused(dense, translated, n, shown, filters)
         return self._reranked(question, hits)[:k]
 
     def _fused(
-        self, question: str, shown: int, filters: Filters | None, keywords: str
+        self, dense: list[DenseHit], keywords: str, n: int, shown: int, filters: Filters | None
     ) -> list[Hit]:
-        """The best ``shown`` fused passages, dense searching for ``question`` and BM25 for
+        """The best ``shown`` passages of ``dense`` fused with BM25's ``n`` best for
         ``keywords``."""
-        n = max(self.config.candidate_k, shown)
-        dense = self.store.dense_search(self.query_vector(question), n, filters)
         keyword = self.store.keyword_search(keywords, n, filters)
         fused = fuse(
             self.config,
