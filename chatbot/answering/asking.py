@@ -84,11 +84,14 @@ def question_tokens(question: str) -> set[str]:
     """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
     that ask for an amount (``_AMOUNT_FRAMING``) or what to do (``_ACTION_FRAMING``, and then
     ``_MEETING``)."""
+    return set(tokenize(unframed(question)))
+
+
+def unframed(question: str) -> str:
+    """``question`` without the everyday words that ask for an amount or what to do."""
     text = _AMOUNT_FRAMING.sub("，", question)
     framed = _ACTION_FRAMING.sub("，", text)
-    if framed != text:
-        framed = _MEETING.sub("，", framed)
-    return set(tokenize(framed))
+    return framed if framed == text else _MEETING.sub("，", framed)
 
 
 def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:

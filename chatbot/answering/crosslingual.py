@@ -1,78 +1,119 @@
-"""Reading an English question against Chinese passages through a glossary of policy terms.
+"""Reading a question against passages in the other language (English and Chinese) through a
+glossary of policy terms.
 
-The multilingual embedder finds the Chinese passages for an English question, but its similarity
-cannot tell whether they answer it: a question about flight refunds scores as high against a
-subsidy notice as a question the notice answers. Keyword coverage can, once the question's words
-are in the passages' language. ``data/glossary_en_zh.tsv`` maps English policy terms to the
-Chinese words policies use for them. With it, BM25 searches for the question's terms in Chinese,
-and :func:`coverage` is the share of the question's weight whose meaning a passage holds, an
-English word the glossary does not know counting as missing.
+The multilingual embedder finds passages across languages poorly in a library of both (it
+prefers its own language's), and its similarity cannot tell whether they answer: a question
+about flight refunds scores as high against a subsidy notice as a question the notice answers.
+Keyword coverage can, once the question's words are in the passages' language.
+``data/glossary_en_zh.tsv`` maps English policy terms to the Chinese words policies use for them;
+read backwards, with ``data/glossary_zh_en.tsv``, it maps Chinese words to English ones. With it,
+BM25 searches for the question's terms in the other language, and :func:`coverage` is the share
+of the question's weight whose meaning a passage holds, a word the glossary does not know
+counting as missing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from chatbot.answering.asking import question_tokens
+from chatbot.answering.asking import question_tokens, unframed
 from index_store.errors import ConfigError
 from index_store.keyword import tokenize
 from index_store.language import detect_language
-from index_store.records import Hit
+from index_store.records import Chunk, Hit
+from index_store.reranker.model import passage_text
 
 GLOSSARY_FILE = Path(__file__).parent / "data" / "glossary_en_zh.tsv"
+CHINESE_GLOSSARY_FILE = Path(__file__).parent / "data" / "glossary_zh_en.tsv"
 # How many of the best passages must be in another language, sharing no word with the question,
 # for it to count as asked across languages.
 CROSS_LANGUAGE_HITS = 3
+# The share of a question's weight a passage in the other language must hold to answer it.
+MIN_COVERAGE = 0.4
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
+_WORD = re.compile(r"[A-Za-z0-9]+")
 
 # Words that frame an English question rather than name what it is about.
 # fmt: off
 FRAMING_WORDS = frozenset(tokenize(
     "much many long large big high get gets receive obtain give offer provide available need "
     "needs happen happens also please want know tell exactly kind type way ways anything "
-    "something someone one within after before during stay still question questions"
+    "something someone one within after before during stay still question questions most least "
+    "two three four five six seven eight nine ten eleven twelve"  # as numbers are
 ))
+# The same for a Chinese question, once ``unframed`` has taken the words around 多少 and 怎么办.
+CHINESE_FRAMING_WORDS = frozenset([
+    "一般", "通常", "可以", "能否", "能不能", "能够", "还能", "需要", "提供",
+    "获得", "得到", "什么", "哪些", "哪个", "多少", "多久", "多长", "多长时间",
+    "什么时候", "多少钱", "几天", "时候", "怎么", "如何", "怎样", "是否",
+    "有没有", "具体", "情况", "相关", "有关", "请问", "我们", "我的", "一下",
+    "要收", "金额", "数额",
+])
 # fmt: on
+# A token no corpus holds: its IDF is the corpus's highest.
+UNSEEN = "\x00"
 
 
 @dataclass(frozen=True)
 class Term:
-    """One thing the question asks about: its English words, and the Chinese words for it
-    (none when the glossary does not know it)."""
+    """One thing the question asks about: its words as asked, and the words for it in the other
+    language (none when the glossary does not know it)."""
 
-    english: tuple[str, ...]
-    chinese: tuple[str, ...]
+    words: tuple[str, ...]
+    meanings: tuple[str, ...]
+
+
+def _read(path: Path) -> list[tuple[str, list[str]]]:
+    """A glossary file's lines as (term, its equivalents); a line without a tab is an error."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    entries: list[tuple[str, list[str]]] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, tab, equivalents = line.partition("\t")
+        if not tab:
+            raise ConfigError(
+                f"{path}:{number}: a term, a tab, then its equivalents in the other language "
+                f"separated by |; got {line!r}"
+            )
+        entries.append((term.strip(), [w.strip() for w in equivalents.split("|") if w.strip()]))
+    return entries
 
 
 @lru_cache(maxsize=1)
 def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Stemmed English term -> Chinese equivalents; a term listed twice keeps both lists."""
     terms: dict[tuple[str, ...], tuple[str, ...]] = {}
-    lines = GLOSSARY_FILE.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        english, tab, chinese = line.partition("\t")
-        if not tab:
-            raise ConfigError(
-                f"{GLOSSARY_FILE}:{number}: an English term, a tab, then its Chinese words "
-                f"separated by |; got {line!r}"
-            )
+    for english, chinese in _read(GLOSSARY_FILE):
         key = tuple(tokenize(english))
         if key:
-            options = [w for w in chinese.split("|") if w]
-            terms[key] = tuple(dict.fromkeys([*terms.get(key, ()), *options]))
+            terms[key] = tuple(dict.fromkeys([*terms.get(key, ()), *chinese]))
     return terms
 
 
+@lru_cache(maxsize=1)
+def chinese_glossary() -> dict[str, tuple[str, ...]]:
+    """Chinese word -> English equivalents: ``glossary_zh_en.tsv``, then the English glossary
+    read backwards (its Chinese words that are words, not "50%")."""
+    words: dict[str, list[str]] = {}
+    for word, equivalents in _read(CHINESE_GLOSSARY_FILE):
+        words.setdefault(word, []).extend(equivalents)
+    for term, chinese in _read(GLOSSARY_FILE):
+        for word in chinese:
+            if _CJK_WORD.fullmatch(word):
+                words.setdefault(word, []).append(term)
+    return {word: tuple(dict.fromkeys(english)) for word, english in words.items()}
+
+
 def terms(question: str) -> list[Term]:
-    """An English question's terms, longest glossary match first; numbers, and words that only
-    frame the question, left out. No terms for a question in another language: the glossary
-    reads English only."""
-    if detect_language(question) != "en":
-        return []
+    """A question's terms in order, each the longest glossary match; numbers, and words that
+    only frame the question, left out."""
+    if detect_language(question) == "zh":
+        return _chinese_terms(question)
     words = [w for w in tokenize(question) if w.isascii() and w.isalpha()]
     known = glossary()
     longest = max(map(len, known), default=1)
@@ -92,41 +133,120 @@ def terms(question: str) -> list[Term]:
     return found
 
 
+def _chinese_terms(question: str) -> list[Term]:
+    """A Chinese question's terms: the longest glossary word or framing word at each place of
+    the question (a framing word names nothing), then each word of two characters or more
+    between them (single characters such as 的 or 内 name nothing either)."""
+    known = chinese_glossary()
+    longest = max(map(len, known), default=1)
+    text = unframed(question)
+    found: list[Term] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(text):
+        for n in range(min(longest, len(text) - i), 1, -1):
+            word = text[i : i + n]
+            if word in known or word in CHINESE_FRAMING_WORDS:
+                if word not in CHINESE_FRAMING_WORDS:
+                    found.append(Term((word,), known[word]))
+                rest.append("，")
+                i += n
+                break
+        else:
+            rest.append(text[i])
+            i += 1
+    unknown = [
+        w
+        for w in tokenize("".join(rest))
+        if len(w) > 1 and _CJK_WORD.fullmatch(w) and w not in CHINESE_FRAMING_WORDS
+    ]
+    return found + [Term((w,), ()) for w in dict.fromkeys(unknown)]
+
+
+def _holds(text: str, tokens: list[str], meaning: str) -> bool:
+    """Whether ``text`` (with its keyword ``tokens``) holds ``meaning``: a Chinese word as it is
+    written, English words as the same stemmed words in a row ("delivery fee" is not held by
+    "30 days of delivery" and "a restocking fee"), or as written when some are stopwords
+    ("no more than")."""
+    if not meaning.isascii() or not _WORD.search(meaning):  # 补贴, "%"
+        return meaning in text
+    stems = tokenize(meaning)
+    n = len(stems)
+    if n < len(_WORD.findall(meaning)):
+        return re.search(rf"(?<!\w){re.escape(meaning)}(?!\w)", text, re.IGNORECASE) is not None
+    return n > 0 and any(tokens[i : i + n] == stems for i in range(len(tokens) - n + 1))
+
+
 def coverage(found: Iterable[Term], text: str, weight: Callable[[Term], float]) -> float:
-    """The share of the terms' weight whose meaning ``text`` holds (any of its Chinese words)."""
+    """The share of the terms' weight whose meaning ``text`` holds (any of its words for it)."""
     found = list(found)
     total = sum(weight(t) for t in found)
     if total <= 0:
         return 0.0
-    held = sum(weight(t) for t in found if any(w in text for w in t.chinese))
+    tokens = tokenize(text)
+    held = sum(weight(t) for t in found if any(_holds(text, tokens, w) for w in t.meanings))
     return held / total
 
 
 def term_weight(idf: Callable[[str], float]) -> Callable[[Term], float]:
-    """A term weighs as its most common Chinese word's rarest token in the corpus, so a meaning
-    the corpus never expresses weighs the most. A term the glossary does not know weighs as its
-    English word does (in Chinese policies: as a word they never use)."""
+    """A term weighs as its most common meaning's rarest token in the corpus, so a meaning the
+    corpus never expresses weighs the most. A term the glossary does not know weighs the most
+    too: nothing tells whether the passages in the other language hold it."""
 
     def weight(term: Term) -> float:
-        if not term.chinese:
-            return max(idf(w) for w in term.english)
-        return min(max((idf(t) for t in tokenize(w)), default=0.0) for w in term.chinese)
+        if not term.meanings:
+            return idf(UNSEEN)
+        return min(max((idf(t) for t in tokenize(w)), default=0.0) for w in term.meanings)
 
     return weight
 
 
+def reachable(found: Iterable[Term], idf: Callable[[str], float]) -> float:
+    """The most of the terms' weight a passage can hold: the share of the terms the glossary
+    can read (one without words in the other language is never held)."""
+    weight = term_weight(idf)
+    weights = [(weight(t), bool(t.meanings)) for t in found]
+    total = sum(w for w, _ in weights)
+    return sum(w for w, known in weights if known) / total if total > 0 else 0.0
+
+
+def unexpressed(found: Iterable[Term], idf: Callable[[str], float]) -> list[Term]:
+    """The terms the glossary knows that no passage of the library can hold: each of their
+    words has a token the corpus never uses (character pairs for Chinese words, which do not
+    depend on how a sentence was cut into words). A library that never says 增值税 cannot
+    answer about VAT, however much of the rest of the question a passage holds."""
+    unseen = idf(UNSEEN)
+
+    def used(word: str) -> bool:
+        tokens = tokenize(word)
+        pairs = [t for t in tokens if t.startswith("_")]
+        return all(idf(t) < unseen for t in pairs or tokens)
+
+    return [t for t in found if t.meanings and not any(used(w) for w in t.meanings)]
+
+
 def asked_across(question: str, hits: list[Hit], language: str | None = None) -> bool:
     """Whether the question is in another language than its best passages and shares no
-    keyword with them (an English question over Chinese policies)."""
+    keyword with them (an English question over a library of Chinese policies, or the
+    reverse)."""
     hits = hits[:CROSS_LANGUAGE_HITS]
     language = language or detect_language(question)
     if not hits or any(detect_language(h.chunk.text) == language for h in hits):
         return False
-    asked = {t for t in question_tokens(question) if not t.isdigit()}  # years, amounts
+    # Not years, amounts or "99.9%": a number is the same in both languages.
+    asked = {t for t in question_tokens(question) if not any(c.isdigit() for c in t)}
     return not any(asked & set(tokenize(h.chunk.text)) for h in hits)
 
 
-def keywords(question: str) -> str:
-    """What BM25 searches for a question asked across languages: the Chinese words of every
-    term the glossary knows."""
-    return " ".join(w for t in terms(question) for w in t.chinese)
+def keywords(found: Iterable[Term]) -> str:
+    """What BM25 searches for a question asked across languages: the other language's words of
+    every term (``terms``) the glossary knows."""
+    return " ".join(w for t in found for w in t.meanings)
+
+
+def best_coverage(found: list[Term], chunks: Iterable[Chunk], idf: Callable[[str], float]) -> float:
+    """The best share of the terms' meaning that one of the passages holds (title path
+    included)."""
+    weight = term_weight(idf)
+    texts = (passage_text(c.heading_path, c.text) for c in chunks)
+    return max((coverage(found, t, weight) for t in texts), default=0.0)

@@ -12,6 +12,8 @@ from chatbot.answering import crosslingual
 from chatbot.answering.asked import Evidence
 from chatbot.answering.documents import Library
 from chatbot.answering.extractive import (
+    SECOND_SENTENCE_SHARE,
+    TYPE_BONUS,
     Sentence,
     choose_sentences,
     has_body,
@@ -29,8 +31,11 @@ from index_store.reranker.model import passage_text
 # Below this coverage the follow-up question alone picks sentences poorly ("那审核要多久？").
 FOLLOW_UP_MIN_COVERAGE = 0.2
 # How many of the best passages are read sentence by sentence for a question asked across
-# languages (an English question over Chinese policies).
+# languages (an English question over Chinese policies, or the reverse).
 ACROSS_SENTENCE_HITS = 2
+# Such sentences rank by coverage; the embedder's similarity, scaled down to this, orders those
+# of equal coverage without outweighing a term (a weaker second sentence stays out).
+SIMILARITY_TIE_BREAK = 0.1
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class RefusalRules:
     by_language: Mapping[str, RefusalPolicy]
     by_model: bool = False
     min_answerable: float = 0.1
-    cross_language_min_coverage: float = 0.4
+    cross_language_min_coverage: float = crosslingual.MIN_COVERAGE
     cross_language_min_dense: float = 0.77
 
 
@@ -118,21 +123,25 @@ class EvidenceFinder:
         ranked = score_sentences(question, hits[:ACROSS_SENTENCE_HITS])
         if not ranked:
             return []
-        embedder = self.retriever.embedder
-        asked = np.asarray(self.retriever.query_vector(question))
-        vectors = np.asarray(embedder.get_text_embedding_batch([s.text for s in ranked]))
-        similarity = vectors @ asked
         found = crosslingual.terms(question)
         weight = crosslingual.term_weight(self.passages.keyword_index().idf)
-        rescored = [
-            replace(
-                s,
-                score=crosslingual.coverage(
-                    found, passage_text(hits[s.hit_index].chunk.heading_path, s.text), weight
-                )
-                + float(x),
+        held = [
+            crosslingual.coverage(
+                found, passage_text(hits[s.hit_index].chunk.heading_path, s.text), weight
             )
-            for s, x in zip(ranked, similarity, strict=True)
+            for s in ranked
+        ]
+        # Only a sentence that may be quoted beside the best (``choose_sentences``) needs the
+        # tie-break; the embedder is the slow part.
+        floor = max(held) * SECOND_SENTENCE_SHARE / (1 + TYPE_BONUS)
+        close = [i for i, c in enumerate(held) if c >= floor]
+        asked = np.asarray(self.retriever.query_vector(question))
+        texts = [ranked[i].text for i in close]
+        vectors = np.asarray(self.retriever.embedder.get_text_embedding_batch(texts))
+        similarity = dict(zip(close, (float(x) for x in vectors @ asked), strict=True))
+        rescored = [
+            replace(s, score=c + SIMILARITY_TIE_BREAK * similarity.get(i, 0.0))
+            for i, (s, c) in enumerate(zip(ranked, held, strict=True))
         ]
         rescored.sort(key=lambda s: (-s.score, s.hit_index, s.start))
         return choose_sentences(question, hits, rescored, self.max_sentences)
@@ -148,7 +157,8 @@ class EvidenceFinder:
         """Whether the passages are too weak to answer from: by the second stage's calibrated
         probability when it scored them and the rules say so; for a question ``across``
         languages (no shared word to count), by its glossary terms' coverage, or without any by
-        the multilingual embedder's similarity; else by keyword coverage and dense similarity."""
+        the multilingual embedder's similarity (refused too when the library never expresses
+        one of its terms); else by keyword coverage and dense similarity."""
         rules = self.rules
         scored = [h.answerable for h in hits if h.answerable is not None]
         if scored and rules.by_model:
@@ -156,17 +166,13 @@ class EvidenceFinder:
         if across:
             found = crosslingual.terms(question)
             if found:
-                return self._glossary_coverage(found, hits) < rules.cross_language_min_coverage
+                idf = self.passages.keyword_index().idf
+                top = [h.chunk for h in hits[: crosslingual.CROSS_LANGUAGE_HITS]]
+                coverage = crosslingual.best_coverage(found, top, idf)
+                missing = crosslingual.unexpressed(found, idf)
+                return bool(missing) or coverage < rules.cross_language_min_coverage
             return max(h.dense_score or 0.0 for h in hits) < rules.cross_language_min_dense
         return rules.by_language[language].refuses(*evidence(hits, sentences))
-
-    def _glossary_coverage(self, found: list[crosslingual.Term], hits: list[Hit]) -> float:
-        """For a question asked across languages: the best share of its glossary terms'
-        meaning that one of the top passages holds (title path included)."""
-        weight = crosslingual.term_weight(self.passages.keyword_index().idf)
-        top = hits[: crosslingual.CROSS_LANGUAGE_HITS]
-        texts = (passage_text(h.chunk.heading_path, h.chunk.text) for h in top)
-        return max((crosslingual.coverage(found, t, weight) for t in texts), default=0.0)
 
     def _with_body(self, hit: Hit) -> Hit:
         """A passage of headings only ("二、支持物资供应") read on through the next passage of

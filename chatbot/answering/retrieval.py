@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -23,6 +24,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from chatbot.answering import crosslingual
+from chatbot.answering.extractive import score_sentences
+from index_store.keyword import KeywordHit
+from index_store.language import detect_language
 from index_store.records import HEADING_SEPARATOR, Chunk, Hit
 from index_store.reranker.features import FeatureRanker
 from index_store.reranker.model import PairScorer, passage_text
@@ -182,8 +186,9 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``question``, best first: fused dense and BM25
         candidates, the best ``rerank_k`` of them re-scored by the reranker when there is one.
-        A question asked across languages (English over Chinese policies) is searched again
-        with BM25 looking for its terms in Chinese, through the policy glossary."""
+        A question the passages in the other language answer better (English over Chinese
+        policies, Chinese over English ones) gets those, BM25 searching for its terms in that
+        language through the policy glossary (``_across``)."""
         question = question.strip()
         if not _searchable(question, filters):
             return []
@@ -191,19 +196,64 @@ class HybridRetriever(BaseRetriever):
         shown = max(k, self.config.rerank_k) if self.ranker is not None else k
         n = max(self.config.candidate_k, shown)
         dense = self.store.dense_search(self.query_vector(question), n, filters)
-        hits = self._fused(dense, question, n, shown, filters)
-        if crosslingual.asked_across(question, hits):
-            translated = crosslingual.keywords(question)
-            if translated:  # the dense side stays: only BM25 searches again
-                hits = self._fused(dense, translated, n, shown, filters)
-        return self._reranked(question, hits)[:k]
+        keyword = self.store.keyword_search(question, n, filters)
+        hits = self._fused(dense, keyword, shown)
+        across = self._across(question, hits, dense, n, shown, filters)
+        return self._reranked(question, across or hits)[:k]
+
+    def _across(
+        self,
+        question: str,
+        hits: list[Hit],
+        dense: list[DenseHit],
+        n: int,
+        shown: int,
+        filters: Filters | None,
+    ) -> list[Hit] | None:
+        """The passages in the other language, BM25 searching for the question's terms in it
+        through the policy glossary, when they answer better than ``hits``: when the best of
+        ``hits`` share no word with the question, or when one of the best passages BM25 finds
+        holds enough of the question's meaning to answer it (``MIN_COVERAGE``) and more than
+        the best passage in its own language holds of its words, and the library expresses
+        every term. None when they do not, or when no passage holds any of its terms."""
+        found = crosslingual.terms(question)
+        translated = crosslingual.keywords(found)
+        if not translated:
+            return None
+        language = detect_language(question)
+        idf = self.store.keyword_index().idf
+        own_best = None  # how much its own language's best passage holds, when it has one
+        if not crosslingual.asked_across(question, hits, language):
+            # Whether a passage in the other language could answer, and hold more, before
+            # searching it: the cheap checks first.
+            reachable = crosslingual.reachable(found, idf)
+            if reachable < crosslingual.MIN_COVERAGE or crosslingual.unexpressed(found, idf):
+                return None
+            own = [h for h in hits if detect_language(h.chunk.text) == language]
+            ranked = score_sentences(question, own[: crosslingual.CROSS_LANGUAGE_HITS], idf)
+            own_best = ranked[0].score if ranked else 0.0
+            if reachable <= own_best:
+                return None
+        keyword = self.store.keyword_search(translated, n, filters)
+        if not keyword:
+            return None
+        if own_best is not None:
+            top = [h.chunk_id for h in keyword[: crosslingual.CROSS_LANGUAGE_HITS]]
+            other_best = crosslingual.best_coverage(found, self.store.chunks(top).values(), idf)
+            if other_best < crosslingual.MIN_COVERAGE or other_best <= own_best:
+                return None
+        other = self._fused(dense, keyword, shown, lambda c: detect_language(c.text) != language)
+        return other or None
 
     def _fused(
-        self, dense: list[DenseHit], keywords: str, n: int, shown: int, filters: Filters | None
+        self,
+        dense: list[DenseHit],
+        keyword: list[KeywordHit],
+        shown: int,
+        keep: Callable[[Chunk], bool] | None = None,
     ) -> list[Hit]:
-        """The best ``shown`` passages of ``dense`` fused with BM25's ``n`` best for
-        ``keywords``."""
-        keyword = self.store.keyword_search(keywords, n, filters)
+        """The best ``shown`` passages of ``dense`` fused with ``keyword``'s, only those ``keep``
+        accepts when given."""
         fused = fuse(
             self.config,
             [(h.chunk_id, h.score) for h in dense],
@@ -212,7 +262,11 @@ class HybridRetriever(BaseRetriever):
         # The registry decides what exists: vectors it does not name (left by an interrupted
         # write) are never returned.
         chunks = self.store.chunks([cid for cid, _ in fused])
-        found = [(chunk, score) for cid, score in fused if (chunk := chunks.get(cid))]
+        found = [
+            (chunk, score)
+            for cid, score in fused
+            if (chunk := chunks.get(cid)) and (keep is None or keep(chunk))
+        ]
         dense_by_id = {h.chunk_id: h for h in dense}
         keyword_by_id = {h.chunk_id: h for h in keyword}
         hits: list[Hit] = []

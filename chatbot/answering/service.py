@@ -17,6 +17,7 @@ import logging
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from chatbot.answering import crosslingual
 from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.compose import build_messages, extractive_answer, refusal_answer
 from chatbot.answering.documents import Library, TopicRoute, WideningRoute
@@ -58,9 +59,9 @@ class AnswerConfig:
     refuse_by_model: bool = False
     min_answerable: float = 0.1
     # A question in another language than its best passages: refuse when none of them holds
-    # this share of its terms' weight, read through the policy glossary (English questions);
-    # without glossary terms, below this similarity of the multilingual embedder.
-    cross_language_min_coverage: float = 0.4
+    # this share of its terms' weight, read through the policy glossary; without glossary
+    # terms, below this similarity of the multilingual embedder.
+    cross_language_min_coverage: float = crosslingual.MIN_COVERAGE
     cross_language_min_dense: float = 0.77
 
     @classmethod

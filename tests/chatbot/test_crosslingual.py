@@ -1,5 +1,6 @@
-"""Reading English questions against Chinese passages through the policy glossary: which terms a
-question has, how much of its meaning a passage holds, what BM25 searches for, and when a
+"""Reading questions against passages in the other language through the policy glossary (English
+over Chinese, Chinese over English): which terms a question has, how much of its meaning a
+passage holds, which meanings a library never expresses, what BM25 searches for, and when a
 question counts as asked across languages."""
 
 from __future__ import annotations
@@ -9,9 +10,21 @@ from pathlib import Path
 import pytest
 
 from chatbot.answering import crosslingual
-from chatbot.answering.crosslingual import Term, asked_across, coverage, keywords, terms
+from chatbot.answering.crosslingual import (
+    Term,
+    asked_across,
+    coverage,
+    keywords,
+    reachable,
+    terms,
+    unexpressed,
+)
+from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
 from index_store.errors import ConfigError
 from index_store.records import Chunk, Hit
+from index_store.store import IndexStore
+from ingest.pipeline import Ingestor, ingest_paths
+from tests.conftest import HashingEmbedding
 
 NOTICE = (
     "（三）上云用云奖励。企业购买经认定的工业互联网平台服务的，按当年实际支付费用的50%给予奖励。"
@@ -26,26 +39,33 @@ def _hit(text: str) -> Hit:
     return Hit(chunk=chunk, score=1.0)
 
 
-def _english(found: list[Term]) -> list[str]:
-    return [" ".join(t.english) for t in found]
+def _asked(found: list[Term]) -> list[str]:
+    return [" ".join(t.words) for t in found]
 
 
 def test_the_longest_glossary_term_wins_and_framing_words_drop() -> None:
     found = terms("What is the corporate income tax rate for one-off awards?")
-    assert _english(found) == ["corpor incom tax", "rate", "one off", "award"]
-    assert found[0].chinese == ("企业所得税",)
+    assert _asked(found) == ["corpor incom tax", "rate", "one off", "award"]
+    assert found[0].meanings == ("企业所得税",)
 
 
 def test_a_word_the_glossary_lacks_is_a_term_without_chinese() -> None:
     found = terms("How do I get a refund for a cancelled flight?")
-    assert _english(found) == ["refund", "cancel", "flight"]
-    assert found[-1].chinese == ()
+    assert _asked(found) == ["refund", "cancel", "flight"]
+    assert found[-1].meanings == ()
 
 
 def test_every_glossary_line_parses_to_a_term_with_chinese_words() -> None:
     glossary = crosslingual.glossary()
     assert len(glossary) > 300
     assert all(key and options and all(options) for key, options in glossary.items())
+    # Read backwards, with the Chinese file: Chinese words, each with English ones.
+    backwards = crosslingual.chinese_glossary()
+    assert len(backwards) > len(glossary)
+    assert all(
+        not word.isascii() and english and all(w.isascii() for w in english)
+        for word, english in backwards.items()
+    )
 
 
 def test_coverage_counts_a_term_held_by_any_of_its_chinese_words() -> None:
@@ -63,13 +83,13 @@ def test_a_meaning_the_corpus_never_uses_weighs_the_most() -> None:
     award, vat = terms("award VAT")
     assert weight(award) == 1.0
     assert weight(vat) == 5.0
-    # The unknown English word weighs as the corpus would weigh it: never seen, the most.
+    # A word the glossary does not know weighs the most: nothing says the passages hold it.
     (flight,) = terms("flight")
     assert weight(flight) == 5.0
 
 
 def test_bm25_looks_for_the_chinese_words() -> None:
-    searched = keywords("What is the annual cap on loan interest subsidies?")
+    searched = keywords(terms("What is the annual cap on loan interest subsidies?"))
     for word in ("每年", "最高", "贷款", "贴息"):
         assert word in searched.split()
 
@@ -82,10 +102,47 @@ def test_an_english_question_over_chinese_passages_is_asked_across() -> None:
     assert not asked_across("What is the cloud award?", [])
 
 
-def test_the_glossary_reads_english_questions_only() -> None:
-    # A Chinese question over English passages keeps the embedder's similarity rule.
-    assert terms("退款需要多久？") == []
-    assert keywords("退款需要多久？") == ""
+def test_a_chinese_question_reads_through_the_glossary_backwards() -> None:
+    found = terms("已拆封的商品退货要收多少手续费？")
+    # 要收 and 多少 frame the question; each term brings its English words.
+    assert _asked(found) == ["已拆封", "商品", "退货", "手续费"]
+    assert "opened" in found[0].meanings
+    assert "return" in found[2].meanings
+    # The English glossary read backwards: 贴息 is "interest subsidy".
+    assert "interest subsidy" in terms("贴息")[0].meanings
+    # A word the glossary lacks is a term without English words.
+    assert terms("无人机")[0].meanings == ()
+    searched = keywords(terms("退款一般多久到账？"))
+    assert "refund" in searched and "一般" not in searched
+
+
+def test_english_words_are_held_in_a_row_not_anywhere() -> None:
+    (shipping,) = terms("运费")
+    assert "delivery fee" in shipping.meanings
+    text = "You may return an item within 30 days of delivery. A restocking fee applies."
+    assert coverage([shipping], text, lambda t: 1.0) == 0.0
+    assert coverage([shipping], "A delivery fee of 5 euros applies.", lambda t: 1.0) == 1.0
+    # A meaning of stopwords is read as written: "more than" is not "no more than".
+    most = Term(("最多",), ("no more than",))
+    assert coverage([most], "travel more than four times a year", lambda t: 1.0) == 0.0
+    assert coverage([most], "No more than 100 euros.", lambda t: 1.0) == 1.0
+
+
+def test_a_passage_can_hold_only_what_the_glossary_reads() -> None:
+    known, unknown = terms("refund drone")
+    assert reachable([known, unknown], lambda token: 1.0) == 0.5
+    assert reachable([known], lambda token: 1.0) == 1.0
+    assert reachable([], lambda token: 1.0) == 0.0
+
+
+def test_a_meaning_the_library_never_uses_is_unexpressed() -> None:
+    seen = {"_餐饮": 1.0, "餐饮": 1.0}
+    idf = lambda token: seen.get(token, 5.0)  # noqa: E731
+    vat, restaurant = terms("VAT restaurants")
+    assert unexpressed([vat, restaurant], idf) == [vat]
+    # A word the glossary does not know says nothing either way.
+    (unknown,) = terms("flight")
+    assert unexpressed([unknown], idf) == []
 
 
 def test_a_glossary_line_without_a_tab_is_a_clear_error(
@@ -100,3 +157,41 @@ def test_a_glossary_line_without_a_tab_is_a_clear_error(
             crosslingual.glossary()
     finally:
         crosslingual.glossary.cache_clear()
+
+
+REFUNDS = """# Example Store Refund Policy
+
+## Section 2 Refunds
+
+You may return an unused item within 30 days of delivery for a full refund. Refunds are issued
+within 5 business days after we receive the item.
+"""
+
+RELIEF = """示例市支持中小微企业纾困发展若干措施
+
+第五条 贷款贴息
+对新增流动资金贷款的中小微企业，按贷款市场报价利率的50%给予贴息，单户企业年度贴息总额不超过100万元。
+第七条 申报时间
+申报时间为每年3月1日至4月30日，逾期不予受理，受理后20个工作日内完成审核。
+"""
+
+
+def test_a_library_of_both_languages_is_searched_in_the_one_that_answers(
+    ingestor: Ingestor, store: IndexStore, tmp_path: Path
+) -> None:
+    (tmp_path / "refunds.md").write_text(REFUNDS, encoding="utf-8")
+    (tmp_path / "relief.txt").write_text(RELIEF, encoding="utf-8")
+    assert not ingest_paths([tmp_path], ingestor).failed
+    retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig(top_k=3))
+
+    def first(question: str) -> str:
+        return retriever.search(question)[0].chunk.text
+
+    # The Chinese passages share 时间 with it; the English ones hold its meaning.
+    assert "Refunds are issued" in first("退款需要多长时间到账？")
+    assert "贴息总额" in first("What is the annual cap on loan interest subsidies?")
+    # Asked in the passages' own language, they answer as before.
+    assert "贴息总额" in first("贷款贴息的总额上限是多少？")
+    assert "Refunds are issued" in first("When are refunds issued?")
+    # The English policy never says "shipping": no reason to leave the question's language.
+    assert "申报时间" in first("退货运费的申报时间是什么？")

@@ -459,3 +459,18 @@ def test_a_passage_of_headings_only_is_its_own_content() -> None:
     body = "申请材料由申请人在线提交。"
     titled = _hit(f"{line}\n{body}", path=(line,))
     assert _texts("运动健将去哪里提交申请材料？", [titled]) == [body]
+
+
+def test_english_sentences_quoted_in_a_chinese_answer_keep_their_space() -> None:
+    from chatbot.answering.compose import extractive_answer
+    from chatbot.answering.extractive import Sentence
+
+    text = "You may return an unused item within 30 days. Refunds are issued within 5 days."
+    chunk = Chunk("d:0", "d", 0, text, 0, len(text), ("Refunds",), None, "d.md", "Refund Policy")
+    cut = text.index(" Refunds")
+    sentences = [
+        Sentence(0, 0, cut, text[:cut], 1.0),
+        Sentence(0, cut + 1, len(text), text[cut + 1 :], 1.0),
+    ]
+    answer = extractive_answer("退款多久到账？", [Hit(chunk, 1.0)], sentences, "zh").answer
+    assert answer == f"根据现有政策文件：\n{text}[1]"
