@@ -64,7 +64,7 @@ def test_a_library_of_both_languages_answers_across_them(settings: Settings) -> 
     for r in report.per_question:
         by_group.setdefault(r.qid[0], []).append(r)
     english, chinese, same, unanswerable = (by_group[g] for g in "mcsu")
-    assert [len(g) for g in (english, chinese, same, unanswerable)] == [12, 14, 7, 10]
+    assert [len(g) for g in (english, chinese, same, unanswerable)] == [20, 25, 7, 16]
 
     def first(group: list[QueryResult]) -> list[QueryResult]:
         return [r for r in group if r.doc_rank == 1]
@@ -75,16 +75,16 @@ def test_a_library_of_both_languages_answers_across_them(settings: Settings) -> 
     # English over Chinese policies, Chinese over English ones: floors just below the measured
     # values (docs/experiments/quality-notes.md, "Both languages in one library"); before the
     # library's other language was searched through the glossary, next to none.
-    assert len(first(english)) >= 10 and len(quoted(english)) >= 9, [
+    assert len(first(english)) >= 18 and len(quoted(english)) >= 17, [
         (r.question, r.answer) for r in english if r not in quoted(english)
     ]
-    assert len(first(chinese)) >= 13 and len(quoted(chinese)) >= 13, [
+    assert len(first(chinese)) >= 23 and len(quoted(chinese)) >= 23, [
         (r.question, r.answer) for r in chinese if r not in quoted(chinese)
     ]
     # Questions in the passages' own language stay with them.
     assert len(first(same)) == 7 and len(quoted(same)) >= 6
     refused = [r for r in unanswerable if r.refused]
-    assert len(refused) >= 8, [(r.question, r.answer) for r in unanswerable if not r.refused]
+    assert len(refused) >= 12, [(r.question, r.answer) for r in unanswerable if not r.refused]
     # The framing is the question's language, the quote the policy's own.
     assert all(r.answer.startswith("根据现有政策文件") for r in quoted(chinese))
     assert all(r.answer.startswith("According to the policy documents") for r in quoted(english))
