@@ -65,10 +65,10 @@ def extractive_answer(
         text += s.text
         nxt = sentences[i + 1] if i + 1 < len(sentences) else None
         if nxt is not None and nxt.hit_index == s.hit_index:
-            # The passage's own spacing: English sentences quoted in a Chinese answer keep
-            # their space.
+            # English sentences quoted in a Chinese answer keep the space between them.
             gap = hits[s.hit_index].chunk.text[s.end : nxt.start]
-            text += "\n" if "\n" in gap else " " if gap[:1].isspace() else space
+            latin = gap[:1].isspace() and s.text[-1:].isascii()
+            text += "\n" if "\n" in gap else " " if latin else space
         else:
             text += f"{space}[{n}]" + (between_runs if nxt is not None else "")
     citations = tuple(

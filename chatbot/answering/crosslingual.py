@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from chatbot.answering.asking import question_tokens, unframed
+from chatbot.answering.asking import unframed
 from index_store.errors import ConfigError
 from index_store.keyword import tokenize
 from index_store.language import detect_language
@@ -29,13 +29,14 @@ from index_store.reranker.model import passage_text
 
 GLOSSARY_FILE = Path(__file__).parent / "data" / "glossary_en_zh.tsv"
 CHINESE_GLOSSARY_FILE = Path(__file__).parent / "data" / "glossary_zh_en.tsv"
-# How many of the best passages must be in another language, sharing no word with the question,
-# for it to count as asked across languages.
+# How many of the best passages must be in another language for the question to count as asked
+# across languages; as many are read for how much of its meaning they hold.
 CROSS_LANGUAGE_HITS = 3
 # The share of a question's weight a passage in the other language must hold to answer it.
 MIN_COVERAGE = 0.4
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")  # IPO, SLA
 
 # Words that frame an English question rather than name what it is about.
 # fmt: off
@@ -111,10 +112,16 @@ def chinese_glossary() -> dict[str, tuple[str, ...]]:
 
 def terms(question: str) -> list[Term]:
     """A question's terms in order, each the longest glossary match; numbers, and words that
-    only frame the question, left out."""
+    only frame the question, left out. An acronym the glossary does not know ("IPO", "SLA") is
+    written alike in both languages: it is its own meaning."""
     if detect_language(question) == "zh":
         return _chinese_terms(question)
-    words = [w for w in tokenize(question) if w.isascii() and w.isalpha()]
+    acronyms = (
+        set()
+        if question.isupper()
+        else {s for a in _ACRONYM.findall(question) for s in tokenize(a)}
+    )
+    words = [w for w in tokenize(question) if (w.isascii() and w.isalpha()) or w in acronyms]
     known = glossary()
     longest = max(map(len, known), default=1)
     found: list[Term] = []
@@ -127,7 +134,9 @@ def terms(question: str) -> list[Term]:
                 i += n
                 break
         else:
-            if words[i] not in FRAMING_WORDS:
+            if words[i] in acronyms:
+                found.append(Term((words[i],), (words[i],)))
+            elif words[i] not in FRAMING_WORDS:
                 found.append(Term((words[i],), ()))
             i += 1
     return found
@@ -136,7 +145,8 @@ def terms(question: str) -> list[Term]:
 def _chinese_terms(question: str) -> list[Term]:
     """A Chinese question's terms: the longest glossary word or framing word at each place of
     the question (a framing word names nothing), then each word of two characters or more
-    between them (single characters such as 的 or 内 name nothing either)."""
+    between them (single characters such as 的 or 内 name nothing either). A word in Latin
+    letters ("SLA", "Premium") is its own meaning, as written in English passages."""
     known = chinese_glossary()
     longest = max(map(len, known), default=1)
     text = unframed(question)
@@ -158,9 +168,12 @@ def _chinese_terms(question: str) -> list[Term]:
     unknown = [
         w
         for w in tokenize("".join(rest))
-        if len(w) > 1 and _CJK_WORD.fullmatch(w) and w not in CHINESE_FRAMING_WORDS
+        if len(w) > 1
+        and (_CJK_WORD.fullmatch(w) or w.isalnum())
+        and not w.isdigit()
+        and w not in CHINESE_FRAMING_WORDS
     ]
-    return found + [Term((w,), ()) for w in dict.fromkeys(unknown)]
+    return found + [Term((w,), () if _CJK_WORD.match(w) else (w,)) for w in dict.fromkeys(unknown)]
 
 
 def _holds(text: str, tokens: list[str], meaning: str) -> bool:
@@ -226,16 +239,12 @@ def unexpressed(found: Iterable[Term], idf: Callable[[str], float]) -> list[Term
 
 
 def asked_across(question: str, hits: list[Hit], language: str | None = None) -> bool:
-    """Whether the question is in another language than its best passages and shares no
-    keyword with them (an English question over a library of Chinese policies, or the
-    reverse)."""
+    """Whether the question is in another language than all its best passages (an English
+    question over a library of Chinese policies, or the reverse). A word both write alike
+    ("IPO", "SLA") does not make it one language: such a word is its own meaning (``terms``)."""
     hits = hits[:CROSS_LANGUAGE_HITS]
     language = language or detect_language(question)
-    if not hits or any(detect_language(h.chunk.text) == language for h in hits):
-        return False
-    # Not years, amounts or "99.9%": a number is the same in both languages.
-    asked = {t for t in question_tokens(question) if not any(c.isdigit() for c in t)}
-    return not any(asked & set(tokenize(h.chunk.text)) for h in hits)
+    return bool(hits) and all(detect_language(h.chunk.text) != language for h in hits)
 
 
 def keywords(found: Iterable[Term]) -> str:

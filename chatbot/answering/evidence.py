@@ -156,9 +156,10 @@ class EvidenceFinder:
     ) -> bool:
         """Whether the passages are too weak to answer from: by the second stage's calibrated
         probability when it scored them and the rules say so; for a question ``across``
-        languages (no shared word to count), by its glossary terms' coverage, or without any by
-        the multilingual embedder's similarity (refused too when the library never expresses
-        one of its terms); else by keyword coverage and dense similarity."""
+        languages (its words cannot be counted in the passages), by its glossary terms'
+        coverage, or without any by the multilingual embedder's similarity (refused too when
+        the library never expresses one of its terms); else by keyword coverage and dense
+        similarity."""
         rules = self.rules
         scored = [h.answerable for h in hits if h.answerable is not None]
         if scored and rules.by_model:

@@ -212,7 +212,7 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Hit] | None:
         """The passages in the other language, BM25 searching for the question's terms in it
         through the policy glossary, when they answer better than ``hits``: when the best of
-        ``hits`` share no word with the question, or when one of the best passages BM25 finds
+        ``hits`` are all in the other language, or when one of the best passages BM25 finds
         holds enough of the question's meaning to answer it (``MIN_COVERAGE``) and more than
         the best passage in its own language holds of its words, and the library expresses
         every term. None when they do not, or when no passage holds any of its terms."""

@@ -101,6 +101,10 @@ def test_the_demo_answers_across_its_two_languages(demo_store: Demo) -> None:
     assert "100万元" in loan.answer
     # Nothing in either language covers it: refused, in the question's language.
     assert service.ask("退货的运费由谁承担？").answer.startswith("现有政策文件中未找到")
+    # A word written alike in both languages: held as written, refused when never written.
+    premium = service.ask("Premium客户的一级故障多久响应？")
+    assert not premium.refused and "within 1 hour for Premium" in premium.answer
+    assert service.ask("What is the IPO reward for SMEs?").refused
 
 
 @pytest.mark.parametrize("reranker", ["features", "cross"])

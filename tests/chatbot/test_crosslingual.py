@@ -100,6 +100,24 @@ def test_an_english_question_over_chinese_passages_is_asked_across() -> None:
     # An English passage among the best: the question is read in its own language.
     assert not asked_across("What is the cloud award?", [_hit(NOTICE), _hit("The cloud award.")])
     assert not asked_across("What is the cloud award?", [])
+    # A word both languages write alike still leaves the question asked across.
+    assert asked_across("What is the IPO award?", [_hit("企业IPO上市的，给予奖励。")] * 3)
+
+
+def test_a_word_written_alike_in_both_languages_is_its_own_meaning() -> None:
+    weight = crosslingual.term_weight(lambda token: 1.0)
+    found = terms("What is the IPO award?")
+    assert coverage(found, "企业IPO上市的，给予奖励。", weight) == 1.0
+    assert coverage(found, "企业上市的，给予奖励。", weight) == 0.5
+    # A library that never writes it cannot answer about it.
+    seen = {"_奖励": 1.0, "奖励": 1.0}
+    assert unexpressed(found, lambda token: seen.get(token, 5.0)) == [found[0]]
+    # Latin letters in a Chinese question: "SLA" in the English passages.
+    sla = terms("SLA的首次响应时间是多少？")
+    assert ("sla",) in [t.words for t in sla]
+    assert coverage(sla, "Under the SLA, the first response time is 1 hour.", weight) == 1.0
+    # Only a word in capitals counts as written alike: "flight" has no meaning of its own.
+    assert terms("a cancelled flight")[-1].meanings == ()
 
 
 def test_a_chinese_question_reads_through_the_glossary_backwards() -> None:
