@@ -110,12 +110,14 @@ def chinese_glossary() -> dict[str, tuple[str, ...]]:
     return {word: tuple(dict.fromkeys(english)) for word, english in words.items()}
 
 
-def terms(question: str) -> list[Term]:
+@lru_cache(maxsize=64)
+def terms(question: str) -> tuple[Term, ...]:
     """A question's terms in order, each the longest glossary match; numbers, and words that
     only frame the question, left out. An acronym the glossary does not know ("IPO", "SLA") is
-    written alike in both languages: it is its own meaning."""
+    written alike in both languages: it is its own meaning. Cached: the retriever, the quote
+    and the refusal each read the same question's terms."""
     if detect_language(question) == "zh":
-        return _chinese_terms(question)
+        return tuple(_chinese_terms(question))
     acronyms = (
         set()
         if question.isupper()
@@ -139,7 +141,7 @@ def terms(question: str) -> list[Term]:
             elif words[i] not in FRAMING_WORDS:
                 found.append(Term((words[i],), ()))
             i += 1
-    return found
+    return tuple(found)
 
 
 def _chinese_terms(question: str) -> list[Term]:
@@ -253,7 +255,9 @@ def keywords(found: Iterable[Term]) -> str:
     return " ".join(w for t in found for w in t.meanings)
 
 
-def best_coverage(found: list[Term], chunks: Iterable[Chunk], idf: Callable[[str], float]) -> float:
+def best_coverage(
+    found: Iterable[Term], chunks: Iterable[Chunk], idf: Callable[[str], float]
+) -> float:
     """The best share of the terms' meaning that one of the passages holds (title path
     included)."""
     weight = term_weight(idf)

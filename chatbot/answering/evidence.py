@@ -54,9 +54,9 @@ class RefusalPolicy:
 @dataclass(frozen=True)
 class RefusalRules:
     """How a refusal is decided: per question language by :class:`RefusalPolicy`; by the
-    second stage's calibrated probability when ``by_model``; an English question across
-    languages by how much of its meaning, read through the policy glossary, a top passage
-    holds, another one by the multilingual embedder's similarity."""
+    second stage's calibrated probability when ``by_model``; a question across languages by
+    how much of its meaning, read through the policy glossary, a top passage holds, one the
+    glossary cannot read by the multilingual embedder's similarity."""
 
     by_language: Mapping[str, RefusalPolicy]
     by_model: bool = False
@@ -107,8 +107,8 @@ class EvidenceFinder:
         best = max((s.score for s in sentences), default=0.0)
         if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.max_sentences, idf)
-        # Asked in another language than the best passages, with no word in common: the
-        # question's words cannot be counted in them, its glossary terms can.
+        # Asked in another language than all the best passages: the question's words cannot
+        # be counted in them, its glossary terms can.
         across = crosslingual.asked_across(question, hits, language)
         if across:
             sentences = self._across_sentences(question, hits)

@@ -39,7 +39,7 @@ def _hit(text: str) -> Hit:
     return Hit(chunk=chunk, score=1.0)
 
 
-def _asked(found: list[Term]) -> list[str]:
+def _asked(found: tuple[Term, ...]) -> list[str]:
     return [" ".join(t.words) for t in found]
 
 
