@@ -59,12 +59,21 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
     return asked[1] if asked else None
 
 
-# The everyday words around 多少 that ask for an amount and name nothing: "贷款贴息最多能拿多少钱？"
-# asks what "贷款贴息多少" does. No passage uses 拿 or 能拿, which would weigh the most.
+# The everyday words around 多少 (or 多久) that ask for an amount and name nothing:
+# "贷款贴息最多能拿多少钱？" asks what "贷款贴息多少" does. No passage uses 拿 or 能拿, which
+# would weigh the most.
 _AMOUNT_FRAMING = re.compile(
-    r"(?:(?:最多|最高|最少|最低|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
-    r"(?:拿|领|获得|得到|给)?到?(?=多少)|(?<=多少)钱"
+    r"(?:(?:最多|最高|最少|最低|最长|最短|上限|封顶|一共|总共)(?:是|为)?)?(?:能|可以|可)?"
+    r"(?:拿|领|获得|得到|给|享受)?到?(?=多少|多久|多长)"
+    # 贴, 补, 退… are the subsidy's own verb only after 最多 or 能 ("最多能贴多少", "最长贴多久"),
+    # not in 补贴多少 or 退款多久.
+    r"|(?:最多|最高|最少|最低|最长|最短|能|可以|可)+(?:贴|补|报|退|赔|返)(?=多少|多久|多长)"
+    r"|(?<=多少)钱"
 )
+
+# "Can I get a refund?" asks what "refund" does: policies rarely write "get", so as a keyword
+# it would weigh the most and pick any sentence that happens to use it.
+_GETTING = re.compile(r"\b(?:get|gets|getting|got)\b", re.I)
 
 
 # The words that ask what to do and name nothing: "遇到寒潮我该怎么办" asks what "寒潮" does.
@@ -82,14 +91,14 @@ _MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
 
 def question_tokens(question: str) -> set[str]:
     """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
-    that ask for an amount (``_AMOUNT_FRAMING``) or what to do (``_ACTION_FRAMING``, and then
-    ``_MEETING``)."""
+    that ask for an amount (``_AMOUNT_FRAMING``), "get" (``_GETTING``) or what to do
+    (``_ACTION_FRAMING``, and then ``_MEETING``)."""
     return set(tokenize(unframed(question)))
 
 
 def unframed(question: str) -> str:
     """``question`` without the everyday words that ask for an amount or what to do."""
-    text = _AMOUNT_FRAMING.sub("，", question)
+    text = _GETTING.sub(" ", _AMOUNT_FRAMING.sub("，", question))
     framed = _ACTION_FRAMING.sub("，", text)
     return framed if framed == text else _MEETING.sub("，", framed)
 

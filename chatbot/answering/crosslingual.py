@@ -192,14 +192,29 @@ def _holds(text: str, tokens: list[str], meaning: str) -> bool:
     return n > 0 and any(tokens[i : i + n] == stems for i in range(len(tokens) - n + 1))
 
 
-def coverage(found: Iterable[Term], text: str, weight: Callable[[Term], float]) -> float:
-    """The share of the terms' weight whose meaning ``text`` holds (any of its words for it)."""
+def _holds_as_asked(text: str, tokens: list[str], words: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds a term in the question's own words: Chinese as written, English
+    as the same keyword tokens in a row."""
+    if not words[0].isascii():
+        return "".join(words) in text
+    n = len(words)
+    return any(tuple(tokens[i : i + n]) == words for i in range(len(tokens) - n + 1))
+
+
+def coverage(
+    found: Iterable[Term], text: str, weight: Callable[[Term], float], as_asked: bool = False
+) -> float:
+    """The share of the terms' weight whose meaning ``text`` holds (any of its words for it),
+    or with ``as_asked`` the share it holds in the question's own words."""
     found = list(found)
     total = sum(weight(t) for t in found)
     if total <= 0:
         return 0.0
     tokens = tokenize(text)
-    held = sum(weight(t) for t in found if any(_holds(text, tokens, w) for w in t.meanings))
+    if as_asked:
+        held = sum(weight(t) for t in found if _holds_as_asked(text, tokens, t.words))
+    else:
+        held = sum(weight(t) for t in found if any(_holds(text, tokens, w) for w in t.meanings))
     return held / total
 
 
@@ -256,10 +271,15 @@ def keywords(found: Iterable[Term]) -> str:
 
 
 def best_coverage(
-    found: Iterable[Term], chunks: Iterable[Chunk], idf: Callable[[str], float]
+    found: Iterable[Term],
+    chunks: Iterable[Chunk],
+    idf: Callable[[str], float],
+    as_asked: bool = False,
 ) -> float:
     """The best share of the terms' meaning that one of the passages holds (title path
-    included)."""
+    included); with ``as_asked``, in the question's own words. Both weigh the same terms
+    alike, so a passage in each language can be compared."""
     weight = term_weight(idf)
+    found = list(found)
     texts = (passage_text(c.heading_path, c.text) for c in chunks)
-    return max((coverage(found, t, weight) for t in texts), default=0.0)
+    return max((coverage(found, t, weight, as_asked) for t in texts), default=0.0)

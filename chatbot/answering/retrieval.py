@@ -24,7 +24,6 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from chatbot.answering import crosslingual
-from chatbot.answering.extractive import score_sentences
 from index_store.keyword import KeywordHit
 from index_store.language import detect_language
 from index_store.records import HEADING_SEPARATOR, Chunk, Hit
@@ -213,15 +212,17 @@ class HybridRetriever(BaseRetriever):
         """The passages in the other language, BM25 searching for the question's terms in it
         through the policy glossary, when they answer better than ``hits``: when the best of
         ``hits`` are all in the other language, or when one of the best passages BM25 finds
-        holds enough of the question's meaning to answer it (``MIN_COVERAGE``) and more than
-        the best passage in its own language holds of its words, and the library expresses
-        every term. None when they do not, or when no passage holds any of its terms."""
+        holds enough of the question's meaning to answer it (``MIN_COVERAGE``) and more of the
+        terms the glossary reads than the best passage in its own language holds in the
+        question's words, and the library expresses every term. None when they do not, or
+        when no passage holds any of its terms."""
         found = crosslingual.terms(question)
         translated = crosslingual.keywords(found)
         if not translated:
             return None
         language = detect_language(question)
         idf = self.store.keyword_index().idf
+        known = [t for t in found if t.meanings]
         own_best = None  # how much its own language's best passage holds, when it has one
         if not crosslingual.asked_across(question, hits, language):
             # Whether a passage in the other language could answer, and hold more, before
@@ -229,18 +230,25 @@ class HybridRetriever(BaseRetriever):
             reachable = crosslingual.reachable(found, idf)
             if reachable < crosslingual.MIN_COVERAGE or crosslingual.unexpressed(found, idf):
                 return None
-            own = [h for h in hits if detect_language(h.chunk.text) == language]
-            ranked = score_sentences(question, own[: crosslingual.CROSS_LANGUAGE_HITS], idf)
-            own_best = ranked[0].score if ranked else 0.0
-            if reachable <= own_best:
+            # Both languages are judged on the terms the glossary reads: a word it does not
+            # know (信息) can only be held on the question's side, a framing word ("get") on
+            # neither.
+            own = [h.chunk for h in hits if detect_language(h.chunk.text) == language]
+            own_best = crosslingual.best_coverage(
+                known, own[: crosslingual.CROSS_LANGUAGE_HITS], idf, as_asked=True
+            )
+            if own_best >= 1.0:
                 return None
         keyword = self.store.keyword_search(translated, n, filters)
         if not keyword:
             return None
         if own_best is not None:
             top = [h.chunk_id for h in keyword[: crosslingual.CROSS_LANGUAGE_HITS]]
-            other_best = crosslingual.best_coverage(found, self.store.chunks(top).values(), idf)
-            if other_best < crosslingual.MIN_COVERAGE or other_best <= own_best:
+            chunks = list(self.store.chunks(top).values())
+            if (
+                crosslingual.best_coverage(found, chunks, idf) < crosslingual.MIN_COVERAGE
+                or crosslingual.best_coverage(known, chunks, idf) <= own_best
+            ):
                 return None
         other = self._fused(dense, keyword, shown, lambda c: detect_language(c.text) != language)
         return other or None

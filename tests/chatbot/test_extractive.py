@@ -414,6 +414,10 @@ def test_the_everyday_words_that_ask_for_an_amount_weigh_nothing() -> None:
     assert question_tokens("贷款贴息最多能拿多少？") == plain
     assert question_tokens("贷款贴息上限是多少？") == plain
     assert question_tokens("贷款贴息能拿多少钱？") == plain
+    assert question_tokens("贷款贴息最多能贴多少钱？") == plain  # the verb of the subsidy itself
+    assert question_tokens("贷款贴息最长贴多久？") == question_tokens("贷款贴息多久？")
+    assert "补贴" in question_tokens("补贴多久发放？")  # no 最 or 能 before it: a word
+    assert question_tokens("Can I get a refund?") == question_tokens("a refund?") == {"refund"}
     assert "补贴" in question_tokens("最高补贴多少？")  # what is asked about still counts
     capped = _hit("单户企业年度贴息总额不超过100万元，贴息期限不超过1年。", ("第五条 贷款贴息",))
     # 最多能, 拿 and the bigrams across them (_息最, _能拿) occur in no passage: they weighed
