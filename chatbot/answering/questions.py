@@ -36,8 +36,18 @@ def clean_question(question: str, max_chars: int) -> str:
 
 def follow_up_query(question: str, history: Sequence[Turn]) -> str:
     """Extractive follow-ups: a short or elliptical question carries the previous user
-    question's topic into retrieval ("那申报截止时间呢？")."""
-    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    question's topic into retrieval ("那申报截止时间呢？"). A run of them carries the topic of
+    the question that began it: after "房租减免有哪些规定？" and "国企的呢？", "最多补多少？" is
+    still about 房租减免."""
+    query: str | None = None
+    for turn in history:
+        if turn.role == "user":
+            query = _carried(turn.content, query)
+    return _carried(question, query)
+
+
+def _carried(question: str, previous: str | None) -> str:
+    """``question`` as it searches after ``previous`` (itself as it searched)."""
     if previous is None:
         return question
     short = len(question) < 14 if detect_language(question) == "zh" else len(question.split()) < 7

@@ -125,6 +125,18 @@ def test_follow_up_carries_the_previous_topic(service: AnswerService) -> None:
     assert "15个工作日" in answer.answer
 
 
+def test_a_run_of_follow_ups_keeps_the_topic_it_began_with(service: AnswerService) -> None:
+    history = [
+        Turn("user", "贷款贴息是怎么规定的？"),
+        Turn("assistant", "…"),
+        Turn("user", "最多贴多少？"),
+        Turn("assistant", "…"),
+    ]
+    answer = service.ask("最长贴多久？", history)
+    assert not answer.refused
+    assert "贴息期限不超过1年" in answer.answer
+
+
 def test_follow_up_query_heuristic() -> None:
     history = [Turn("user", "稳岗返还的比例是多少？")]
     assert (
@@ -137,6 +149,12 @@ def test_follow_up_query_heuristic() -> None:
         "What about digital goods?", [Turn("user", "Refund window?")]
     ).startswith("Refund window?")
     assert follow_up_query("那截止时间呢？", []) == "那截止时间呢？"
+    run = [Turn("user", "房租减免有哪些规定？"), Turn("assistant", "…"), Turn("user", "国企的呢？")]
+    assert follow_up_query("最多补多少？", run) == "房租减免有哪些规定？ 国企的呢？ 最多补多少？"
+    # A question of its own ends the run.
+    assert follow_up_query("最多补多少？", [*run, Turn("user", long_question)]) == (
+        f"{long_question} 最多补多少？"
+    )
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "问" * 2001])
