@@ -196,6 +196,10 @@ REFUNDS = """# Example Store Refund Policy
 
 You may return an unused item within 30 days of delivery for a full refund. Refunds are issued
 within 5 business days after we receive the item.
+
+## Section 3 Travel
+
+Meals during business travel are covered by a daily allowance of 60 euros.
 """
 
 RELIEF = """示例市支持中小微企业纾困发展若干措施
@@ -231,3 +235,5 @@ def test_a_library_of_both_languages_is_searched_in_the_one_that_answers(
     # "refund" is held in both languages (返还 in 稳岗返还 too); "get" frames the question in
     # neither. The English policy holds all it asks: it stays in English.
     assert "Refunds are issued" in first("Can I get a refund?")
+    # Words of expense policies: 餐补 (a meal allowance), 一天 (per day).
+    assert "daily allowance" in first("餐补一天多少钱？")
