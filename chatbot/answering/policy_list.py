@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Literal
 
 from chatbot.answering.asked import Asked
 from chatbot.answering.documents import Library
@@ -19,6 +20,7 @@ from index_store.language import detect_language
 from index_store.policy import Scope
 from index_store.records import Answer, Chunk, Citation, DocumentRecord, Hit
 
+ListKind = Literal["in_force", "all", "lapsed"]  # which policies a list shows
 MAX_LISTED = 10  # a library of hundreds is listed by its newest; the rest are found by topic
 
 # A Chinese question is about the library when, without these words, only 政策, 文件 or 措施 is
@@ -50,6 +52,39 @@ _EN_FILLER = frozenset(
 )
 _EN_OBJECT = frozenset({"policies", "documents", "docs"})
 _EN_LIST = frozenset({"what", "which", "list", "show", "all", "many", "when", "these"})
+
+
+# Words that ask for the policies no longer in force: "哪些政策已经失效了？", "Which policies have
+# expired?". 到期 alone asks when they end, which the list in force shows.
+_LAPSED_WORDS = "失效|废止|废除|过期|作废|停止执行|不再执行|替代|取代"
+_ZH_LAPSED = re.compile(f"已经|已|被|了|{_LAPSED_WORDS}")
+_ZH_LAPSED_ASKS = re.compile(f"{_LAPSED_WORDS}|已经?到期|到期了")
+_EN_LAPSED = frozenset(
+    {
+        *("expired", "repealed", "superseded", "replaced", "lapsed", "revoked"),
+        *("no", "longer", "out", "were", "was", "been", "already", "now"),
+    }
+)
+_EN_LAPSED_ASKS = frozenset({"expired", "repealed", "superseded", "replaced", "lapsed", "revoked"})
+
+
+def asks_for_lapsed(question: str) -> bool:
+    """Whether ``question`` asks which policies have expired or been repealed, naming no topic
+    of its own."""
+    words = re.findall(r"[a-z]+", question.lower())
+    if words:
+        asks = bool(_EN_LAPSED_ASKS & set(words)) or "no longer" in " ".join(words)
+        return (
+            asks
+            and bool(_EN_OBJECT & set(words))
+            and bool(_EN_LIST & set(words))
+            and all(w in _EN_FILLER or w in _EN_OBJECT or w in _EN_LAPSED for w in words)
+        )
+    text = _PUNCTUATION.sub("", question)
+    if not _ZH_LAPSED_ASKS.search(text) or not _ZH_LIST.search(text):
+        return False
+    rest = _ZH_FILLER.sub("", _ZH_LAPSED.sub("", text))
+    return _ZH_OBJECT.fullmatch(rest) is not None
 
 
 def asks_for_catalogue(question: str) -> bool:
@@ -105,6 +140,20 @@ def picked(question: str, listed: int) -> tuple[int, str] | None:
     return (n - 1, match.group()) if 1 <= n <= listed else None
 
 
+def distinct(records: Sequence[DocumentRecord]) -> list[DocumentRecord]:
+    """``records`` with each policy once: a file indexed twice (two folders, a renamed copy)
+    is one policy, known by its title and 文号 or version, or without those by its content."""
+    seen: set[tuple[str, ...]] = set()
+    out: list[DocumentRecord] = []
+    for record in records:
+        number = record.info.doc_number
+        key = (record.title, number) if number else (record.content_hash,)
+        if key not in seen:
+            seen.add(key)
+            out.append(record)
+    return out
+
+
 def newest(records: Sequence[DocumentRecord]) -> list[DocumentRecord]:
     """The ``MAX_LISTED`` newest of ``records`` (by effective, else publish date), newest first."""
     return sorted(records, key=_newest_first, reverse=True)[:MAX_LISTED]
@@ -120,14 +169,18 @@ def catalogue_answer(
     count: int,
     listed: Sequence[tuple[str, Chunk]],
     language: str,
-    in_force: bool,
+    kind: ListKind,
 ) -> Answer:
-    """``count`` policies (the ones the scope allows; ``in_force``: only those in force), of
-    which ``listed`` (``newest``) are named by their policy line (《title》（文号，validity）),
-    each with its opening passage as the citation and the passage's first line as the quote."""
+    """``count`` policies (the ones the scope allows: ``kind`` says whether only those in
+    force, all, or those no longer in force), of which ``listed`` (``newest``) are named by
+    their policy line (《title》（文号，validity）), each with its opening passage as the citation
+    and the passage's first line as the quote. None lapsed is an answer; no policy at all is
+    a refusal."""
     words = CATALOGUE[language]
     if not listed:
-        return Answer(question, words["none"], "extractive", True, (), language=language)
+        lapsed = kind == "lapsed"
+        text = words["none_lapsed" if lapsed else "none"]
+        return Answer(question, text, "extractive", not lapsed, (), language=language)
     citations: list[Citation] = []
     lines: list[str] = []
     for n, (policy, opening) in enumerate(listed, 1):
@@ -135,7 +188,7 @@ def catalogue_answer(
         citations.append(Citation.from_hit(n, Hit(chunk=opening, score=1.0), first))
         lines.append(words["item"].format(n=n, policy=policy))
     shown = words["newest"].format(shown=len(listed)) if count > len(listed) else ""
-    head = words["in_force" if in_force else "all"].format(count=count, newest=shown)
+    head = words[kind].format(count=count, newest=shown)
     text = "\n".join([head, *lines, words["tail"]])
     return Answer(question, text, "extractive", False, tuple(citations), language=language)
 
@@ -148,27 +201,43 @@ class CatalogueRoute:
         self.passages = passages
 
     def answer(self, asked: Asked) -> Answer | None:
-        """The list of policies, or None when ``asked`` is not about the library."""
-        if not asks_for_catalogue(asked.question):
+        """The list of policies, or None when ``asked`` is not about the library. The list of
+        those no longer in force carries each one's warning (expired on, repealed by)."""
+        if asks_for_lapsed(asked.question):
+            listing = self.listing(asked.question, asked.scope, asked.language, lapsed=True)
+        elif asks_for_catalogue(asked.question):
+            listing = self.listing(asked.question, asked.scope, asked.language)
+        else:
             return None
-        listing = self.listing(asked.question, asked.scope, asked.language)
         answer = self.library.annotate(listing, asked.as_of)
         return replace(answer, basis=())  # each policy's line is in the list already
 
-    def listing(self, question: str, scope: Scope, language: str) -> Answer:
-        """The policies ``scope`` allows, newest first, each citing its opening passage."""
+    def listing(self, question: str, scope: Scope, language: str, lapsed: bool = False) -> Answer:
+        """The policies ``scope`` allows, newest first, each citing its opening passage; with
+        ``lapsed``, those of them that have expired or been repealed on the scope's day."""
+        if lapsed:
+            scope = replace(scope, in_force_only=False)
         records = self.library.records()
         allowed = self.library.filters(scope)
         if allowed is not None:
             records = {d: records[d] for d in allowed["doc_id"] if d in records}
-        shown = newest(list(records.values()))
+        if lapsed:
+            day = scope.day(self.library.today())
+            records = {
+                d: r
+                for d, r in records.items()
+                if self.library.status(d, day)[0] in ("expired", "superseded")
+            }
+        policies = distinct(list(records.values()))
+        shown = newest(policies)
         openings = self.passages.chunks([chunk_id(r.doc_id, 0) for r in shown])
         listed = [
             (self.library.policy_line(r, language), c)
             for r in shown
             if (c := openings.get(chunk_id(r.doc_id, 0)))
         ]
-        return catalogue_answer(question, len(records), listed, language, scope.in_force_only)
+        kind: ListKind = "lapsed" if lapsed else "in_force" if scope.in_force_only else "all"
+        return catalogue_answer(question, len(policies), listed, language, kind)
 
 
 class PickRoute:
@@ -183,10 +252,13 @@ class PickRoute:
         to it and no history; None for any other question."""
         history = asked.history
         previous = next((t.content for t in reversed(history) if t.role == "user"), None)
-        if previous is None or not asks_for_catalogue(previous):
+        if previous is None:
+            return None
+        lapsed = asks_for_lapsed(previous)
+        if not (lapsed or asks_for_catalogue(previous)):
             return None
         language = detect_language(previous)
-        listing = self.catalogue.listing(previous, asked.scope, language).citations
+        listing = self.catalogue.listing(previous, asked.scope, language, lapsed).citations
         choice = picked(asked.question, len(listing))
         if choice is None:
             return None

@@ -92,6 +92,8 @@ CATALOGUE = {
     "zh": {
         "in_force": "现行有效的政策文件共 {count} 份{newest}：",
         "all": "政策文件共 {count} 份{newest}：",
+        "lapsed": "已失效或已被废止的政策文件共 {count} 份{newest}：",
+        "none_lapsed": "现有政策文件中没有已失效或已被废止的。",
         "newest": "，以下是最新的 {shown} 份",
         "item": "{n}. {policy}[{n}]",
         "tail": "可以就其中的补贴标准、申请条件、申报方式等继续提问。",
@@ -100,6 +102,8 @@ CATALOGUE = {
     "en": {
         "in_force": "Policy documents in force: {count}{newest}.",
         "all": "Policy documents: {count}{newest}.",
+        "lapsed": "Policy documents expired or repealed: {count}{newest}.",
+        "none_lapsed": "None of the policy documents has expired or been repealed.",
         "newest": ", the newest {shown} below",
         "item": "{n}. {policy} [{n}]",
         "tail": "Ask about any of them: what it covers, who qualifies, how to apply.",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chatbot.answering.policy_list import (
     MAX_LISTED,
     asks_for_catalogue,
+    asks_for_lapsed,
     catalogue_answer,
+    distinct,
     newest,
     picked,
 )
@@ -36,6 +40,26 @@ from index_store.records import Chunk, DocumentRecord
 )
 def test_a_question_about_the_library(question: str) -> None:
     assert asks_for_catalogue(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "lapsed"),
+    [
+        ("哪些政策已经失效了？", True),
+        ("哪些政策已经废止？", True),
+        ("有哪些过期的文件？", True),
+        ("哪些办法被替代了？", True),
+        ("Which policies have expired?", True),
+        ("Which documents are no longer in force?", True),
+        ("What policies were repealed?", True),
+        ("哪些补贴政策已经失效了？", False),  # a topic: its passages answer
+        ("这些政策什么时候到期？", False),  # when they end: the list in force shows it
+        ("有哪些政策？", False),
+        ("Has the refund policy expired?", False),
+    ],
+)
+def test_a_question_about_the_policies_no_longer_in_force(question: str, lapsed: bool) -> None:
+    assert asks_for_lapsed(question) == lapsed
 
 
 @pytest.mark.parametrize(
@@ -84,15 +108,29 @@ def test_the_newest_are_listed_each_cited_by_its_opening_line() -> None:
     assert [r.info.effective for r in shown][:2] == ["2026-12-01", "2026-11-01"]
     assert len(shown) == MAX_LISTED
     listed = [(f"{r.title} (effective {r.info.effective})", _opening(r)) for r in shown]
-    answer = catalogue_answer("What policies do you have?", 12, listed, "en", in_force=True)
+    answer = catalogue_answer("What policies do you have?", 12, listed, "en", "in_force")
     assert not answer.refused
     assert answer.answer.startswith("Policy documents in force: 12, the newest 10 below.")
     assert "1. Policy 11 (effective 2026-12-01) [1]" in answer.answer.splitlines()
     first = answer.citations[0]
     assert (first.n, first.doc_id, first.quote) == (1, shown[0].doc_id, f"# {shown[0].title}")
     assert _opening(shown[0]).text[first.quote_start : first.quote_end] == first.quote
-    nothing = catalogue_answer("有哪些政策？", 0, [], "zh", in_force=True)
+    nothing = catalogue_answer("有哪些政策？", 0, [], "zh", "in_force")
     assert nothing.refused and nothing.citations == () and "没有" in nothing.answer
+    # None expired or repealed is an answer, not a refusal.
+    none_lapsed = catalogue_answer("哪些政策已经失效了？", 0, [], "zh", "lapsed")
+    assert not none_lapsed.refused and "没有已失效" in none_lapsed.answer
+
+
+def test_a_policy_indexed_twice_is_listed_once() -> None:
+    first, other = _record(1, "2026-01-01"), _record(2, "2026-02-01")
+    copy = replace(first, doc_id="d1-copy", source="copies/p1.md")
+    numbered = replace(other, info=replace(other.info, doc_number="示政办〔2026〕3号"))
+    reprint = replace(numbered, doc_id="d2-reprint", content_hash="other spacing")
+    assert distinct([first, copy, numbered, reprint]) == [first, numbered]
+    # Same title, different content and no 文号: two documents.
+    unnumbered = replace(first, doc_id="d3", content_hash="other text")
+    assert distinct([first, unnumbered]) == [first, unnumbered]
 
 
 @pytest.mark.parametrize(

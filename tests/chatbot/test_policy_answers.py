@@ -218,3 +218,29 @@ def test_a_follow_up_to_the_list_asks_the_policy_at_that_place(service: AnswerSe
     assert "注册地" in answer.answer  # its 申请条件, which the question alone does not name
     alone = service.ask(f"第{ordinal}个政策的申请条件是什么？", scope=scope)
     assert {c.title for c in alone.citations} != {"示例区高新技术企业培育奖励办法"}
+
+
+def test_the_policies_no_longer_in_force_are_listed_with_what_replaced_them(
+    service: AnswerService,
+) -> None:
+    scope = Scope(labels=PUBLIC)
+    lapsed = service.ask("哪些政策已经失效了？", scope=scope)
+    assert not lapsed.refused
+    assert lapsed.answer.startswith("已失效或已被废止的政策文件共 1 份：")
+    assert [c.title for c in lapsed.citations] == ["示例市扶持小微企业创业发展办法"]
+    (warning,) = lapsed.warnings
+    assert "已被废止" in warning and "示政办〔2026〕3号" in warning
+    english = service.ask("Which policies have expired?", scope=scope)
+    assert [c.doc_id for c in english.citations] == [c.doc_id for c in lapsed.citations]
+    # In force on the day asked about: none had lapsed then.
+    back_then = service.ask(
+        "哪些政策已经失效了？", scope=Scope(labels=PUBLIC, as_of=date(2025, 6, 1))
+    )
+    assert not back_then.refused and back_then.citations == ()
+    assert "没有已失效" in back_then.answer
+    # A place in that list is the lapsed policy, answered with its warning.
+    history = [Turn("user", "哪些政策已经失效了？"), Turn("assistant", lapsed.answer)]
+    first = service.ask("第一个政策的补贴是多少？", history=history, scope=scope)
+    assert not first.refused and "3万元" in first.answer
+    assert {c.title for c in first.citations} == {"示例市扶持小微企业创业发展办法"}
+    assert any("已被废止" in w for w in first.warnings)
