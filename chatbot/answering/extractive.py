@@ -55,9 +55,14 @@ CONTINUE_CHARS = 200
 # (docs/experiments/quality-notes.md).
 LIST_QUESTION_REACH = 1.5
 _ASKS_FOR_LIST = re.compile(
-    r"哪些|哪几|哪方面|什么(?:措施|举措|要求|条件|内容|材料)|有何|包括|流程|步骤|\bwhat are\b", re.I
+    r"哪些|哪几|哪方面|什么(?:措施|举措|要求|条件|内容|材料)|有何|包括|流程|步骤|\bwhat are\b"
+    r"|(?:措施|举措|要求|条件|内容|材料)(?:是|为|有)什么",
+    re.I,
 )
 _ITEM_START = re.compile(rf"^\s*(?:{ANY_MARKER})")
+# The first item of a list (一、 （一） 1. (1)): for a question that asks for a list, the list
+# it opens is the answer, so it reads on through the items after it.
+_FIRST_ITEM = re.compile(r"^\s*(?:一[、，．]|[（(][一1][）)]|1[.．、)）](?!\d))")
 # What ends the text before a paragraph's first sentence: a line break or a run of spaces.
 _PARAGRAPH_BREAK = re.compile(r"(?:\n|[ \t\u3000]{2,}|\u3000)[ \t\u3000]*$")
 # A chosen sentence inside a numbered item or a paragraph brings its start when it lies this
@@ -224,14 +229,17 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     taken: list[Sentence] = []
     size, limit = _answer_length(lead.text), _reach_chars(hit.chunk.text, scale)
     # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
-    # and stops at "6.".
+    # and stops at "6.". A list's first item, asked for a list, reads on through its siblings.
     own = marker_level(lead.text)
+    whole_list = scale > 1 and own is not None and _FIRST_ITEM.match(lead.text) is not None
     previous = lead.text
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= limit or s is None or _ends_item(s.text, own) or _asks_next(previous, s.text):
+        if size >= limit or s is None or _asks_next(previous, s.text):
             break
+        if _ends_item(s.text, own) and not (whole_list and marker_level(s.text) == own):
+            break  # a sibling goes on only for a whole list
         taken.append(s)
         size += len(s.text)
         previous = s.text

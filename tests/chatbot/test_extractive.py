@@ -163,6 +163,22 @@ def test_an_item_brings_its_sub_items_and_stops_at_the_next_item() -> None:
     assert _texts("服从村应急防控统一管理", [_hit(text)]) == [subs[0]]
 
 
+def test_a_list_asked_for_is_read_from_its_first_item_to_its_last() -> None:
+    items = [
+        "1. 企业注册地、税务征管关系及统计关系均在本区；",
+        "2. 近三年内未发生重大安全、质量事故或严重环境违法行为；",
+        "3. 未被列入严重失信主体名单。",
+    ]
+    conditions = _hit("\n".join(items), ("高新技术企业培育奖励办法", "三、申请条件"))
+    assert reach("高新技术企业奖励的申请条件是什么？") == LIST_QUESTION_REACH
+    assert _texts("高新技术企业奖励的申请条件是什么？", [conditions]) == items
+    # Not asked for a list: the first item is one item.
+    assert _texts("企业注册地有什么规定", [conditions]) == items[:1]
+    # A later item does not bring its siblings: only the list's first one opens it.
+    later = _hit("\n".join(items[1:]), ("高新技术企业培育奖励办法", "三、申请条件"))
+    assert _texts("有哪些严重失信主体名单的要求？", [later]) == items[2:]
+
+
 def test_a_sentence_that_runs_into_its_list_brings_the_rest_of_it() -> None:
     lead = "申请办理时，需提交如下材料：1.停征污水处理费审批表(原件1份)。"
     items = ["2.营业执照复印件。", "3.法人证书复印件。"]
