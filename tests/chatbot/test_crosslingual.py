@@ -202,10 +202,17 @@ within 5 business days after we receive the item.
 Meals during business travel are covered by a daily allowance of 60 euros.
 """
 
+SUPPORT = """# Example Cloud Support Service Level Agreement
+
+Standard support is available Monday to Friday.
+"""
+
 RELIEF = """示例市支持中小微企业纾困发展若干措施
 
 第四条 稳岗返还
 对上年度不裁员的中小微企业，按上年度实际缴纳失业保险费的60%予以返还。
+第三条 上云用云奖励
+企业购买工业互联网平台服务的，按实际支付费用的50%给予奖励，连续支持不超过2年。
 第五条 贷款贴息
 对新增流动资金贷款的中小微企业，按贷款市场报价利率的50%给予贴息，单户企业年度贴息总额不超过100万元。
 第七条 申报时间
@@ -218,6 +225,7 @@ def test_a_library_of_both_languages_is_searched_in_the_one_that_answers(
 ) -> None:
     (tmp_path / "refunds.md").write_text(REFUNDS, encoding="utf-8")
     (tmp_path / "relief.txt").write_text(RELIEF, encoding="utf-8")
+    (tmp_path / "support.md").write_text(SUPPORT, encoding="utf-8")
     assert not ingest_paths([tmp_path], ingestor).failed
     retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig(top_k=3))
 
@@ -237,3 +245,5 @@ def test_a_library_of_both_languages_is_searched_in_the_one_that_answers(
     assert "Refunds are issued" in first("Can I get a refund?")
     # Words of expense policies: 餐补 (a meal allowance), 一天 (per day).
     assert "daily allowance" in first("餐补一天多少钱？")
+    # 补贴 is not "support": "Cloud support" does not answer about a cloud subsidy.
+    assert "连续支持" in first("上云补贴能拿几年？")
