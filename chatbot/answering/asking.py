@@ -27,6 +27,8 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         ),
     ),
     (re.compile(r"电话|热线|号码|\b(?:phone|hotline|call)\b", re.I), re.compile(r"\d[\d-]{3,}\d")),
+    # How many copies ("需要交几份材料？"): a count of copies (一式两份), not any number.
+    (re.compile(r"几份|多少份"), re.compile(r"[\d一二两三四五六七八九十]+份")),
     (
         re.compile(r"网站|网址|网页|链接|\b(?:website|url|link)\b", re.I),
         re.compile(r"https?://|www\.|\.(?:com|cn|org|gov|net)\b"),

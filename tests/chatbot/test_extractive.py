@@ -425,6 +425,17 @@ def test_a_list_of_materials_covers_the_words_that_ask_for_it() -> None:
     assert select_sentences(question, [timed], 1)[0].score < 0.5
 
 
+def test_a_question_for_a_count_of_copies_is_answered_by_one() -> None:
+    # 几份 asks for a count, and 一式两份 gives one: the words that ask are covered.
+    counted = answer_pattern("需要交几份纸质材料？")
+    assert counted is not None and counted.search("并将纸质材料一式两份报送")
+    assert not counted.search("劳动者一方在十人以上")  # a number, but not of copies
+    copies = _hit("企业在线填报，并将纸质材料一式两份报送主管部门。")
+    no_count = _hit("企业在线填报，并将纸质材料报送主管部门。")
+    with_count = select_sentences("需要交几份纸质材料？", [copies], 1)[0].score
+    assert with_count > select_sentences("需要交几份纸质材料？", [no_count], 1)[0].score + 0.2
+
+
 def test_the_everyday_words_that_ask_for_an_amount_weigh_nothing() -> None:
     plain = question_tokens("贷款贴息多少？")
     assert question_tokens("贷款贴息最多能拿多少？") == plain
