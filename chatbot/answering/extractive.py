@@ -231,7 +231,7 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     # A lower level holds the higher ones: "5.村民等在村人员责任。" reads on into its own "（1）…",
     # and stops at "6.". A list's first item, asked for a list, reads on through its siblings.
     own = marker_level(lead.text)
-    whole_list = scale > 1 and own is not None and _FIRST_ITEM.match(lead.text) is not None
+    whole_list = opens_list(lead.text, scale)
     previous = lead.text
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
@@ -244,6 +244,12 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
         size += len(s.text)
         previous = s.text
     return taken
+
+
+def opens_list(sentence: str, scale: float) -> bool:
+    """Whether ``sentence`` is a list's first item (一、 （一） 1. (1)) read for a question that
+    asks for a list (``scale``, its ``reach``, above 1): it reads on through its siblings."""
+    return scale > 1 and marker_level(sentence) is not None and bool(_FIRST_ITEM.match(sentence))
 
 
 def _answer_length(sentence: str) -> int:

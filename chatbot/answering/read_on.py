@@ -19,6 +19,7 @@ from chatbot.answering.extractive import (
     _is_heading,
     _once,
     _reach_chars,
+    opens_list,
     reach,
     split_sentences,
 )
@@ -106,15 +107,19 @@ def _read_on(
             lines = [(a, b) for a, b in rest if not _is_heading(text[a:b], headings)]
         return (spans + lines)[: max(0, LIST_LINES - taken)]
     own = marker_level(run[0].text)
+    # A list asked for goes on through its next items, each of them a passage under its own
+    # heading ("（二）改造项目补助。").
+    whole_list = opens_list(run[0].text, scale)
     size = sum(_answer_length(s.text) for s in run) + sum(b - a for a, b in spans)
     limit = _reach_chars(text, scale)
     previous = text[spans[-1][0] : spans[-1][1]] if spans else run[-1].text
     for a, b in rest:
         sentence = text[a:b]
+        sibling = whole_list and marker_level(sentence) == own
         if (
             size >= limit
-            or _is_heading(sentence, headings)
-            or _ends_item(sentence, own)
+            or (_is_heading(sentence, headings) and not sibling)
+            or (_ends_item(sentence, own) and not sibling)
             or _asks_next(previous, sentence)
         ):
             break

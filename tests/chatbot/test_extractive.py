@@ -292,6 +292,34 @@ def test_a_list_goes_on_through_passages_of_one_item_each() -> None:
     assert quoted == [lead, long_item]
 
 
+def test_a_list_asked_for_goes_on_through_items_that_head_their_own_passages() -> None:
+    titles = ["（一）诊断服务补贴。", "（二）改造项目补助。", "（三）上云用云奖励。"]
+    bodies = [
+        "按诊断服务费用的80%给予补贴，每家企业最高不超过5万元。",
+        "按设备和软件投资额的20%给予补助，单个项目最高不超过300万元。",
+        "按当年实际支付费用的50%给予奖励，每家企业每年最高不超过10万元。",
+    ]
+    chunks, start = [], 0
+    for n, (title, body) in enumerate(zip(titles, bodies, strict=True)):
+        text = title + body  # as the notice writes it: the item's name opens its line
+        path = ("数字化转型的通知", "二、支持内容", title.rstrip("。"))  # and heads its passage
+        chunks.append(replace(_hit(text, path).chunk, chunk_id=f"c{n}", ordinal=n, start=start,
+                              end=start + len(text)))  # fmt: skip
+        start += len(text) + 1
+    after = {c.chunk_id: nxt for c, nxt in pairwise(chunks)}
+    first = Hit(chunk=chunks[0], score=1.0)
+
+    def quoted(question: str) -> list[str]:
+        chosen = select_sentences(question, [first], 2)
+        _, sentences = run_on([first], chosen, lambda c: after.get(c.chunk_id), reach(question))
+        return [s.text for s in sentences]
+
+    listed = quoted("数字化转型有哪些补贴？")
+    assert [t for t in titles if t in listed] == titles
+    # Asked about the first item only, the reading stops at the next one.
+    assert titles[1] not in quoted("诊断服务补贴最高多少？")
+
+
 def test_a_run_on_starts_after_the_overlap_and_only_after_a_passage_end() -> None:
     first, second = _pieces("疫情期间。" + PREAMBLE, PREAMBLE[-10:] + "\n" + ITEMS[0], overlap=10)
     chosen = select_sentences("延长春节假期的具体安排", [first], 1)
