@@ -214,9 +214,10 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     (up to ``LIST_LINES`` lines); else the sentences right after it up to ``CONTINUE_CHARS`` in
     all (scaled to the passage's script and by ``scale``, the question's ``reach``), stopping
     at a heading, at the start of a numbered item as high as the one ``lead`` starts (its own
-    sub-items go on), or of any item when ``lead`` starts none, or at the next question of a
-    Q&A notice (``_asks_next``). A table row (``parse_row``) is whole on its own: it brings
-    nothing, and the next row is another answer."""
+    sub-items go on, and so do its siblings when it opens a list asked for: ``opens_list``), or
+    of any item when ``lead`` starts none, or at the next question of a Q&A notice
+    (``_asks_next``). A table row (``parse_row``) is whole on its own: it brings nothing, and
+    the next row is another answer."""
     if parse_row(lead.text):
         return []
     after = sorted(
