@@ -50,7 +50,7 @@ def test_english_questions_find_and_quote_chinese_policies(settings: Settings) -
     # Floors just below the measured values (docs/experiments/quality-notes.md, "English
     # questions over Chinese policies" and "Both languages in one library").
     assert len(found) >= 26, [r.question for r in answerable if r not in found]
-    assert len(quoted) >= 25, [(r.question, r.answer) for r in answerable if r not in quoted]
+    assert len(quoted) >= 26, [(r.question, r.answer) for r in answerable if r not in quoted]
     assert len(refused) >= 10, [(r.question, r.answer) for r in unanswerable if not r.refused]
     assert not any(r.refused for r in answerable)
     # The framing follows the question's language; the quote stays the policy's own Chinese.
