@@ -80,6 +80,15 @@ _INTRODUCES = re.compile(rf"(?:[：:]|如下[。.]?|as follows\.?)$|[：:]\s*(?:
 _ASKS = re.compile(r"[？?][”’」』)）]*$")
 # ... unless the question mark is a web address's ("…go to: https://example.com/prefs.html?").
 _URL_AT_END = re.compile(r"https?://\S*$")
+# A question about who issued a policy or when: the signature answers it.
+_ASKS_SIGNATURE = re.compile(r"发布|印发|发文|出台|签发|落款|颁布|公布|发的|\bissued\b", re.I)
+# A notice's signature after its last clause: the issuing body alone on its line, or the date
+# alone ("示例市人民政府", "2026年3月20日"). A quote that reads on stops there: it says nothing.
+_SIGNATURE = re.compile(
+    r"^\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|[\u4e00-\u9fff（）()]{2,40}(?:人民政府|办公室|办公厅|委员会|指挥部|领导小组|局|厅|委|部|署|中心))"
+    r"\s*$"
+)
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
@@ -159,6 +168,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     q_tokens = question_tokens(question)
     holds, asking = asking_tokens(question)
     framing_is_context = not ASKS_FRAMING.search(question)
+    signed = _ASKS_SIGNATURE.search(question) is not None
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
@@ -169,7 +179,9 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
         # (``AnswerService._with_body``).
         lines_too = all(heading for *_, heading in lines)
         for start, end, sentence, heading in lines:
-            if lines_too or not heading:
+            # A signature line (the issuing body, the date) answers only who issued the
+            # policy and when, though its date would look like the answer to "什么时候".
+            if (lines_too or not heading) and (signed or not _SIGNATURE.match(sentence)):
                 own = set(tokenize(sentence)) & q_tokens
                 if holds is not None and holds.search(sentence):
                     own |= asking
@@ -237,7 +249,7 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= limit or s is None or _asks_next(previous, s.text):
+        if size >= limit or s is None or _asks_next(previous, s.text) or _SIGNATURE.match(s.text):
             break
         if _ends_item(s.text, own) and not (whole_list and marker_level(s.text) == own):
             break  # a sibling goes on only for a whole list

@@ -11,6 +11,7 @@ from itertools import takewhile
 from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.extractive import (
     _INTRODUCES,
+    _SIGNATURE,
     LIST_LINES,
     Sentence,
     _answer_length,
@@ -121,6 +122,7 @@ def _read_on(
             or (_is_heading(sentence, headings) and not sibling)
             or (_ends_item(sentence, own) and not sibling)
             or _asks_next(previous, sentence)
+            or _SIGNATURE.match(sentence)
         ):
             break
         spans.append((a, b))

@@ -179,6 +179,23 @@ def test_a_list_asked_for_is_read_from_its_first_item_to_its_last() -> None:
     assert _texts("有哪些严重失信主体名单的要求？", [later]) == items[2:]
 
 
+def test_a_notice_signature_is_quoted_only_when_asked_who_issued_it_or_when() -> None:
+    last = "（三）本通知自2026年4月1日起施行。政策咨询电话：0000-12345678。"
+    signature = ["示例市人民政府", "2026年3月20日"]
+    notice = _hit("\n".join([last, *signature]), ("关于支持数字化转型的通知",))
+    # Reading on from the last clause stops at the signature.
+    assert _texts("政策咨询电话是多少？", [notice]) == [
+        "（三）本通知自2026年4月1日起施行。",
+        "政策咨询电话：0000-12345678。",
+    ]
+    # Its date is not an answer to when the policy applies...
+    applies = {x.text for x in score_sentences("这个通知什么时候施行？", [notice])}
+    assert not set(signature) & applies
+    # ...but may be one to when the notice was issued.
+    issued = {x.text for x in score_sentences("这个通知是哪天印发的？", [notice])}
+    assert set(signature) <= issued
+
+
 def test_a_sentence_that_runs_into_its_list_brings_the_rest_of_it() -> None:
     lead = "申请办理时，需提交如下材料：1.停征污水处理费审批表(原件1份)。"
     items = ["2.营业执照复印件。", "3.法人证书复印件。"]
