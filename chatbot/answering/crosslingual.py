@@ -189,7 +189,7 @@ def _holds(text: str, tokens: list[str], meaning: str) -> bool:
     n = len(stems)
     if n < len(_WORD.findall(meaning)):
         return re.search(rf"(?<!\w){re.escape(meaning)}(?!\w)", text, re.IGNORECASE) is not None
-    return n > 0 and any(tokens[i : i + n] == stems for i in range(len(tokens) - n + 1))
+    return _in_a_row(tokens, stems)
 
 
 def _holds_as_asked(text: str, tokens: list[str], words: tuple[str, ...]) -> bool:
@@ -197,8 +197,13 @@ def _holds_as_asked(text: str, tokens: list[str], words: tuple[str, ...]) -> boo
     as the same keyword tokens in a row."""
     if not words[0].isascii():
         return "".join(words) in text
+    return _in_a_row(tokens, list(words))
+
+
+def _in_a_row(tokens: list[str], words: list[str]) -> bool:
+    """Whether ``words`` (at least one) stand in ``tokens`` one after another."""
     n = len(words)
-    return any(tuple(tokens[i : i + n]) == words for i in range(len(tokens) - n + 1))
+    return n > 0 and any(tokens[i : i + n] == words for i in range(len(tokens) - n + 1))
 
 
 def coverage(

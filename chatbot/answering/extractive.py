@@ -249,14 +249,32 @@ def _following(lead: Sentence, ranked: list[Sentence], hit: Hit, scale: float) -
     for start, _ in split_sentences(hit.chunk.text[lead.end :]):
         s = by_start.get(lead.end + start)
         # s is None for a heading line, which is never ranked.
-        if size >= limit or s is None or _asks_next(previous, s.text) or _SIGNATURE.match(s.text):
+        if (
+            size >= limit
+            or s is None
+            or _asks_next(previous, s.text)
+            or ends_reading(s.text, own, whole_list)
+        ):
             break
-        if _ends_item(s.text, own) and not (whole_list and marker_level(s.text) == own):
-            break  # a sibling goes on only for a whole list
         taken.append(s)
         size += len(s.text)
         previous = s.text
     return taken
+
+
+def next_in_list(sentence: str, own: int | None, whole_list: bool) -> bool:
+    """Whether ``sentence`` starts the next item of a list read whole (``opens_list``): an
+    item at ``own``, the level of the list's first."""
+    return whole_list and marker_level(sentence) == own
+
+
+def ends_reading(sentence: str, own: int | None, whole_list: bool) -> bool:
+    """Whether a reading-on from an item of level ``own`` stops before ``sentence``: at a
+    notice's signature, or at an item as high as ``own`` (``_ends_item``) unless it is the
+    next item of a list read whole."""
+    if _SIGNATURE.match(sentence):
+        return True
+    return _ends_item(sentence, own) and not next_in_list(sentence, own, whole_list)
 
 
 def opens_list(sentence: str, scale: float) -> bool:

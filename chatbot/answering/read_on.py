@@ -11,15 +11,15 @@ from itertools import takewhile
 from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.extractive import (
     _INTRODUCES,
-    _SIGNATURE,
     LIST_LINES,
     Sentence,
     _answer_length,
     _asks_next,
-    _ends_item,
     _is_heading,
     _once,
     _reach_chars,
+    ends_reading,
+    next_in_list,
     opens_list,
     reach,
     split_sentences,
@@ -116,13 +116,11 @@ def _read_on(
     previous = text[spans[-1][0] : spans[-1][1]] if spans else run[-1].text
     for a, b in rest:
         sentence = text[a:b]
-        sibling = whole_list and marker_level(sentence) == own
         if (
             size >= limit
-            or (_is_heading(sentence, headings) and not sibling)
-            or (_ends_item(sentence, own) and not sibling)
+            or (_is_heading(sentence, headings) and not next_in_list(sentence, own, whole_list))
+            or ends_reading(sentence, own, whole_list)
             or _asks_next(previous, sentence)
-            or _SIGNATURE.match(sentence)
         ):
             break
         spans.append((a, b))
