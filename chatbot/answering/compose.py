@@ -44,13 +44,21 @@ def build_messages(question: str, hits: list[Hit], language: str, today: date) -
     ]
 
 
+def names(title: str, quote: str) -> bool:
+    """Whether ``title`` names its document before ``quote``: not when the document has none,
+    or when its title is only its opening words (a document without a heading), which the
+    quote would then repeat."""
+    title, quote = "".join(title.split()), "".join(quote.split())
+    return bool(title) and not (quote.startswith(title) or title.startswith(quote))
+
+
 def extractive_answer(
     question: str, hits: list[Hit], sentences: list[Sentence], language: str
 ) -> Answer:
     """Selected sentences verbatim; each run of sentences from one passage ends with that
     passage's citation mark. Sentences on separate lines (list items) stay on separate lines;
     in Chinese a new run starts on a new line, so two quotes never read as one sentence. When
-    the runs come from more than one policy, each opens with its policy's name."""
+    the runs come from more than one policy, each opens with its policy's name, if it has one."""
     numbers: dict[int, int] = {}
     quotes: dict[int, list[str]] = {}
     space = "" if language == "zh" else " "
@@ -60,8 +68,9 @@ def extractive_answer(
     for i, s in enumerate(sentences):
         n = numbers.setdefault(s.hit_index, len(numbers) + 1)
         quotes.setdefault(s.hit_index, []).append(s.text)
+        title = hits[s.hit_index].chunk.title
         if several and (i == 0 or sentences[i - 1].hit_index != s.hit_index):
-            text += QUOTE_SOURCE[language].format(title=hits[s.hit_index].chunk.title)
+            text += QUOTE_SOURCE[language].format(title=title) if names(title, s.text) else ""
         text += s.text
         nxt = sentences[i + 1] if i + 1 < len(sentences) else None
         if nxt is not None and nxt.hit_index == s.hit_index:

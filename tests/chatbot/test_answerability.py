@@ -183,3 +183,20 @@ def test_quotes_from_two_policies_say_which_is_which() -> None:
     )
     one = extractive_answer("申报时间？", hits[:1], sentences[:1], "zh").answer
     assert one == "根据现有政策文件：\n拨付奖励资金。[1]"  # one policy: no names needed
+
+
+def test_a_title_that_is_only_the_opening_words_is_not_repeated_as_a_name() -> None:
+    from chatbot.answering.compose import extractive_answer
+    from chatbot.answering.extractive import Sentence
+    from index_store.records import Chunk, Hit
+
+    # Documents without a heading: their titles are their first words.
+    texts = ["专用票据无法补开，但可申请打印存储明细。", "交款完毕后可领取专用票据。"]
+    titles = ["专用票据无法补开，但可", "交款完毕后可领取专用票据。"]
+    hits = [
+        Hit(Chunk(f"d{i}:0", f"d{i}", 0, t, 0, len(t), (title,), None, f"d{i}.md", title), 1.0)
+        for i, (t, title) in enumerate(zip(texts, titles, strict=True))
+    ]
+    sentences = [Sentence(i, 0, len(t), t, 1.0) for i, t in enumerate(texts)]
+    answer = extractive_answer("专用票据遗失能补开吗？", hits, sentences, "zh").answer
+    assert answer == f"根据现有政策文件：\n{texts[0]}[1]\n{texts[1]}[2]"
