@@ -37,7 +37,7 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         # "申报需要哪些材料？" is answered by the list of materials, whatever verb it uses.
         re.compile(
-            r"(?:需要|要|应当?|须)?(?:提交|提供|准备|携带|递交)?(?:哪些|什么|何种)(?:申请|申报)?材料"
+            r"(?:需要|要|应当?|须)?(?:提交|提供|准备|携带|递交|交)?(?:哪些|什么|何种)(?:申请|申报)?材料"
             r"|\bwhat documents\b",
             re.I,
         ),
@@ -73,6 +73,12 @@ _AMOUNT_FRAMING = re.compile(
     r"|(?<=多少)钱"
 )
 
+# The modal verb before what is asked: "贷款贴息需要什么条件？" asks what "贷款贴息什么条件" does,
+# "要交什么材料" what "什么材料" does. Policies write 应当 or 须, so 需要 would weigh the most.
+_MODAL_FRAMING = re.compile(
+    r"(?:需要|要|得|应该)(?:提交|提供|准备|满足|具备|符合|达到)?(?=什么|哪些|何种|啥|多少|多久|多长|几)"
+)
+
 # "Can I get a refund?" asks what "refund" does: policies rarely write "get", so as a keyword
 # it would weigh the most and pick any sentence that happens to use it.
 _GETTING = re.compile(r"\b(?:get|gets|getting|got)\b", re.I)
@@ -93,14 +99,16 @@ _MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
 
 def question_tokens(question: str) -> set[str]:
     """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
-    that ask for an amount (``_AMOUNT_FRAMING``), "get" (``_GETTING``) or what to do
+    that ask for an amount (``_AMOUNT_FRAMING``), the modal verb before what is asked
+    (``_MODAL_FRAMING``), "get" (``_GETTING``) or what to do
     (``_ACTION_FRAMING``, and then ``_MEETING``)."""
     return set(tokenize(unframed(question)))
 
 
 def unframed(question: str) -> str:
-    """``question`` without the everyday words that ask for an amount or what to do."""
-    text = _GETTING.sub(" ", _AMOUNT_FRAMING.sub("，", question))
+    """``question`` without the everyday words that ask for an amount or what to do, and the
+    modal verb before what is asked."""
+    text = _GETTING.sub(" ", _AMOUNT_FRAMING.sub("，", _MODAL_FRAMING.sub("", question)))
     framed = _ACTION_FRAMING.sub("，", text)
     return framed if framed == text else _MEETING.sub("，", framed)
 

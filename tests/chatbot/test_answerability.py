@@ -112,6 +112,20 @@ def test_the_demo_answers_across_its_two_languages(demo_store: Demo) -> None:
     assert not cap.refused and "第五条" in cap.citations[0].locator and "100万元" in cap.answer
 
 
+def test_the_demo_answers_what_a_policy_requires(
+    demo_store: Demo,
+) -> None:
+    store, settings = demo_store
+    service = build_answer_service(settings, store, with_llm=False)
+    # Policies write 应 and 须, not 需要: the question's 需要 weighed the most and was refused.
+    conditions = service.ask("贷款贴息需要什么条件？")
+    assert not conditions.refused and "第五条" in conditions.citations[0].locator
+    assert "应成立满1年" in conditions.answer
+    # 第六条's materials are for every support of the measures, 稳岗返还 among them.
+    materials = service.ask("稳岗返还要交什么材料？")
+    assert not materials.refused and "上年度失业保险缴费证明" in materials.answer
+
+
 @pytest.mark.parametrize(
     ("reranker", "question", "clause", "quoted"),
     [
