@@ -19,8 +19,10 @@ from chatbot.answering.extractive import (
     has_body,
     score_sentences,
     select_sentences,
+    swapped,
 )
 from chatbot.answering.position import PassageReader
+from chatbot.answering.questions import elliptical
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever
 from index_store.ids import chunk_id
@@ -103,7 +105,14 @@ class EvidenceFinder:
         idf = self.passages.keyword_index().idf
         # Sentences answer the question as asked; the expanded follow-up query only helps
         # when the question alone matches nothing.
-        sentences = select_sentences(question, hits, self.max_sentences, idf)
+        previous = query.removesuffix(question).strip()
+        if previous and elliptical(question):
+            ranked = swapped(
+                score_sentences(question, hits, idf), score_sentences(previous, hits, idf)
+            )
+            sentences = choose_sentences(question, hits, ranked, self.max_sentences)
+        else:
+            sentences = select_sentences(question, hits, self.max_sentences, idf)
         best = max((s.score for s in sentences), default=0.0)
         if query != question and best < FOLLOW_UP_MIN_COVERAGE:
             sentences = select_sentences(query, hits, self.max_sentences, idf)

@@ -17,7 +17,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatbot.answering.asking import (
     ASKS_FRAMING,
@@ -41,6 +41,9 @@ _SENTENCE_END = re.compile(
 RANK_DECAY = 0.06  # each lower passage rank costs 6 % of a sentence's score
 CONTEXT_WEIGHT = 0.5  # a question word found only in the passage's title or headings
 SECOND_SENTENCE_SHARE = 0.75  # further sentences must score this share of the best one
+# A follow-up that swaps a part ("And for Standard customers?"): the sentences holding this share
+# of the best one's coverage of it may lead, by how much of the earlier question they hold.
+SWAPPED_SHARE = 0.5
 LIST_LINES = 6  # lines a "以下材料：" sentence may bring along
 # A chosen sentence brings the sentences after it in its passage, up to this many characters
 # with it, stopping where a new numbered item starts: the sentence that shares the question's
@@ -344,6 +347,36 @@ def select_sentences(
     the lines after it in its passage (it introduces a list), up to ``LIST_LINES``; any other
     brings the sentences that follow it (see ``_following``)."""
     return choose_sentences(question, hits, score_sentences(question, hits, idf_fn), max_sentences)
+
+
+def swapped(own: list[Sentence], before: list[Sentence]) -> list[Sentence]:
+    """The ranking for a follow-up that swaps one part of the question before it ("And for
+    Standard customers?" after a question on severity-1 response times). ``own`` ranks the
+    sentences by the follow-up's words, ``before`` by the earlier question's. Of the sentences
+    that hold at least ``SWAPPED_SHARE`` of what the best one holds of the follow-up, the one
+    that holds most of the earlier question leads (2.1's response times, not the support hours
+    that also say "Standard" and "customer"); the others rank by their own coverage scaled by
+    how much of the earlier question they hold, so one on the new part alone is not quoted
+    beside it. The lead takes the best coverage, which refusal reads, as before."""
+    if not own or own[0].score <= 0:
+        return own
+    held = {(s.hit_index, s.start): s.score for s in before}
+    top = own[0].score
+    close = [s for s in own if s.score >= SWAPPED_SHARE * top]
+    most = max(held.get((s.hit_index, s.start), 0.0) for s in close)
+    if most <= 0:
+        return own
+    # Ties on both keep the ranking's order (passage rank, then position).
+    lead = max(close, key=lambda s: (held.get((s.hit_index, s.start), 0.0), s.score))
+    rest = [
+        replace(
+            s, score=s.score * (0.5 + 0.5 * min(1.0, held.get((s.hit_index, s.start), 0.0) / most))
+        )
+        for s in own
+        if s is not lead
+    ]
+    ranked = [replace(lead, score=top), *rest]
+    return sorted(ranked, key=lambda s: (-s.score, s.hit_index, s.start))
 
 
 def choose_sentences(

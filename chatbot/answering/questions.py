@@ -14,6 +14,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|此外|它|这|and\b|what about|how about|also\b)", re.I)
 
 
+# A follow-up that swaps one part of the question before it and asks nothing of its own: "And
+# for Standard customers?", "What about severity 2?", "重新认定呢？" (a 呢 question without a
+# question word of its own).
+_ELLIPTICAL = re.compile(
+    r"^(?:and\s+)?(?:for|what about|how about)\b"
+    r"(?!.*\b(?:what|when|how|who|which|where|why|is|are|do|does|can)\b)"
+    r"|^(?!.*(?:什么|哪|多少|多久|多长|怎|如何|几|吗|是否|谁|为何)).*呢[？?]?$",
+    re.I,
+)
+
+
+def elliptical(question: str) -> bool:
+    """Whether ``question`` swaps one part of the question before it and so asks what that
+    question asked ("And for Standard customers?", "重新认定呢？")."""
+    return _ELLIPTICAL.search(question.strip()) is not None
+
+
 @dataclass(frozen=True)
 class Turn:
     """One earlier message of the conversation."""

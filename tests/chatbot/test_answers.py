@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.answering.evidence import RefusalPolicy
-from chatbot.answering.questions import Turn, follow_up_query
+from chatbot.answering.questions import Turn, elliptical, follow_up_query
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.answering.service import AnswerConfig, AnswerService
@@ -155,6 +155,60 @@ def test_follow_up_query_heuristic() -> None:
     assert follow_up_query("最多补多少？", [*run, Turn("user", long_question)]) == (
         f"{long_question} 最多补多少？"
     )
+
+
+def test_a_follow_up_that_only_swaps_a_part_is_told_from_one_that_asks() -> None:
+    for swapped in (
+        "And for Standard customers?",
+        "What about severity 2?",
+        "重新认定呢？",
+        "国企的呢",
+    ):
+        assert elliptical(swapped), swapped
+    for asks in (
+        "那怎么申请？",
+        "那申报截止时间是什么时候呢？",
+        "What about the deadline, when is it?",
+        "For the next item, are family plans covered?",
+    ):
+        assert not elliptical(asks), asks
+    assert not elliptical("贷款贴息需要什么条件？")
+
+
+@pytest.mark.parametrize(
+    ("run", "quoted", "not_quoted"),
+    [
+        # "Standard" and "customer" are also in the support-hours sentence; the follow-up asks
+        # what the question before it asked, for Standard.
+        (
+            [
+                "What is the first response time for severity 1 incidents?",
+                "And for Standard customers?",
+            ],
+            "4 hours for Standard",
+            "Monday to Friday",
+        ),
+        (["首次认定高企奖励多少？", "重新认定呢？"], "10万元", "30万元"),
+        (["首次认定高企奖励多少？", "重新认定呢？", "从外地迁入的呢？"], "20万元", "10万元"),
+        (
+            ["What's the refund window for opened items?", "And for digital goods?"],
+            "non-refundable once downloaded",
+            "restocking fee",
+        ),
+    ],
+)
+def test_a_follow_up_that_swaps_a_part_is_answered_for_that_part(
+    service: AnswerService, run: list[str], quoted: str, not_quoted: str
+) -> None:
+    history: list[Turn] = []
+    for question in run[:-1]:
+        history += [
+            Turn("user", question),
+            Turn("assistant", service.ask(question, history).answer),
+        ]
+    answer = service.ask(run[-1], history)
+    assert not answer.refused
+    assert quoted in answer.answer and not_quoted not in answer.answer, answer.answer
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "问" * 2001])

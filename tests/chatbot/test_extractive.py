@@ -481,6 +481,26 @@ def test_a_question_for_a_count_of_copies_is_answered_by_one() -> None:
     assert with_count > select_sentences("需要交几份纸质材料？", [no_count], 1)[0].score + 0.2
 
 
+def test_a_swapped_follow_up_leads_with_what_the_question_before_it_asked() -> None:
+    from chatbot.answering.extractive import Sentence, swapped
+
+    hours, severity1, other = (
+        Sentence(0, 0, 10, "Standard support is available Monday to Friday.", 0.94),
+        Sentence(1, 0, 10, "Severity 1: first response within 4 hours for Standard.", 0.50),
+        Sentence(2, 0, 10, "Credits must be requested within 30 days.", 0.10),
+    )
+    before = [replace(severity1, score=0.71), replace(hours, score=0.18)]
+    ranked = swapped([hours, severity1, other], before)
+    # The lead takes the best coverage of the follow-up (refusal reads it); the sentence on the
+    # new part alone falls below the share a second quote needs.
+    assert ranked[0].text == severity1.text and ranked[0].score == 0.94
+    assert ranked[1].text == hours.text and ranked[1].score < 0.75 * 0.94
+    # Below half of the best coverage a sentence cannot lead, however much of the earlier
+    # question it holds; with nothing of the earlier question held, the order stays.
+    assert swapped([hours, other], [replace(other, score=1.0)])[0].text == hours.text
+    assert swapped([hours, severity1], []) == [hours, severity1]
+
+
 def test_the_modal_verb_before_what_is_asked_weighs_nothing() -> None:
     plain = question_tokens("贷款贴息什么条件？")
     assert question_tokens("贷款贴息需要什么条件？") == plain
