@@ -22,6 +22,8 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
             rf"|\b{_MONTHS} \d{{1,2}}\b|\b\d{{1,2}} {_MONTHS}"
             # A time limit answers "when" as a date does: "受理后15个工作日内", "within 5 days".
             r"|\d+个?(?:工作日|自然日|日|天|周|月|年)(?:内|以内|之内)"
+            # So does a term's length: "贴息期限不超过1年", "有效期3年", "为期3个月".
+            r"|期限?(?:为|不超过|最长)?\d+个?(?:工作日|自然日|日|天|周|月|年)"
             r"|\bwithin \d+ (?:business |working |calendar )?(?:hours?|days?|weeks?|months?)\b",
             re.I,
         ),
@@ -87,11 +89,19 @@ _GETTING = re.compile(r"\b(?:get|gets|getting|got)\b", re.I)
 # The words that ask what to do and name nothing: "遇到寒潮我该怎么办" asks what "寒潮" does.
 # Answers say what to do without these words, which would weigh the most.
 _ACTION_FRAMING = re.compile(
-    r"(?:我们?|你们?|您|大家)?(?:该|应该|应当|要|需要|可以)?"
-    r"(?:怎么办|咋办|怎么做|如何做|怎么处理|如何处理|怎么应对|如何应对|怎样应对|怎么处置|如何处置)"
+    r"(?:我们?|你们?|您|大家)?(?:该|应该|应当|应|要|需要|可以)?"
+    r"(?:(?:怎么|如何|怎样)(?:办|做|处理|应对|处置)|咋办)"
     r"(?=呢|啊|呀|吗|[\s，。？！?!、；;]|$)"  # the question's end: not 怎么办理
 )
 
+
+# Colloquial question words, read as the ones the framing rules know: "登山中注意啥？" asks what
+# "登山中注意什么？" does. No passage writes 啥, which would weigh the most.
+_COLLOQUIAL = (("啥", "什么"), ("咋", "怎么"))
+
+# The asker's wish that opens a question: "我想学车，如何选择驾校？" asks what
+# "学车，如何选择驾校？" does.
+_WISHING = re.compile(r"^(?:请问)?(?:我|我们|本人)(?:想要|想|打算|准备)")
 
 # What such a question is about is what one meets: "遇到" in "遇到寒潮怎么办" frames it too.
 _MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
@@ -100,14 +110,18 @@ _MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
 def question_tokens(question: str) -> set[str]:
     """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
     that ask for an amount (``_AMOUNT_FRAMING``), the modal verb before what is asked
-    (``_MODAL_FRAMING``), "get" (``_GETTING``) or what to do
-    (``_ACTION_FRAMING``, and then ``_MEETING``)."""
+    (``_MODAL_FRAMING``), the asker's wish (``_WISHING``), "get" (``_GETTING``) or what to do
+    (``_ACTION_FRAMING``, and then ``_MEETING``); colloquial question words (啥, 咋) read as
+    the ones these rules know."""
     return set(tokenize(unframed(question)))
 
 
 def unframed(question: str) -> str:
-    """``question`` without the everyday words that ask for an amount or what to do, and the
-    modal verb before what is asked."""
+    """``question`` without the everyday words that ask for an amount or what to do, the modal
+    verb before what is asked and the asker's wish; 啥 and 咋 read as 什么 and 怎么."""
+    for said, meant in _COLLOQUIAL:
+        question = question.replace(said, meant)
+    question = _WISHING.sub("", question)
     text = _GETTING.sub(" ", _AMOUNT_FRAMING.sub("，", _MODAL_FRAMING.sub("", question)))
     framed = _ACTION_FRAMING.sub("，", text)
     return framed if framed == text else _MEETING.sub("，", framed)

@@ -509,6 +509,22 @@ def test_the_modal_verb_before_what_is_asked_weighs_nothing() -> None:
     assert "需要" in question_tokens("是否需要缴纳个税？")  # not before what is asked: a word
 
 
+def test_colloquial_and_wishing_words_frame_a_question_as_their_plain_forms_do() -> None:
+    assert question_tokens("登山中注意啥？") == question_tokens("登山中注意什么？")
+    assert question_tokens("咋申请？") == question_tokens("怎么申请？")
+    assert question_tokens("我想学车，如何选择驾校？") == question_tokens("学车，如何选择驾校？")
+    assert question_tokens("被咬伤应怎样处置") == question_tokens("被咬伤如何处置")
+    # Only the asker's opening wish: a policy's 计划 or 准备 is what a question may ask about.
+    assert "准备" in question_tokens("开学前学校准备工作有哪些？")
+
+
+def test_a_terms_length_answers_how_long_it_lasts() -> None:
+    timed = answer_pattern("贴息期限最长多久？")
+    assert timed is not None
+    assert timed.search("贴息期限不超过1年") and timed.search("有效期3年")
+    assert not timed.search("连续支持不超过2年")  # a limit on support, not a term
+
+
 def test_the_everyday_words_that_ask_for_an_amount_weigh_nothing() -> None:
     plain = question_tokens("贷款贴息多少？")
     assert question_tokens("贷款贴息最多能拿多少？") == plain
