@@ -90,7 +90,7 @@ _GETTING = re.compile(r"\b(?:get|gets|getting|got)\b", re.I)
 # Answers say what to do without these words, which would weigh the most.
 _ACTION_FRAMING = re.compile(
     r"(?:我们?|你们?|您|大家)?(?:该|应该|应当|应|要|需要|可以)?"
-    r"(?:(?:怎么|如何|怎样)(?:办|做|处理|应对|处置)|咋办)"
+    r"(?:怎么|如何|怎样)(?:办|做|处理|应对|处置)"
     r"(?=呢|啊|呀|吗|[\s，。？！?!、；;]|$)"  # the question's end: not 怎么办理
 )
 

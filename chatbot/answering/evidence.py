@@ -103,8 +103,9 @@ class EvidenceFinder:
         hits = self.retriever.search(query, top_k=top_k or self.top_k, filters=filters)
         hits = [self._with_body(h) for h in hits]
         idf = self.passages.keyword_index().idf
-        # Sentences answer the question as asked; the expanded follow-up query only helps
-        # when the question alone matches nothing.
+        # Sentences answer the question as asked. A follow-up that swaps a part of the question
+        # before it leads with what that question asked (``swapped``); the expanded follow-up
+        # query picks them only when the question alone matches nothing.
         previous = query.removesuffix(question).strip()
         if previous and elliptical(question):
             ranked = swapped(

@@ -360,18 +360,20 @@ def swapped(own: list[Sentence], before: list[Sentence]) -> list[Sentence]:
     beside it. The lead takes the best coverage, which refusal reads, as before."""
     if not own or own[0].score <= 0:
         return own
-    held = {(s.hit_index, s.start): s.score for s in before}
+    earlier = {(s.hit_index, s.start): s.score for s in before}
+
+    def held(s: Sentence) -> float:
+        return earlier.get((s.hit_index, s.start), 0.0)
+
     top = own[0].score
     close = [s for s in own if s.score >= SWAPPED_SHARE * top]
-    most = max(held.get((s.hit_index, s.start), 0.0) for s in close)
+    most = max(held(s) for s in close)
     if most <= 0:
         return own
     # Ties on both keep the ranking's order (passage rank, then position).
-    lead = max(close, key=lambda s: (held.get((s.hit_index, s.start), 0.0), s.score))
+    lead = max(close, key=lambda s: (held(s), s.score))
     rest = [
-        replace(
-            s, score=s.score * (0.5 + 0.5 * min(1.0, held.get((s.hit_index, s.start), 0.0) / most))
-        )
+        replace(s, score=s.score * (0.5 + 0.5 * min(1.0, held(s) / most)))
         for s in own
         if s is not lead
     ]
