@@ -99,13 +99,19 @@ def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
 @lru_cache(maxsize=1)
 def chinese_glossary() -> dict[str, tuple[str, ...]]:
     """Chinese word -> English equivalents: ``glossary_zh_en.tsv``, then the English glossary
-    read backwards (its Chinese words that are words, not "50%")."""
+    read backwards (its Chinese words that are words, not "50%"), except for a word whose
+    equivalents start with ``=``: those are all it means. 申请 is "apply for", and read
+    backwards it would also be "apply", which "This policy applies to…" holds."""
     words: dict[str, list[str]] = {}
+    only: set[str] = set()
     for word, equivalents in _read(CHINESE_GLOSSARY_FILE):
+        if equivalents and equivalents[0].startswith("="):
+            only.add(word)
+            equivalents = [equivalents[0].removeprefix("=").strip(), *equivalents[1:]]
         words.setdefault(word, []).extend(equivalents)
     for term, chinese in _read(GLOSSARY_FILE):
         for word in chinese:
-            if _CJK_WORD.fullmatch(word):
+            if _CJK_WORD.fullmatch(word) and word not in only:
                 words.setdefault(word, []).append(term)
     return {word: tuple(dict.fromkeys(english)) for word, english in words.items()}
 
@@ -192,12 +198,33 @@ def _holds(text: str, tokens: list[str], meaning: str) -> bool:
     return _in_a_row(tokens, stems)
 
 
-def _holds_as_asked(text: str, tokens: list[str], words: tuple[str, ...]) -> bool:
-    """Whether ``text`` holds a term in the question's own words: Chinese as written, English
-    as the same keyword tokens in a row."""
+def _holds_as_asked(text: str, tokens: list[str], term: Term) -> bool:
+    """Whether ``text`` holds a term in the question's own language: its words (Chinese as
+    written, English as the same keyword tokens in a row), or a word the glossary gives the
+    same meaning (``synonyms``: 在线 for 线上, both "online")."""
+    words = term.words
     if not words[0].isascii():
-        return "".join(words) in text
-    return _in_a_row(tokens, list(words))
+        if "".join(words) in text:
+            return True
+    elif _in_a_row(tokens, list(words)):
+        return True
+    return any(_holds(text, tokens, w) for w in synonyms(term))
+
+
+@lru_cache(maxsize=4096)
+def synonyms(term: Term) -> tuple[str, ...]:
+    """The words of the term's own language that the glossary gives one of its meanings:
+    read there and back (线上 -> online -> 在线, 网上; "refund" -> 退款 -> "money back")."""
+    if not term.meanings:
+        return ()
+    if term.words[0].isascii():
+        back = chinese_glossary()
+        found = [e for m in term.meanings for e in back.get(m, ())]
+    else:
+        there = glossary()
+        found = [c for m in term.meanings for c in there.get(tuple(tokenize(m)), ())]
+    own = " ".join(term.words) if term.words[0].isascii() else "".join(term.words)
+    return tuple(w for w in dict.fromkeys(found) if w != own)
 
 
 def _in_a_row(tokens: list[str], words: list[str]) -> bool:
@@ -210,14 +237,14 @@ def coverage(
     found: Iterable[Term], text: str, weight: Callable[[Term], float], as_asked: bool = False
 ) -> float:
     """The share of the terms' weight whose meaning ``text`` holds (any of its words for it),
-    or with ``as_asked`` the share it holds in the question's own words."""
+    or with ``as_asked`` the share it holds in the question's own language (``_holds_as_asked``)."""
     found = list(found)
     total = sum(weight(t) for t in found)
     if total <= 0:
         return 0.0
     tokens = tokenize(text)
     if as_asked:
-        held = sum(weight(t) for t in found if _holds_as_asked(text, tokens, t.words))
+        held = sum(weight(t) for t in found if _holds_as_asked(text, tokens, t))
     else:
         held = sum(weight(t) for t in found if any(_holds(text, tokens, w) for w in t.meanings))
     return held / total
@@ -282,7 +309,7 @@ def best_coverage(
     as_asked: bool = False,
 ) -> float:
     """The best share of the terms' meaning that one of the passages holds (title path
-    included); with ``as_asked``, in the question's own words. Both weigh the same terms
+    included); with ``as_asked``, in the question's own language. Both weigh the same terms
     alike, so a passage in each language can be compared."""
     weight = term_weight(idf)
     found = list(found)

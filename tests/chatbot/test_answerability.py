@@ -125,6 +125,13 @@ def test_the_demo_answers_what_a_policy_requires(
     materials = service.ask("稳岗返还要交什么材料？")
     assert not materials.refused and "上年度失业保险缴费证明" in materials.answer
 
+    # "applies" in the refund policy's scope sentence is 适用, not 办理 or 申报: neither question
+    # is answered from it (the first names 居住证, which no policy does; 在线 is 线上).
+    for question in ("办理居住证需要什么条件？", "线上怎么申报？"):
+        answer = service.ask(question)
+        assert not any("Refund" in c.title for c in answer.citations), answer.answer
+        assert answer.language == "zh"
+
 
 @pytest.mark.parametrize(
     ("reranker", "question", "clause", "quoted"),

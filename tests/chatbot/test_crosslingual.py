@@ -164,6 +164,18 @@ def test_a_meaning_the_library_never_uses_is_unexpressed() -> None:
     assert unexpressed([unknown], idf) == []
 
 
+def test_a_word_of_the_same_meaning_holds_a_term_in_its_own_language() -> None:
+    weight = term_weight(lambda t: 1.0)
+    online, apply = terms("线上怎么申报？")
+    assert "在线" in crosslingual.synonyms(online)  # both "online"
+    chinese = "企业通过“示例市企业服务平台”在线提交申请。"
+    assert coverage([online], chinese, weight, as_asked=True) == 1.0
+    # 申报 is "apply for": "This policy applies to" is 适用, not an application.
+    scope = "This policy applies to all products bought online or in our shops."
+    assert coverage([apply], scope, weight) == 0.0
+    assert coverage([online], scope, weight) == 1.0
+
+
 def test_a_passage_in_the_question_language_holds_its_terms_as_asked() -> None:
     weight = term_weight(lambda t: 1.0)
     english = terms("How long is the refund window?")
