@@ -46,6 +46,21 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"材料|申请表|复印件|证明|凭证|证书|执照|\b(?:documents?|receipts?)\b", re.I),
     ),
     (
+        # "怎么申请？" asks for the procedure: where and how an application is made, not the
+        # conditions under a heading that also says 申请.
+        re.compile(
+            r"(?:怎么|如何|怎样|咋)(?:样)?(?:申请|申报|办理|提交|领取)|(?:申请|申报|办理)(?:流程|程序|方式|途径)"
+            r"|\bhow (?:do|can|to) (?:i |we |you )?(?:apply|claim|submit|request)\b",
+            re.I,
+        ),
+        re.compile(
+            r"向[^，。；]{1,30}(?:提出|提交|申请|申报|报送)|通过[^，。；]{1,30}(?:提交|申请|申报|办理|报送)"
+            r"|登录|到[^，。；]{1,20}办理|在线|网上|窗口|受理"
+            r"|\b(?:submit|contact|send|online|portal|form|through)\b",
+            re.I,
+        ),
+    ),
+    (
         re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
         re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
     ),

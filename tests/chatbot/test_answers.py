@@ -189,6 +189,8 @@ def test_a_follow_up_that_only_swaps_a_part_is_told_from_one_that_asks() -> None
             "Monday to Friday",
         ),
         (["首次认定高企奖励多少？", "重新认定呢？"], "10万元", "30万元"),
+        # Not a swap, but the same run: how to apply is the procedure, not the conditions list.
+        (["首次认定高企奖励多少？", "那怎么申请？"], "向区科学技术局提出申请", "未被列入严重失信"),
         (["首次认定高企奖励多少？", "重新认定呢？", "从外地迁入的呢？"], "20万元", "10万元"),
         (
             ["What's the refund window for opened items?", "And for digital goods?"],
@@ -197,7 +199,7 @@ def test_a_follow_up_that_only_swaps_a_part_is_told_from_one_that_asks() -> None
         ),
     ],
 )
-def test_a_follow_up_that_swaps_a_part_is_answered_for_that_part(
+def test_a_follow_up_is_answered_for_what_it_asks(
     service: AnswerService, run: list[str], quoted: str, not_quoted: str
 ) -> None:
     history: list[Turn] = []

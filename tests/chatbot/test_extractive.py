@@ -518,6 +518,19 @@ def test_colloquial_and_wishing_words_frame_a_question_as_their_plain_forms_do()
     assert "准备" in question_tokens("开学前学校准备工作有哪些？")
 
 
+def test_how_to_apply_is_answered_by_the_procedure_not_the_conditions() -> None:
+    procedure = answer_pattern("那怎么申请？")
+    assert procedure is not None
+    assert procedure.search("企业在认定结果公示后6个月内向区科学技术局提出申请")
+    assert procedure.search("企业通过“示例市企业服务平台”在线提交申请")
+    assert not procedure.search("1. 企业注册地、税务征管关系及统计关系均在本区；")
+    assert answer_pattern("How do I apply for the subsidy?") is procedure
+    steps = _hit("企业在认定结果公示后6个月内向区科学技术局提出申请。", ("四、办理流程",))
+    rules = _hit("1. 企业注册地、税务征管关系及统计关系均在本区；", ("三、申请条件",), n=1)
+    chosen = select_sentences("那怎么申请？", [rules, steps], 1)
+    assert chosen[0].text.startswith("企业在认定结果公示后")
+
+
 def test_a_terms_length_answers_how_long_it_lasts() -> None:
     timed = answer_pattern("贴息期限最长多久？")
     assert timed is not None
