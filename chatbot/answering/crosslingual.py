@@ -203,12 +203,8 @@ def _holds_as_asked(text: str, tokens: list[str], term: Term) -> bool:
     written, English as the same keyword tokens in a row), or a word the glossary gives the
     same meaning (``synonyms``: 在线 for 线上, both "online")."""
     words = term.words
-    if not words[0].isascii():
-        if "".join(words) in text:
-            return True
-    elif _in_a_row(tokens, list(words)):
-        return True
-    return any(_holds(text, tokens, w) for w in synonyms(term))
+    written = _in_a_row(tokens, list(words)) if words[0].isascii() else "".join(words) in text
+    return written or any(_holds(text, tokens, w) for w in synonyms(term))
 
 
 @lru_cache(maxsize=4096)

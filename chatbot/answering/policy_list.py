@@ -74,30 +74,30 @@ def asks_for_lapsed(question: str) -> bool:
     words = re.findall(r"[a-z]+", question.lower())
     if words:
         asks = bool(_EN_LAPSED_ASKS & set(words)) or "no longer" in " ".join(words)
-        return (
-            asks
-            and bool(_EN_OBJECT & set(words))
-            and bool(_EN_LIST & set(words))
-            and all(w in _EN_FILLER or w in _EN_OBJECT or w in _EN_LAPSED for w in words)
-        )
-    text = _PUNCTUATION.sub("", question)
-    if not _ZH_LAPSED_ASKS.search(text) or not _ZH_LIST.search(text):
-        return False
-    rest = _ZH_FILLER.sub("", _ZH_LAPSED.sub("", text))
-    return _ZH_OBJECT.fullmatch(rest) is not None
+    else:
+        asks = _ZH_LAPSED_ASKS.search(_PUNCTUATION.sub("", question)) is not None
+    return asks and _asks_for_list(question, _EN_LAPSED, _ZH_LAPSED)
 
 
 def asks_for_catalogue(question: str) -> bool:
     """Whether ``question`` asks which policies there are, naming no topic of its own."""
+    return _asks_for_list(question)
+
+
+def _asks_for_list(
+    question: str, en_also: frozenset[str] = frozenset(), zh_also: re.Pattern[str] | None = None
+) -> bool:
+    """Whether ``question`` asks for a list of policies and, without the filler words (and
+    ``en_also`` or ``zh_also``, the words of a narrower list), names only policies."""
     words = re.findall(r"[a-z]+", question.lower())
     if words:
         return (
             bool(_EN_OBJECT & set(words))
             and bool(_EN_LIST & set(words))
-            and all(w in _EN_FILLER or w in _EN_OBJECT for w in words)
+            and all(w in _EN_FILLER or w in _EN_OBJECT or w in en_also for w in words)
         )
     text = _PUNCTUATION.sub("", question)
-    rest = _ZH_FILLER.sub("", text)
+    rest = _ZH_FILLER.sub("", zh_also.sub("", text) if zh_also else text)
     return bool(_ZH_LIST.search(text)) and _ZH_OBJECT.fullmatch(rest) is not None
 
 
