@@ -190,9 +190,9 @@ class TopicRoute:
 
     def find(self, asked: Asked) -> Evidence:
         topic = self._topic(asked)
-        found = self.finder.find(asked.question, asked.query, topic, asked.language)
+        found = self.finder.find_asked(asked, topic)
         if found.refused and topic is not asked.scope:  # the earlier policy does not say
-            found = self.finder.find(asked.question, asked.query, asked.scope, asked.language)
+            found = self.finder.find_asked(asked, asked.scope)
         return found
 
     def _topic(self, asked: Asked) -> Scope:
@@ -224,7 +224,7 @@ class WideningRoute:
         if not found.refused or not self.library.out_of_force_widens(asked.scope):
             return found
         wider_scope = replace(asked.scope, in_force_only=False)
-        wider = self.finder.find(asked.question, asked.query, wider_scope, asked.language)
+        wider = self.finder.find_asked(asked, wider_scope)
         if wider.refused:
             return found
         return replace(wider, notice=NOT_IN_FORCE_NOTICE[asked.language])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from chatbot.answering import crosslingual
-from chatbot.answering.asked import Evidence
+from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.documents import Library
 from chatbot.answering.extractive import (
     SECOND_SENTENCE_SHARE,
@@ -22,7 +22,7 @@ from chatbot.answering.extractive import (
     swapped,
 )
 from chatbot.answering.position import PassageReader
-from chatbot.answering.questions import elliptical
+from chatbot.answering.questions import earlier_query, elliptical
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever
 from index_store.ids import chunk_id
@@ -94,22 +94,33 @@ class EvidenceFinder:
         self.top_k = top_k
         self.max_sentences = max_sentences
 
+    def find_asked(self, asked: Asked, scope: Scope) -> Evidence:
+        """:meth:`find` for a question as the routes see it, searched within ``scope``."""
+        earlier = earlier_query(asked.history)
+        return self.find(asked.question, asked.query, scope, asked.language, earlier=earlier)
+
     def find(
-        self, question: str, query: str, scope: Scope, language: str, top_k: int | None = None
+        self,
+        question: str,
+        query: str,
+        scope: Scope,
+        language: str,
+        top_k: int | None = None,
+        earlier: str = "",
     ) -> Evidence:
         """Passages for ``query`` within ``scope``, the sentences that answer ``question``, and
-        whether they are too weak to answer from (refuse)."""
+        whether they are too weak to answer from (refuse). ``earlier`` is what the question
+        before it searched for: a follow-up that only swaps a part of it asks what it asked."""
         filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=top_k or self.top_k, filters=filters)
         hits = [self._with_body(h) for h in hits]
         idf = self.passages.keyword_index().idf
         # Sentences answer the question as asked. A follow-up that swaps a part of the question
-        # before it leads with what that question asked (``swapped``); the expanded follow-up
-        # query picks them only when the question alone matches nothing.
-        previous = query.removesuffix(question).strip()
-        if previous and elliptical(question):
+        # before it leads with what that question asked (``swapped``); the follow-up query
+        # picks them only when the question alone matches nothing.
+        if earlier and elliptical(question):
             ranked = swapped(
-                score_sentences(question, hits, idf), score_sentences(previous, hits, idf)
+                score_sentences(question, hits, idf), score_sentences(earlier, hits, idf)
             )
             sentences = choose_sentences(question, hits, ranked, self.max_sentences)
         else:

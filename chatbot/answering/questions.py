@@ -56,11 +56,17 @@ def follow_up_query(question: str, history: Sequence[Turn]) -> str:
     question's topic into retrieval ("那申报截止时间呢？"). A run of them carries the topic of
     the question that began it: after "房租减免有哪些规定？" and "国企的呢？", "最多补多少？" is
     still about 房租减免."""
+    return _carried(question, earlier_query(history) or None)
+
+
+def earlier_query(history: Sequence[Turn]) -> str:
+    """What the last user question of ``history`` searched for, with the topic it carried; ""
+    when there is none."""
     query: str | None = None
     for turn in history:
         if turn.role == "user":
             query = _carried(turn.content, query)
-    return _carried(question, query)
+    return query or ""
 
 
 def _carried(question: str, previous: str | None) -> str:
@@ -68,6 +74,6 @@ def _carried(question: str, previous: str | None) -> str:
     if previous is None:
         return question
     short = len(question) < 14 if detect_language(question) == "zh" else len(question.split()) < 7
-    if short or _FOLLOW_UP.match(question):
+    if short or _FOLLOW_UP.match(question) or elliptical(question):
         return f"{previous} {question}"
     return question

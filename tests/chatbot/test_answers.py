@@ -145,6 +145,9 @@ def test_follow_up_query_heuristic() -> None:
     )
     long_question = "小微企业如何申请首次认定高新技术企业奖励资金？"
     assert follow_up_query(long_question, history) == long_question
+    # However long, a follow-up that only swaps a part asks about the topic before it.
+    swap = "对于从外地整体迁入本市的高新技术企业呢？"
+    assert follow_up_query(swap, history) == f"稳岗返还的比例是多少？ {swap}"
     assert follow_up_query(
         "What about digital goods?", [Turn("user", "Refund window?")]
     ).startswith("Refund window?")

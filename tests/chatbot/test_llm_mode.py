@@ -201,6 +201,19 @@ def test_follow_up_is_condensed_by_the_llm(make_service) -> None:  # type: ignor
     assert any("15个工作日" in c.text for c in answer.citations)
 
 
+def test_a_swapping_follow_up_falls_back_to_what_the_question_before_asked(make_service) -> None:  # type: ignore[no-untyped-def]
+    # The condensed query is the model's own wording; the fallback's quote still answers the
+    # earlier question for the part the follow-up swaps, not the sentence sharing most words.
+    service, _ = make_service(
+        [("text", "Standard customers first response time"), ("status", 401, {})]
+    )
+    first = "What is the first response time for severity 1 incidents?"
+    history = [Turn("user", first), Turn("assistant", "1 hour for Premium[1]")]
+    answer = service.ask("And for Standard customers?", history)
+    assert answer.mode == "extractive" and not answer.refused
+    assert "4 hours for Standard" in answer.answer and "Monday to Friday" not in answer.answer
+
+
 def test_a_positional_follow_up_gives_the_model_the_next_article_first(make_service) -> None:  # type: ignore[no-untyped-def]
     service, stub = make_service(
         [("text", "稳岗返还的下一条规定了什么？"), ("stream", ["第五条规定贷款贴息[1]"])]
