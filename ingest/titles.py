@@ -13,11 +13,16 @@ from index_store.records import SourceDocument
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _FRONT_TITLE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _TITLE_MAX = 80
+# A Chinese notice copied from a web page as one line opens with its title, then a space and
+# the addressees or the text: "…若干措施的通知 各设区市人民政府，…".
+_OPENING_TITLE = re.compile(
+    r"^\S{4,78}?(?:通知|办法|措施|意见|方案|规定|细则|条例|决定|公告|通告|批复|指引|指南)(?=\s)"
+)
 
 
 def guess_title(text: str, fallback: str) -> str:
     """The ``title:`` of a markdown page's front matter, else its first markdown heading, else a
-    short first line, else ``fallback``."""
+    short first line, else the policy title a long first line opens with, else ``fallback``."""
     front = FRONT_MATTER.match(text)
     if front:
         found = _FRONT_TITLE.search(front.group(1) or "")
@@ -31,7 +36,10 @@ def guess_title(text: str, fallback: str) -> str:
     for line in text.splitlines():
         line = line.strip()
         if line:
-            return line if len(line) <= _TITLE_MAX else fallback
+            if len(line) <= _TITLE_MAX:
+                return line
+            opening = _OPENING_TITLE.match(line)
+            return opening.group() if opening else fallback
     return fallback
 
 

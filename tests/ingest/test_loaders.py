@@ -64,6 +64,16 @@ def test_undecodable_text_fails_with_encoding_reason(tmp_path: Path, data: bytes
     assert info.value.reason == "encoding"
 
 
+def test_a_notice_on_one_line_is_titled_by_its_opening_title(tmp_path: Path) -> None:
+    title = "示例市人民政府关于印发支持中小微企业共渡难关若干措施的通知"
+    body = "各区人民政府，市政府各部门：现将《若干措施》印发给你们，请认真贯彻执行。" * 3
+    doc = load_file(write(tmp_path, "notice.txt", f"{title} {body}".encode()), MB)
+    assert doc.title == title
+    # A long first line that opens with no policy title keeps the file's name.
+    doc = load_file(write(tmp_path, "notes.txt", body.encode()), MB)
+    assert doc.title == "notes"
+
+
 def test_markdown_title_comes_from_first_heading(tmp_path: Path) -> None:
     doc = load_file(write(tmp_path, "travel.md", EN_POLICY.encode()), MB)
     assert doc.title == "Travel Expense Policy"
