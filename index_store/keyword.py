@@ -164,6 +164,9 @@ class BM25:
             (weights, row_idx, tf_matrix.indptr), shape=tf_matrix.shape
         )
 
+    def knows(self, token: str) -> bool:
+        return token in self.vocab
+
     def idf(self, token: str) -> float:
         col = self.vocab.get(token)
         return self.unseen_idf if col is None else float(self._idf[col])
@@ -205,6 +208,7 @@ class KeywordIndex:
             self._fields[name] = (codes, column)
         self._rows: dict[str, int] | None = None  # chunk id -> row, built on first use
         self._last_mask: tuple[dict[str, list[str]], np.ndarray] | None = None
+        self._written: dict[str, bool] = {}
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -238,6 +242,20 @@ class KeywordIndex:
             self._rows = {cid: i for i, cid in enumerate(self.chunk_ids)}
         rows = self._rows
         return [cid in rows and bool(mask[rows[cid]]) for cid in chunk_ids]
+
+    def knows(self, token: str) -> bool:
+        """Whether any indexed chunk holds the keyword token."""
+        return self._bm25.knows(token)
+
+    def writes(self, word: str) -> bool:
+        """Whether any indexed chunk writes ``word`` as a word or inside one: 社保 is written
+        where jieba reads 社保费 as one word (its character pair may only span two words, as
+        _高企 does in 提高企业). Scans the vocabulary once per word, then remembers."""
+        written = self._written.get(word)
+        if written is None:
+            written = any(word in token for token in self._bm25.vocab if token[0] != "_")
+            self._written[word] = written
+        return written
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a keyword token over the indexed chunks."""

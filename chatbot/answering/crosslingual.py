@@ -68,7 +68,7 @@ class Term:
     meanings: tuple[str, ...]
 
 
-def _read(path: Path) -> list[tuple[str, list[str]]]:
+def read_table(path: Path) -> list[tuple[str, list[str]]]:
     """A glossary file's lines as (term, its equivalents); a line without a tab is an error."""
     lines = path.read_text(encoding="utf-8").splitlines()
     entries: list[tuple[str, list[str]]] = []
@@ -78,8 +78,7 @@ def _read(path: Path) -> list[tuple[str, list[str]]]:
         term, tab, equivalents = line.partition("\t")
         if not tab:
             raise ConfigError(
-                f"{path}:{number}: a term, a tab, then its equivalents in the other language "
-                f"separated by |; got {line!r}"
+                f"{path}:{number}: a term, a tab, then its equivalents separated by |; got {line!r}"
             )
         entries.append((term.strip(), [w.strip() for w in equivalents.split("|") if w.strip()]))
     return entries
@@ -89,7 +88,7 @@ def _read(path: Path) -> list[tuple[str, list[str]]]:
 def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Stemmed English term -> Chinese equivalents; a term listed twice keeps both lists."""
     terms: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for english, chinese in _read(GLOSSARY_FILE):
+    for english, chinese in read_table(GLOSSARY_FILE):
         key = tuple(tokenize(english))
         if key:
             terms[key] = tuple(dict.fromkeys([*terms.get(key, ()), *chinese]))
@@ -104,12 +103,12 @@ def chinese_glossary() -> dict[str, tuple[str, ...]]:
     backwards it would also be "apply", which "This policy applies to…" holds."""
     words: dict[str, list[str]] = {}
     only: set[str] = set()
-    for word, equivalents in _read(CHINESE_GLOSSARY_FILE):
+    for word, equivalents in read_table(CHINESE_GLOSSARY_FILE):
         if equivalents and equivalents[0].startswith("="):
             only.add(word)
             equivalents = [equivalents[0].removeprefix("=").strip(), *equivalents[1:]]
         words.setdefault(word, []).extend(equivalents)
-    for term, chinese in _read(GLOSSARY_FILE):
+    for term, chinese in read_table(GLOSSARY_FILE):
         for word in chinese:
             if _CJK_WORD.fullmatch(word) and word not in only:
                 words.setdefault(word, []).append(term)

@@ -18,6 +18,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from chatbot.answering import crosslingual
+from chatbot.answering.abbreviations import spelled_out
 from chatbot.answering.asked import Asked, Evidence
 from chatbot.answering.compose import build_messages, extractive_answer, refusal_answer
 from chatbot.answering.documents import Library, TopicRoute, WideningRoute
@@ -166,7 +167,9 @@ class AnswerService:
             yield listed
             return
         asked = self.pick.rewrite(asked) or asked
-        asked = replace(asked, query=self._standalone(asked.question, asked.history))
+        query = self._standalone(asked.question, asked.history)
+        asked = replace(asked, question=self._spelled_out(asked.question))
+        asked = replace(asked, query=self._spelled_out(query))
         found = self.position.find(asked, self.config.top_k) or self.topic.find(asked)
         found = self.read_on.extend(asked, self.widening.widen(asked, found))
         answer = yield from self._write(asked, found)
@@ -190,8 +193,12 @@ class AnswerService:
         located = self.position.find(asked, top_k)
         if located is not None:
             return located.hits
-        query = follow_up_query(question, history)
+        query = self._spelled_out(follow_up_query(question, history))
         return self.retriever.search(query, top_k=top_k, filters=self.library.filters(scope))
+
+    def _spelled_out(self, text: str) -> str:
+        """``text`` with the abbreviations the library never writes spelled out as it does."""
+        return spelled_out(text, self.passages.keyword_index())
 
     def _asked(self, question: str, history: Sequence[Turn], scope: Scope | None) -> Asked:
         question = clean_question(question, self.config.max_question_chars)

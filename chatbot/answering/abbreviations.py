@@ -1,0 +1,49 @@
+"""Abbreviations a user writes and a policy spells out: 社保 for 社会保险, 高企 for 高新技术企业.
+
+A keyword the library never uses weighs the most in a sentence's coverage of the question, so
+"社保费可以缓缴吗？" would be refused beside "可缓缴社会保险费". The question is read with the full
+form instead, but only when the library never writes the abbreviation and does write the full
+form: a library that says 社保 keeps the user's word.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from chatbot.answering.crosslingual import read_table
+from index_store.keyword import KeywordIndex, tokenize
+
+ABBREVIATIONS_FILE = Path(__file__).parent / "data" / "abbreviations_zh.tsv"
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(abbreviation, its full forms), longest abbreviation first."""
+    table = [(short, tuple(full)) for short, full in read_table(ABBREVIATIONS_FILE)]
+    return tuple(sorted(table, key=lambda entry: -len(entry[0])))
+
+
+def spelled_out(question: str, library: KeywordIndex) -> str:
+    """``question`` with each abbreviation the library never writes replaced by the first of
+    its full forms the library does write: all of its character pairs, since jieba may read the
+    form as part of a longer word (社会保险 in 社会保险费)."""
+    for short, full_forms in abbreviations():
+        if short not in question or _written(short, library):
+            continue
+        written = (f for f in full_forms if all(library.knows(t) for t in _pairs(f)))
+        full = next(written, None)
+        if full is not None:
+            question = question.replace(short, full)
+    return question
+
+
+def _written(short: str, library: KeywordIndex) -> bool:
+    """Whether the library writes the abbreviation: as a word or inside one, or, for one of
+    three characters or more, in character pairs that jieba may have split it into (省人社厅).
+    A two-character one is one pair, which may span two words (提高企业 holds 高企)."""
+    return library.writes(short) or (len(short) > 2 and all(map(library.knows, _pairs(short))))
+
+
+def _pairs(text: str) -> list[str]:
+    return [t for t in tokenize(text) if t.startswith("_")]
