@@ -61,7 +61,26 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         ),
     ),
     (
-        re.compile(r"多少|几[个项条天年月次人家]|多长|多久|\bhow (?:much|many|long)\b", re.I),
+        # A ratio is written as a percentage or a share: "返还比例多少？" is answered by
+        # "60%予以返还".
+        re.compile(r"比例|比率|百分比|几成|\bwhat (?:percentage|share|proportion)\b", re.I),
+        re.compile(r"\d%|百分之|[一二三四五六七八九]成|\d ?percent\b|\bhalf\b", re.I),
+    ),
+    (
+        # How long asks for a length of time ("三个月", "15个工作日", "1年"), not any number: a
+        # year or a date ("2020年", "3月15日") holds a number too.
+        re.compile(r"多久|多长时间|多长|几个?(?:工作日|天|年|月|星期|周|小时)|\bhow long\b", re.I),
+        re.compile(
+            r"(?<![\d.月])(?:\d{1,3}|[一二两三四五六七八九十半]+)"
+            r"(?:个(?:工作日|自然日|月|星期|小时)|工作日|自然日|天|周|年|小时|日(?=内|以内|之内))"
+            r"|(?:有效期|执行期|期限)(?:为|至|到)"
+            r"|\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|thirty)[ -]"
+            r"(?:business |working |calendar )?(?:hours?|days?|weeks?|months?|years?)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"多少|几[个项条天年月次人家]|\bhow (?:much|many)\b", re.I),
         re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
     ),
 )
@@ -122,10 +141,20 @@ _WISHING = re.compile(r"^(?:请问)?(?:我|我们|本人)(?:想要|想|打算|�
 _MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
 
 
+# A reference to the policy at hand names nothing of it: "这些措施执行多久？" asks what "执行多久"
+# does. A policy calls itself 本政策 or 本办法 whatever the question calls it, so 措施 would weigh
+# as a word the answer lacks, and 这些, which no passage writes, the most.
+_POINTING = re.compile(
+    r"(?:这些|这个|这项|这份|这条|这一|这|该|本|上述|以上|此)(?:项|条|份)?"
+    r"(?:政策|措施|办法|规定|文件|通知|条款|条例|细则|意见|方案)"
+)
+
+
 def question_tokens(question: str) -> set[str]:
     """The keyword tokens a sentence's coverage of ``question`` counts: not the everyday words
     that ask for an amount (``_AMOUNT_FRAMING``), the modal verb before what is asked
-    (``_MODAL_FRAMING``), the asker's wish (``_WISHING``), "get" (``_GETTING``) or what to do
+    (``_MODAL_FRAMING``), the asker's wish (``_WISHING``), a reference to the policy at hand
+    (``_POINTING``), "get" (``_GETTING``) or what to do
     (``_ACTION_FRAMING``, and then ``_MEETING``); colloquial question words (啥, 咋) read as
     the ones these rules know."""
     return set(tokenize(unframed(question)))
@@ -133,10 +162,11 @@ def question_tokens(question: str) -> set[str]:
 
 def unframed(question: str) -> str:
     """``question`` without the everyday words that ask for an amount or what to do, the modal
-    verb before what is asked and the asker's wish; 啥 and 咋 read as 什么 and 怎么."""
+    verb before what is asked, the asker's wish and a reference to the policy at hand; 啥 and 咋
+    read as 什么 and 怎么."""
     for said, meant in _COLLOQUIAL:
         question = question.replace(said, meant)
-    question = _WISHING.sub("", question)
+    question = _POINTING.sub("，", _WISHING.sub("", question))
     text = _GETTING.sub(" ", _AMOUNT_FRAMING.sub("，", _MODAL_FRAMING.sub("", question)))
     framed = _ACTION_FRAMING.sub("，", text)
     return framed if framed == text else _MEETING.sub("，", framed)

@@ -607,3 +607,37 @@ def test_english_sentences_quoted_in_a_chinese_answer_keep_their_space() -> None
     ]
     answer = extractive_answer("退款多久到账？", [Hit(chunk, 1.0)], sentences, "zh").answer
     assert answer == f"根据现有政策文件：\n{text}[1]"
+
+
+def test_how_long_is_answered_by_a_length_of_time_not_any_number() -> None:
+    lasting = answer_pattern("这些措施执行多久？")
+    assert lasting is not None
+    for said in ("自政策发布之日起三个月", "最长不超过3个月", "15个工作日内完成审核", "30日内"):
+        assert lasting.search(said), said
+    for said in ("补助标准按照2020年的通知执行", "3月15日前申报", "给予30万元奖励"):
+        assert not lasting.search(said), said
+    english = answer_pattern("How long is the warranty?")
+    assert english is not None and english.search("a 2-year limited warranty")
+    assert not english.search("Call 555 0100 for warranty claims.")
+    dated = _hit("补助标准按照《关于2020年稳定运行措施的通知》执行。", ("十、完善政策执行",))
+    term = _hit("本政策执行期暂定为自政策发布之日起三个月。", ("十二、附则",), n=1)
+    assert _texts("这些措施执行多久？", [dated, term]) == [term.chunk.text]
+
+
+def test_a_ratio_is_answered_by_a_percentage() -> None:
+    ratio = answer_pattern("返还比例多少？")
+    assert ratio is not None and ratio.search("按实际缴纳失业保险费的60%予以返还")
+    assert not ratio.search("裁员30人以下的企业也可申请返还")
+    refund = _hit("按上年度实际缴纳失业保险费的60%予以返还。", ("第四条 稳岗返还",))
+    # Refusal reads this coverage: the percentage covers 比例, which the sentence never writes.
+    assert select_sentences("返还比例多少？", [refund], 1)[0].score == 1.0
+
+
+def test_a_reference_to_the_policy_at_hand_weighs_nothing() -> None:
+    assert question_tokens("这些措施执行多久？") == question_tokens("执行多久？")
+    assert question_tokens("本办法由谁负责解释？") == question_tokens("由谁负责解释？")
+    assert question_tokens("该政策适用于哪些企业？") == question_tokens("适用于哪些企业？")
+    # Only a reference to a policy: 本市 and 这些企业 name something.
+    assert "本市" in question_tokens("本市企业可以申请吗？")
+    assert "企业" in question_tokens("这些企业可以申请吗？")
+
