@@ -83,6 +83,7 @@ _INTRODUCES = re.compile(rf"(?:[：:]|如下[。.]?|as follows\.?)$|[：:]\s*(?:
 _ASKS = re.compile(r"[？?][”’」』)）]*$")
 # ... unless the question mark is a web address's ("…go to: https://example.com/prefs.html?").
 _URL_AT_END = re.compile(r"https?://\S*$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 # A question about who issued a policy or when: the signature answers it.
 _ASKS_SIGNATURE = re.compile(r"发布|印发|发文|出台|签发|落款|颁布|公布|发的|\bissued\b", re.I)
 # A notice's signature after its last clause: the issuing body alone on its line, or the date
@@ -185,7 +186,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
             # A signature line (the issuing body, the date) answers only who issued the
             # policy and when, though its date would look like the answer to "什么时候".
             if (lines_too or not heading) and (signed or not _SIGNATURE.match(sentence)):
-                own = set(tokenize(sentence)) & q_tokens
+                own = _held(tokenize(sentence), q_tokens)
                 if holds is not None and holds.search(sentence):
                     own |= asking
                 if framing_is_context and FRAMING.search(sentence):
@@ -211,6 +212,18 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
         for i, start, end, own, context in candidates
     ]
     return sorted(scored, key=lambda s: (-s.score, s.hit_index, s.start))
+
+
+def _held(tokens: list[str], q_tokens: set[str]) -> set[str]:
+    """The question's tokens among a sentence's, a question word counting as held inside a
+    longer word: jieba reads 执行期 and 社会保险费 as one word each, where the question has 执行
+    and 社会保险."""
+    own = set(tokens) & q_tokens
+    missing = {t for t in q_tokens - own if _CJK.match(t)}
+    if missing:
+        words = [t for t in tokens if len(t) > 2 and _CJK.match(t)]
+        own |= {t for t in missing if any(t in w for w in words)}
+    return own
 
 
 def reach(question: str) -> float:

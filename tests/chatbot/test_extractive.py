@@ -641,3 +641,10 @@ def test_a_reference_to_the_policy_at_hand_weighs_nothing() -> None:
     assert "本市" in question_tokens("本市企业可以申请吗？")
     assert "企业" in question_tokens("这些企业可以申请吗？")
 
+
+def test_a_question_word_is_held_inside_a_longer_word() -> None:
+    # jieba reads 社会保险费 and 执行期 as one word each; the question's 社会保险 and 执行 are in them.
+    insurance = _hit("经批准后可缓缴社会保险费，缓缴期间免收滞纳金。")
+    assert select_sentences("社会保险可以缓缴吗？", [insurance], 1)[0].score == 1.0
+    other = _hit("缓缴期间免收滞纳金。")
+    assert select_sentences("社会保险可以缓缴吗？", [other], 1)[0].score < 0.5
