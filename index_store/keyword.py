@@ -64,7 +64,8 @@ _jieba_lock = threading.Lock()
 _jieba_tokenizer: Any = None
 
 
-def _jieba_cut(text: str) -> list[str]:
+def jieba_words(text: str) -> list[str]:
+    """jieba's words of ``text`` (all of it, punctuation included), in order."""
     global _jieba_tokenizer
     with _jieba_lock:
         if _jieba_tokenizer is None:
@@ -94,7 +95,7 @@ def tokenize(text: str) -> list[str]:
 def _chinese_tokens(run: str) -> list[str]:
     """jieba words minus stopwords, plus character bigrams inside each stretch of non-stopword
     words (so "那审核要多久" yields 审核 and _审核, not _核要 or _要多)."""
-    words = _jieba_cut(run)
+    words = jieba_words(run)
     tokens = [w for w in words if w not in ZH_STOPWORDS]
     stretch = ""
     for word in [*words, ""]:

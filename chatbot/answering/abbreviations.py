@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from chatbot.answering.crosslingual import read_table
-from index_store.keyword import KeywordIndex, tokenize
+from index_store.keyword import KeywordIndex, jieba_words, tokenize
 
 ABBREVIATIONS_FILE = Path(__file__).parent / "data" / "abbreviations_zh.tsv"
 
@@ -34,8 +34,23 @@ def spelled_out(question: str, library: KeywordIndex) -> str:
         written = (f for f in full_forms if all(library.knows(t) for t in _pairs(f)))
         full = next(written, None)
         if full is not None:
-            question = question.replace(short, full)
+            question = _replaced(question, short, full)
     return question
+
+
+def _replaced(question: str, short: str, full: str) -> str:
+    """``question`` with ``short`` read as ``full`` where a word of the question starts with
+    it: 个税 is not in 哪几个税种 (哪几个, 税种), nor 高企 in 提高企业. jieba may split an
+    abbreviation it does not know (人社局: 人, 社局), so only where it starts counts."""
+    starts, at = set(), 0
+    for word in jieba_words(question):
+        starts.add(at)
+        at += len(word)
+    pieces, at = [], 0
+    while (found := question.find(short, at)) != -1:
+        pieces += [question[at:found], full if found in starts else short]
+        at = found + len(short)
+    return "".join([*pieces, question[at:]])
 
 
 def _written(short: str, library: KeywordIndex) -> bool:

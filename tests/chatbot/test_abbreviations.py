@@ -17,6 +17,16 @@ def test_an_abbreviation_the_library_never_writes_is_read_as_it_writes_it() -> N
     assert spelled_out("高企奖励多少？", library) == "高新技术企业奖励多少？"
 
 
+def test_only_a_word_that_starts_with_the_abbreviation_is_read_as_it() -> None:
+    library = _library("个人所得税免征。", "高新技术企业给予奖励。", "人力资源社会保障局负责解释。")
+    # 哪几个税种 holds 个税 across two words, 提高企业 holds 高企: neither is the abbreviation.
+    assert spelled_out("免征哪几个税种？", library) == "免征哪几个税种？"
+    assert spelled_out("如何提高企业效益？", library) == "如何提高企业效益？"
+    assert spelled_out("个税和高企呢？", library) == "个人所得税和高新技术企业呢？"
+    # jieba splits 人社局 into 人 and 社局: where it starts is enough.
+    assert spelled_out("人社局负责什么？", library) == "人力资源社会保障局负责什么？"
+
+
 def test_the_users_word_stays_when_the_library_writes_it_or_not_the_full_form() -> None:
     # jieba reads 社保费 as one word: the library still writes 社保.
     writes_it = _library("企业社保费减免三个月。", "经批准后可缓缴社会保险费。")
