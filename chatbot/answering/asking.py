@@ -5,12 +5,24 @@ policy (its purpose clause, its 文号 line) rather than answer about it."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from index_store.keyword import tokenize
 
 _MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_DATE = r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+_ISSUER = (
+    r"[\u4e00-\u9fff（）()]{2,40}"
+    r"(?:人民政府|办公室|办公厅|委员会|指挥部|领导小组|局|厅|委|部|署|中心)"
+)
+# A notice's signature after its last clause: the issuing body alone on its line, the date alone
+# ("示例市人民政府", "2026年3月20日"), or both on one line with the publication note, as a page
+# copied whole has them ("三明市人民政府 2020年2月4日 （此件主动公开）").
+SIGNATURE = re.compile(
+    rf"^\s*(?:{_DATE}|{_ISSUER}(?:\s*{_DATE})?)\s*(?:[（(]此件[^）)]{{0,10}}[）)])?\s*$"
+)
 # (what the question asks, what a sentence that answers it holds)
-_ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         re.compile(
             r"何时|什么时[候间]|哪一?天|几月|几号|截止|期限"
@@ -86,15 +98,46 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 
-def asked_for(question: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
-    return next(((asks, holds) for asks, holds in _ANSWER_TYPES if asks.search(question)), None)
+class AnswerType(NamedTuple):
+    """A kind of answer: the words that ask for it, what a sentence that gives it holds, and,
+    when they are more than ``asks`` finds, all the words of the question it answers."""
+
+    asks: re.Pattern[str]
+    holds: re.Pattern[str]
+    words: re.Pattern[str] | None = None
+
+
+# Who issued a policy, or when: its signature answers, though it writes none of 发布, 日期 or
+# 单位 (and a date in its text, 本通知自2026年4月1日起施行, is when it applies, not when issued).
+# 发布 and 公布 ask about the policy itself only beside it or at the question's end: 什么时候公布
+# 名单 asks for a date in its text.
+_PUBLISHED = r"(?:发布|出台|颁布|公布)"
+_POLICY = r"(?:通知|文件|政策|办法|措施|意见|方案|规定|细则|条例|公告)"
+_ISSUED = AnswerType(
+    re.compile(
+        rf"发文|落款|印发|签发|{_PUBLISHED}的?(?:日期|时间|单位|机关|部门)"
+        rf"|{_POLICY}[^，。？?]{{0,8}}{_PUBLISHED}|{_PUBLISHED}的?(?:这个|该|本)?{_POLICY}"
+        rf"|{_PUBLISHED}的?[吗呢]?[？?]?$"
+    ),
+    SIGNATURE,
+    re.compile(
+        r"(?:发布|印发|发文|出台|签发|颁布|公布)的?|落款|日期|时间|什么时[候间]|何时|哪一?天"
+        r"|单位|机关|部门|谁"
+    ),
+)
+_ANSWER_TYPES = (_ISSUED, *(AnswerType(asks, holds) for asks, holds in _TYPES))
+
+
+def asked_for(question: str) -> AnswerType | None:
+    return next((t for t in _ANSWER_TYPES if t.asks.search(question)), None)
 
 
 def answer_pattern(question: str) -> re.Pattern[str] | None:
-    """What a sentence that answers ``question`` holds, when the question asks for a date,
-    a phone number, a website, an e-mail address, materials or an amount; else None."""
+    """What a sentence that answers ``question`` holds, when the question asks who issued the
+    policy or when, or for a date, a ratio, a length of time, a phone number, a website, an
+    e-mail address, materials, the procedure or an amount; else None."""
     asked = asked_for(question)
-    return asked[1] if asked else None
+    return asked.holds if asked else None
 
 
 # The everyday words around 多少 (or 多久) that ask for an amount and name nothing:
@@ -179,8 +222,8 @@ def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
     asked = asked_for(question)
     if asked is None:
         return None, set()
-    asks, holds = asked
-    return holds, question_tokens(question) - question_tokens(asks.sub("，", question))
+    words = asked.words or asked.asks
+    return asked.holds, question_tokens(question) - question_tokens(words.sub("，", question))
 
 
 # A policy's framing rather than its content: the purpose clause ("第一条 为推动…，制定本办法。")

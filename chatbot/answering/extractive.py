@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from chatbot.answering.asking import (
     ASKS_FRAMING,
     FRAMING,
+    SIGNATURE,
     answer_pattern,
     asking_tokens,
     question_tokens,
@@ -86,13 +87,7 @@ _URL_AT_END = re.compile(r"https?://\S*$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # A question about who issued a policy or when: the signature answers it.
 _ASKS_SIGNATURE = re.compile(r"发布|印发|发文|出台|签发|落款|颁布|公布|发的|\bissued\b", re.I)
-# A notice's signature after its last clause: the issuing body alone on its line, or the date
-# alone ("示例市人民政府", "2026年3月20日"). A quote that reads on stops there: it says nothing.
-_SIGNATURE = re.compile(
-    r"^\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
-    r"|[\u4e00-\u9fff（）()]{2,40}(?:人民政府|办公室|办公厅|委员会|指挥部|领导小组|局|厅|委|部|署|中心))"
-    r"\s*$"
-)
+# A quote that reads on stops at a notice's signature (``SIGNATURE``): it says nothing.
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount
 # ranks the sentences that hold one this much higher ("可以通过哪个网站办理？" is answered by the
@@ -185,7 +180,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
         for start, end, sentence, heading in lines:
             # A signature line (the issuing body, the date) answers only who issued the
             # policy and when, though its date would look like the answer to "什么时候".
-            if (lines_too or not heading) and (signed or not _SIGNATURE.match(sentence)):
+            if (lines_too or not heading) and (signed or not SIGNATURE.match(sentence)):
                 own = _held(tokenize(sentence), q_tokens)
                 if holds is not None and holds.search(sentence):
                     own |= asking
@@ -288,7 +283,7 @@ def ends_reading(sentence: str, own: int | None, whole_list: bool) -> bool:
     """Whether a reading-on from an item of level ``own`` stops before ``sentence``: at a
     notice's signature, or at an item as high as ``own`` (``_ends_item``) unless it is the
     next item of a list read whole."""
-    if _SIGNATURE.match(sentence):
+    if SIGNATURE.match(sentence):
         return True
     return _ends_item(sentence, own) and not next_in_list(sentence, own, whole_list)
 
@@ -329,10 +324,11 @@ def _lead_in(lead: Sentence, ranked: list[Sentence], hit: Hit) -> list[Sentence]
     """The sentences before ``lead`` back to the start of the numbered item it lies in, or of
     its paragraph when it does not start one, when that start is at most ``LEAD_IN_CHARS``
     (scaled to the passage's script) before it; else the sentence right before it when ``lead``
-    opens by pointing back ("该项措施是…"). None when ``lead`` starts an item itself, or a
-    heading or the passage start comes first."""
+    opens by pointing back ("该项措施是…"). None when ``lead`` starts an item itself or is a
+    signature (it ends the last item rather than belonging to it), or a heading or the passage
+    start comes first."""
     text = hit.chunk.text
-    if _ITEM_START.match(lead.text) or parse_row(lead.text):
+    if _ITEM_START.match(lead.text) or parse_row(lead.text) or SIGNATURE.match(lead.text):
         return []
     # A lead that starts a line may be one of an item's lines (a markdown bullet), so only the
     # item start bounds it.

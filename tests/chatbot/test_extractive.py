@@ -194,6 +194,20 @@ def test_a_notice_signature_is_quoted_only_when_asked_who_issued_it_or_when() ->
     # ...but may be one to when the notice was issued.
     issued = {x.text for x in score_sentences("这个通知是哪天印发的？", [notice])}
     assert set(signature) <= issued
+    # The signature answers who issued it and when, though it writes none of 发布, 日期 or 单位,
+    # and it is quoted alone: it ends the last item rather than belonging to it.
+    for question in ("这个通知什么时候发布的？", "发布日期是哪天？", "发文单位是谁？"):
+        assert _texts(question, [notice], 3) == signature, question
+        assert select_sentences(question, [notice], 3)[0].score == 1.0
+    # A page copied whole has both on one line, with its publication note.
+    copied = _hit("（三）本措施自发布之日起施行。 三明市人民政府 2020年2月4日 （此件主动公开）")
+    assert _texts("发布日期是哪天？", [copied]) == ["三明市人民政府 2020年2月4日 （此件主动公开）"]
+    # A question about what the policy says will be published is not about the signature: a
+    # date in its text answers it.
+    listed = answer_pattern("什么时候公布认定名单？")
+    assert listed is not None and listed.search("认定名单于每年7月20日前公布")
+    guide = _hit("\n".join(["市工业和信息化局于每年3月发布申报指南。", *signature]), n=1)
+    assert _texts("什么时候发布申报指南？", [guide]) == ["市工业和信息化局于每年3月发布申报指南。"]
 
 
 def test_a_sentence_that_runs_into_its_list_brings_the_rest_of_it() -> None:
