@@ -39,12 +39,19 @@ class Features:
     answerable: float = 0.0  # the second stage's probability for the best passage, if any
 
 
-def features(retriever: HybridRetriever, queries: list[EvalQuery]) -> list[Features]:
-    """Evidence strength for each question, searched within its scope if it has one."""
+def features(
+    retriever: HybridRetriever, queries: list[EvalQuery], without_gold: bool = False
+) -> list[Features]:
+    """Evidence strength for each question, searched within its scope if it has one, or, with
+    ``without_gold``, among every document but the ones that answer it."""
     idf = retriever.store.keyword_index().idf
+    # An eval set names a document by its source, as the eval index ingests it.
+    sources = sorted({d.source for d in retriever.store.documents()}) if without_gold else []
     out = []
     for q in queries:
-        filters = {"source": list(q.scope)} if q.scope else None
+        filters: dict[str, list[str]] | None = {"source": list(q.scope)} if q.scope else None
+        if without_gold:
+            filters = {"source": [s for s in sources if s not in q.gold_doc_ids]}
         hits = retriever.search(q.question, top_k=5, filters=filters)
         found = evidence(hits, select_sentences(q.question, hits, 3, idf))
         out.append(Features(*found, (hits[0].answerable or 0.0) if hits else 0.0))
@@ -73,7 +80,8 @@ def calibrate(
 
 
 # (answerable set, set whose questions it must refuse, language). The privacy questions are
-# not asked of the handbook: its legal and security pages answer many of them.
+# not asked of the handbook: its legal and security pages answer many of them. The privacy set
+# is asked within one policy, so it makes no near misses (below).
 PAIRS = [
     ("ncp-policy-qa", "msgabench-gov-faq", "zh"),
     ("msgabench-gov-faq", "ncp-policy-qa", "zh"),
@@ -82,9 +90,12 @@ PAIRS = [
 ]
 
 
-def compare_model(policy: RefusalPolicy, pos: list[Features], neg: list[Features]) -> None:
-    """Refusal accuracy / false refusals by the second stage's probability below each
-    threshold: alone, when the rule also refuses (both), and when either refuses."""
+def compare_model(
+    policy: RefusalPolicy, pos: list[Features], neg: list[Features], near: list[Features]
+) -> None:
+    """Refusal accuracy / false refusals / near misses refused, by the second stage's
+    probability below each threshold: alone, when the rule also refuses (both), and when
+    either refuses."""
     rules: dict[str, Callable[[Features, float], bool]] = {
         "alone": lambda f, t: f.answerable < t,
         "both": lambda f, t: f.answerable < t and policy.refuses(f.coverage, f.dense),
@@ -95,7 +106,8 @@ def compare_model(policy: RefusalPolicy, pos: list[Features], neg: list[Features
         for name, refuses in rules.items():
             acc = sum(refuses(f, t) for f in neg) / max(len(neg), 1)
             false = sum(refuses(f, t) for f in pos) / max(len(pos), 1)
-            cells.append(f"{name} {acc:.3f}/{false:.3f}")
+            missed = sum(refuses(f, t) for f in near) / max(len(near), 1)
+            cells.append(f"{name} {acc:.3f}/{false:.3f}/{missed:.3f}")
         print(f"  p < {t:.2f}: " + "  ".join(cells))
 
 
@@ -109,11 +121,19 @@ def main() -> None:
     sets = {name: load_eval_set(args.data / name, read_page) for name, *_ in PAIRS}
     pos: dict[str, list[Features]] = {"zh": [], "en": []}
     neg: dict[str, list[Features]] = {"zh": [], "en": []}
+    # Near misses: each answerable question asked of its own library with the documents that
+    # answer it left out. The rest of the library is on the same topics, unlike the other set's
+    # questions, which is what a refusal finds hardest. A reprint or a similar FAQ entry may
+    # still answer, so the share refused is a floor.
+    near: dict[str, list[Features]] = {"zh": [], "en": []}
     rng = random.Random(11)
     for name, other, language in PAIRS:
         own = sets[name]
         retriever = build_retriever(settings, build_eval_index(own, settings))
-        pos[language] += features(retriever, list(own.sample(args.limit, seed=11).queries))
+        asked = list(own.sample(args.limit, seed=11).queries)
+        pos[language] += features(retriever, asked)
+        if not any(q.scope for q in asked):
+            near[language] += features(retriever, asked, without_gold=True)
         if other is None:
             continue
         negatives = negative_questions(own, sets[other], args.limit, seed=11)
@@ -128,11 +148,13 @@ def main() -> None:
             f"min_coverage={policy.min_coverage:.2f} min_dense={policy.min_dense:.3f} "
             f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}"
         )
+        rule = AnswerConfig.from_settings(settings).refusal[language]
+        refused, _ = rates(rule, pos[language], near[language])
+        print(f"  near misses: {len(near[language])}, the rule in use refuses {refused:.3f}")
         if args.reranker != "off":
-            rule = AnswerConfig.from_settings(settings).refusal[language]
             acc, false = rates(rule, pos[language], neg[language])
             print(f"  the rule in use: {acc:.3f}/{false:.3f}")
-            compare_model(rule, pos[language], neg[language])
+            compare_model(rule, pos[language], neg[language], near[language])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from chatbot.answering.evidence import RefusalPolicy
-from tools.refusal import Features, calibrate, rates
+from chatbot.answering.service import AnswerConfig
+from eval.datasets import EvalQuery
+from index_store.settings import Settings
+from index_store.store import IndexStore
+from policyqa.compose import build_retriever
+from tools.refusal import Features, calibrate, features, rates
 
 POS = [Features(0.9, 0.95), Features(0.5, 0.92), Features(0.2, 0.93), Features(0.3, 0.85)]
 NEG = [Features(0.1, 0.85), Features(0.2, 0.88), Features(0.4, 0.86), Features(0.05, 0.93)]
@@ -31,3 +36,19 @@ def test_calibrate_respects_the_false_refusal_bound() -> None:
     # which refuses POS 3 (0.2, 0.93): two negatives out of four is the best possible.
     assert accuracy == pytest.approx(2 / 4)
     assert not any(policy.refuses(f.coverage, f.dense) for f in POS)
+
+
+def test_a_near_miss_is_asked_of_the_library_without_the_documents_that_answer(
+    demo_store: tuple[IndexStore, Settings],
+) -> None:
+    store, settings = demo_store
+    retriever = build_retriever(settings, store)
+    question = "稳岗返还的比例是多少？"
+    gold = next(h.chunk.source for h in retriever.search(question, top_k=1))
+    asked = [EvalQuery("q1", question, (gold,))]
+    answered, near = features(retriever, asked), features(retriever, asked, without_gold=True)
+    assert answered[0].coverage > 0.5
+    # The other policies hold some of its words, none its answer.
+    assert near[0].coverage < 0.5
+    rule = AnswerConfig.from_settings(settings).refusal["zh"]
+    assert rates(rule, answered, near) == (1.0, 0.0)
