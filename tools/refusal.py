@@ -8,6 +8,10 @@ minus questions that the other corpus might answer by
 accident (topic words the two corpora share, see ``eval.negatives.OVERLAP``). Chinese and
 English get their own thresholds: the model's similarities and the questions' wording differ.
 
+Near misses are harder: each answerable question asked of its own library with the documents
+that answer it left out. The library is still on its topics; the tool prints the share of them
+the rule in use refuses.
+
 Run: ``python -m tools.refusal ../shared/eval-data`` (uses the cached eval indexes). With
 ``--reranker features`` (or ``cross``) it also compares refusing by the second stage's
 probability, alone and combined with the rule, on the same questions.
@@ -149,11 +153,13 @@ def main() -> None:
             f"refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f}"
         )
         rule = AnswerConfig.from_settings(settings).refusal[language]
+        acc, false = rates(rule, pos[language], neg[language])
         refused, _ = rates(rule, pos[language], near[language])
-        print(f"  near misses: {len(near[language])}, the rule in use refuses {refused:.3f}")
+        print(
+            f"  the rule in use: refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f} "
+            f"near_misses={len(near[language])} near_misses_refused={refused:.3f}"
+        )
         if args.reranker != "off":
-            acc, false = rates(rule, pos[language], neg[language])
-            print(f"  the rule in use: {acc:.3f}/{false:.3f}")
             compare_model(rule, pos[language], neg[language], near[language])
 
 
