@@ -175,6 +175,9 @@ _ACTION_FRAMING = re.compile(
 # Colloquial question words, read as the ones the framing rules know: "登山中注意啥？" asks what
 # "登山中注意什么？" does. No passage writes 啥, which would weigh the most.
 _COLLOQUIAL = (("啥", "什么"), ("咋", "怎么"))
+# So is 么 that ends a yes/no question ("可以缓缴么？" for 可以缓缴吗？), not the one in 什么
+# or 怎么.
+_ENDING_ME = re.compile(r"(?<![什怎那这多要])么(?=[？?！!。\s]*$)")
 
 # The asker's wish that opens a question: "我想学车，如何选择驾校？" asks what
 # "学车，如何选择驾校？" does.
@@ -206,9 +209,10 @@ def question_tokens(question: str) -> set[str]:
 def unframed(question: str) -> str:
     """``question`` without the everyday words that ask for an amount or what to do, the modal
     verb before what is asked, the asker's wish and a reference to the policy at hand; 啥 and 咋
-    read as 什么 and 怎么."""
+    read as 什么 and 怎么, and a 么 that ends the question as 吗."""
     for said, meant in _COLLOQUIAL:
         question = question.replace(said, meant)
+    question = _ENDING_ME.sub("吗", question)
     question = _POINTING.sub("，", _WISHING.sub("", question))
     text = _GETTING.sub(" ", _AMOUNT_FRAMING.sub("，", _MODAL_FRAMING.sub("", question)))
     framed = _ACTION_FRAMING.sub("，", text)

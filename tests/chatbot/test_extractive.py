@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from chatbot.answering.asking import answer_pattern, asking_tokens, question_tokens
+from chatbot.answering.asking import answer_pattern, asking_tokens, question_tokens, unframed
 from chatbot.answering.extractive import (
     CONTINUE_CHARS,
     LEAD_IN_CHARS,
@@ -528,6 +528,13 @@ def test_colloquial_and_wishing_words_frame_a_question_as_their_plain_forms_do()
     assert question_tokens("咋申请？") == question_tokens("怎么申请？")
     assert question_tokens("我想学车，如何选择驾校？") == question_tokens("学车，如何选择驾校？")
     assert question_tokens("被咬伤应怎样处置") == question_tokens("被咬伤如何处置")
+    assert question_tokens("可以感染病毒而不发病么？") == question_tokens(
+        "可以感染病毒而不发病吗？"
+    )
+    # Only the 么 that ends a question: 什么 and 怎么 stay what they are.
+    assert unframed("可以缓缴么？") == "可以缓缴吗？"
+    assert unframed("申报材料是什么？") == "申报材料是什么？"
+    assert unframed("这个词怎么？") == "这个词怎么？"
     # Only the asker's opening wish: a policy's 计划 or 准备 is what a question may ask about.
     assert "准备" in question_tokens("开学前学校准备工作有哪些？")
 
