@@ -31,7 +31,7 @@ def spelled_out(question: str, library: KeywordIndex) -> str:
     for short, full_forms in abbreviations():
         if short not in question or _written(short, library):
             continue
-        written = (f for f in full_forms if all(library.knows(t) for t in _pairs(f)))
+        written = (f for f in full_forms if _pairs_known(f, library))
         full = next(written, None)
         if full is not None:
             question = _replaced(question, short, full)
@@ -57,8 +57,9 @@ def _written(short: str, library: KeywordIndex) -> bool:
     """Whether the library writes the abbreviation: as a word or inside one, or, for one of
     three characters or more, in character pairs that jieba may have split it into (省人社厅).
     A two-character one is one pair, which may span two words (提高企业 holds 高企)."""
-    return library.writes(short) or (len(short) > 2 and all(map(library.knows, _pairs(short))))
+    return library.writes(short) or (len(short) > 2 and _pairs_known(short, library))
 
 
-def _pairs(text: str) -> list[str]:
-    return [t for t in tokenize(text) if t.startswith("_")]
+def _pairs_known(text: str, library: KeywordIndex) -> bool:
+    """Whether the library holds every character pair of ``text``."""
+    return all(library.knows(t) for t in tokenize(text) if t.startswith("_"))

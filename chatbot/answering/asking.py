@@ -111,6 +111,7 @@ class AnswerType(NamedTuple):
 # 单位 (and a date in its text, 本通知自2026年4月1日起施行, is when it applies, not when issued).
 # 发布 and 公布 ask about the policy itself only beside it or at the question's end: 什么时候公布
 # 名单 asks for a date in its text.
+ISSUING = r"(?:发布|印发|发文|出台|签发|颁布|公布)"
 _PUBLISHED = r"(?:发布|出台|颁布|公布)"
 _POLICY = r"(?:通知|文件|政策|办法|措施|意见|方案|规定|细则|条例|公告)"
 _ISSUED = AnswerType(
@@ -120,10 +121,7 @@ _ISSUED = AnswerType(
         rf"|{_PUBLISHED}的?[吗呢]?[？?]?$"
     ),
     SIGNATURE,
-    re.compile(
-        r"(?:发布|印发|发文|出台|签发|颁布|公布)的?|落款|日期|时间|什么时[候间]|何时|哪一?天"
-        r"|单位|机关|部门|谁"
-    ),
+    re.compile(rf"{ISSUING}的?|落款|日期|时间|什么时[候间]|何时|哪一?天|单位|机关|部门|谁"),
 )
 _ANSWER_TYPES = (_ISSUED, *(AnswerType(asks, holds) for asks, holds in _TYPES))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from chatbot.answering.asking import (
     ASKS_FRAMING,
     FRAMING,
+    ISSUING,
     SIGNATURE,
     answer_pattern,
     asking_tokens,
@@ -86,7 +87,7 @@ _ASKS = re.compile(r"[？?][”’」』)）]*$")
 _URL_AT_END = re.compile(r"https?://\S*$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # A question about who issued a policy or when: the signature answers it.
-_ASKS_SIGNATURE = re.compile(r"发布|印发|发文|出台|签发|落款|颁布|公布|发的|\bissued\b", re.I)
+_ASKS_SIGNATURE = re.compile(rf"{ISSUING}|落款|发的|\bissued\b", re.I)
 # A quote that reads on stops at a notice's signature (``SIGNATURE``): it says nothing.
 
 # A question that asks for a date, a phone number, a website, an e-mail address or an amount

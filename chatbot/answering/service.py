@@ -168,8 +168,9 @@ class AnswerService:
             return
         asked = self.pick.rewrite(asked) or asked
         query = self._standalone(asked.question, asked.history)
-        asked = replace(asked, question=self._spelled_out(asked.question))
-        asked = replace(asked, query=self._spelled_out(query))
+        asked = replace(
+            asked, question=self._spelled_out(asked.question), query=self._spelled_out(query)
+        )
         found = self.position.find(asked, self.config.top_k) or self.topic.find(asked)
         found = self.read_on.extend(asked, self.widening.widen(asked, found))
         answer = yield from self._write(asked, found)
