@@ -18,11 +18,15 @@ _TITLE_MAX = 80
 _OPENING_TITLE = re.compile(
     r"^\S{4,78}?(?:通知|办法|措施|意见|方案|规定|细则|条例|决定|公告|通告|批复|指引|指南)(?=\s)"
 )
+# A first line that is a sentence names nothing: "Last updated: March 3, 2014. To see what has
+# changed, click here." A title ends without a full stop, or is a few words ("Acme Inc.").
+_SENTENCE_LINE = re.compile(r".*[。！；;!]|(?:\S+\s+){5,}\S*\.")
 
 
 def guess_title(text: str, fallback: str) -> str:
     """The ``title:`` of a markdown page's front matter, else its first markdown heading, else a
-    short first line, else the policy title a long first line opens with, else ``fallback``."""
+    short first line that is no sentence, else the policy title a long first line opens with,
+    else ``fallback``."""
     front = FRONT_MATTER.match(text)
     if front:
         found = _FRONT_TITLE.search(front.group(1) or "")
@@ -37,7 +41,7 @@ def guess_title(text: str, fallback: str) -> str:
         line = line.strip()
         if line:
             if len(line) <= _TITLE_MAX:
-                return line
+                return fallback if _SENTENCE_LINE.fullmatch(line) else line
             opening = _OPENING_TITLE.match(line)
             return opening.group() if opening else fallback
     return fallback

@@ -74,6 +74,22 @@ def test_a_notice_on_one_line_is_titled_by_its_opening_title(tmp_path: Path) -> 
     assert doc.title == "notes"
 
 
+@pytest.mark.parametrize(
+    ("first", "title"),
+    [
+        ("Last updated: March 3, 2014. To see what has changed, click here.", "policy"),
+        ("本办法自发布之日起施行。", "policy"),
+        ("Acme Inc.", "Acme Inc."),
+        ("Refund Policy for Standard Customers", "Refund Policy for Standard Customers"),
+    ],
+)
+def test_a_first_line_that_is_a_sentence_is_no_title(
+    tmp_path: Path, first: str, title: str
+) -> None:
+    doc = load_file(write(tmp_path, "policy.txt", f"{first}\n\nWe collect data.".encode()), MB)
+    assert doc.title == title
+
+
 def test_markdown_title_comes_from_first_heading(tmp_path: Path) -> None:
     doc = load_file(write(tmp_path, "travel.md", EN_POLICY.encode()), MB)
     assert doc.title == "Travel Expense Policy"
