@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 
 _TOKEN_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"  # a run of CJK ideographs
-    r"|[A-Za-z]+"  # an English word (hyphens and apostrophes split: "e-books" -> e, books)
+    # An English word; a hyphen after one letter joins ("e-mail" -> email, as it is also
+    # written), other hyphens and apostrophes split ("third-party" -> third, party).
+    r"|(?:(?<![A-Za-z])[A-Za-z]-(?=[A-Za-z]{2}))?[A-Za-z]+"
     r"|\d+(?:[.,]\d+)*%?"  # a number, amount or percentage
 )
 _CJK_START = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -57,7 +59,7 @@ EN_STOPWORDS = frozenset([
 # fmt: on
 
 # Bumped whenever tokenize() changes, so stored tokens are rebuilt at the next ingest.
-TOKENIZER_VERSION = "3"
+TOKENIZER_VERSION = "4"
 
 _stemmers = threading.local()
 _jieba_lock = threading.Lock()
@@ -86,7 +88,7 @@ def tokenize(text: str) -> list[str]:
         if _CJK_START.match(run):
             tokens.extend(_chinese_tokens(run))
         else:
-            word = run.lower()
+            word = run.lower().replace("-", "")
             if word not in EN_STOPWORDS:
                 tokens.append(_stem(word))
     return tokens
