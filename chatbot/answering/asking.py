@@ -100,11 +100,25 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 
 class AnswerType(NamedTuple):
     """A kind of answer: the words that ask for it, what a sentence that gives it holds, and,
-    when they are more than ``asks`` finds, all the words of the question it answers."""
+    when they are more than ``asks`` finds, all the words of the question it answers;
+    ``headed``: a heading above a sentence that gives it, when the sentence itself need not
+    say so (the clause under 一、支持对象 names who may apply, in none of the question's words)."""
 
     asks: re.Pattern[str]
     holds: re.Pattern[str]
     words: re.Pattern[str] | None = None
+    headed: re.Pattern[str] | None = None
+
+    def given_by(self, sentence: str, heading_path: tuple[str, ...]) -> bool:
+        """Whether ``sentence``, under ``heading_path`` (its document title first), gives it."""
+        if self.holds.search(sentence):
+            return True
+        return self.headed is not None and any(self.headed.search(h) for h in heading_path[1:])
+
+    def headed_in(self, text: str, heading_path: tuple[str, ...]) -> bool:
+        """Whether a passage's ``text`` or headings hold a heading of it."""
+        headed = self.headed
+        return headed is not None and any(headed.search(h) for h in (text, *heading_path[1:]))
 
 
 # Who issued a policy, or when: its signature answers, though it writes none of 发布, 日期 or
@@ -123,11 +137,45 @@ _ISSUED = AnswerType(
     SIGNATURE,
     re.compile(rf"{ISSUING}的?|落款|日期|时间|什么时[候间]|何时|哪一?天|单位|机关|部门|谁"),
 )
-_ANSWER_TYPES = (_ISSUED, *(AnswerType(asks, holds) for asks, holds in _TYPES))
+# Who may apply: the clause that names the policy's subjects (支持对象, 适用范围, 申报条件)
+# answers "哪些企业可以申请这些支持？", though the policy writes 申报 and the clause none of 企业
+# or 申请 beside a word of the question.
+_SUBJECTS = (
+    r"(?:支持|扶持|补贴|补助|奖励|资助|适用|申报|申请|服务|享受)(?:对象|主体|范围)|适用于|申报条件|申请条件"
+    r"|\beligib|\bwho (?:can|may) apply\b|\bscope\b"
+)
+# What a policy heads the clause on its subjects with, to search its passages for.
+SUBJECT_HEADINGS = "支持对象 扶持对象 适用范围 申报主体 申报条件 申请条件 eligibility scope"
+_ELIGIBLE = AnswerType(
+    re.compile(
+        r"(?:哪些|什么|哪类|哪种|何种|哪一类)(?:样的?)?"
+        r"(?:企业|单位|主体|机构|公司|人员|个人|人|群体|行业)(?:可以|能够?|可|才能|有资格)"
+        r"(?:申请|申报|享受|获得|领取|参加)|谁(?:可以|能够?|可)(?:申请|申报|享受|领取)"
+        r"|\bwho (?:can|may|is allowed to) (?:apply|claim|get)\b|\bwho is eligible\b"
+        r"|\bwhich (?:companies|businesses|firms|employees|people|customers)"
+        r" (?:are eligible|qualify|can apply|may apply)\b",
+        re.I,
+    ),
+    re.compile(_SUBJECTS, re.I),
+    re.compile(
+        r"(?:哪些|什么|哪类|哪种|何种|哪一类)(?:样的?)?"
+        r"(?:企业|单位|主体|机构|公司|人员|个人|人|群体|行业)?(?:可以|能够?|可|才能|有资格)?"
+        r"(?:申请|申报|享受|获得|领取|参加)?|谁(?:可以|能够?|可)?(?:申请|申报|享受|领取)?"
+        r"|\b(?:who|which|eligible|qualify|apply)\b",
+        re.I,
+    ),
+    re.compile(_SUBJECTS, re.I),
+)
+_ANSWER_TYPES = (_ISSUED, _ELIGIBLE, *(AnswerType(asks, holds) for asks, holds in _TYPES))
 
 
 def asked_for(question: str) -> AnswerType | None:
     return next((t for t in _ANSWER_TYPES if t.asks.search(question)), None)
+
+
+def asks_subjects(question: str) -> bool:
+    """Whether ``question`` asks who may apply (哪些企业可以申请…, "Who is eligible?")."""
+    return asked_for(question) is _ELIGIBLE
 
 
 def answer_pattern(question: str) -> re.Pattern[str] | None:
@@ -190,7 +238,7 @@ _MEETING = re.compile(r"(?:如果|若|万一)?(?:遇到|碰到|遇上|遭遇)")
 # as a word the answer lacks, and 这些, which no passage writes, the most.
 _POINTING = re.compile(
     r"(?:这些|这个|这项|这份|这条|这一|这|该|本|上述|以上|此)(?:项|条|份)?"
-    r"(?:政策|措施|办法|规定|文件|通知|条款|条例|细则|意见|方案)"
+    r"(?:政策|措施|办法|规定|文件|通知|条款|条例|细则|意见|方案|支持|扶持|优惠)"
 )
 
 
@@ -217,15 +265,15 @@ def unframed(question: str) -> str:
     return framed if framed == text else _MEETING.sub("，", framed)
 
 
-def asking_tokens(question: str) -> tuple[re.Pattern[str] | None, set[str]]:
-    """``answer_pattern(question)`` and the question's keyword tokens that only ask for that
-    kind of answer: 截止 and _止申 in "什么时候截止申报". A sentence that holds such an answer
+def asking_tokens(question: str) -> tuple[AnswerType | None, set[str]]:
+    """The kind of answer ``question`` asks for and the question's keyword tokens that only
+    ask for it: 截止 and _止申 in "什么时候截止申报". A sentence that gives such an answer
     (申报时间为每年3月1日至4月30日) covers them."""
     asked = asked_for(question)
     if asked is None:
         return None, set()
     words = asked.words or asked.asks
-    return asked.holds, question_tokens(question) - question_tokens(words.sub("，", question))
+    return asked, question_tokens(question) - question_tokens(words.sub("，", question))
 
 
 # A policy's framing rather than its content: the purpose clause ("第一条 为推动…，制定本办法。")

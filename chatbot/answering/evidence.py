@@ -10,6 +10,7 @@ import numpy as np
 
 from chatbot.answering import crosslingual
 from chatbot.answering.asked import Asked, Evidence
+from chatbot.answering.asking import SUBJECT_HEADINGS, asked_for
 from chatbot.answering.documents import Library
 from chatbot.answering.extractive import (
     SECOND_SENTENCE_SHARE,
@@ -113,7 +114,7 @@ class EvidenceFinder:
         before it searched for: a follow-up that only swaps a part of it asks what it asked."""
         filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=top_k or self.top_k, filters=filters)
-        hits = [self._with_body(h) for h in hits]
+        hits = [self._with_body(h) for h in self._with_subjects(question, hits)]
         idf = self.passages.keyword_index().idf
         # Sentences answer the question as asked. A follow-up that swaps a part of the question
         # before it leads with what that question asked (``swapped``); the follow-up query
@@ -195,6 +196,22 @@ class EvidenceFinder:
                 return bool(missing) or coverage < rules.cross_language_min_coverage
             return max(h.dense_score or 0.0 for h in hits) < rules.cross_language_min_dense
         return rules.by_language[language].refuses(*evidence(hits, sentences))
+
+    def _with_subjects(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """``hits`` and, for a question about who may apply, the passage of the best one's
+        document (the policy asked about) that heads the clause naming its subjects (一、支持
+        对象): its words are seldom the question's ("哪些企业可以申请这些支持？" against 在本市
+        依法登记注册…的制造业中小企业), so neither search ranks it."""
+        asked = asked_for(question)
+        if asked is None or asked.headed is None or not hits:
+            return hits
+        within = {"doc_id": [hits[0].chunk.doc_id]}
+        shown = {h.chunk.chunk_id for h in hits}
+        return hits + [
+            h
+            for h in self.retriever.search_quotes(SUBJECT_HEADINGS, 1, within)
+            if h.chunk.chunk_id not in shown and asked.headed_in(h.chunk.text, h.chunk.heading_path)
+        ]
 
     def _with_body(self, hit: Hit) -> Hit:
         """A passage of headings only ("二、支持物资供应") read on through the next passage of

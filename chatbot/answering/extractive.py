@@ -24,8 +24,9 @@ from chatbot.answering.asking import (
     FRAMING,
     ISSUING,
     SIGNATURE,
-    answer_pattern,
+    asked_for,
     asking_tokens,
+    asks_subjects,
     question_tokens,
 )
 from index_store.keyword import tokenize
@@ -166,12 +167,13 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     asks for (a date for 截止) covers the words it asks with (``asking_tokens``). A policy's
     framing (``FRAMING``: its purpose clause, its 文号 line) counts like a heading."""
     q_tokens = question_tokens(question)
-    holds, asking = asking_tokens(question)
+    asked, asking = asking_tokens(question)
     framing_is_context = not ASKS_FRAMING.search(question)
     signed = _ASKS_SIGNATURE.search(question) is not None
     candidates: list[tuple[int, int, int, set[str], set[str]]] = []
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
+        headed = _asked_about(hit, hits)
         context = set(tokenize(" ".join(path))) & q_tokens
         lines = _lines(hit.chunk)
         # A passage of headings only is its own content (a one-line document, its line the
@@ -183,7 +185,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
             # policy and when, though its date would look like the answer to "什么时候".
             if (lines_too or not heading) and (signed or not SIGNATURE.match(sentence)):
                 own = _held(tokenize(sentence), q_tokens)
-                if holds is not None and holds.search(sentence):
+                if asked is not None and asked.given_by(sentence, headed):
                     own |= asking
                 if framing_is_context and FRAMING.search(sentence):
                     own, context = set(), context | own
@@ -210,6 +212,13 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     return sorted(scored, key=lambda s: (-s.score, s.hit_index, s.start))
 
 
+def _asked_about(hit: Hit, hits: list[Hit]) -> tuple[str, ...]:
+    """The headings of ``hit`` that may tell the kind of answer its sentences give: those of the
+    best passage's document, the policy the question is about. 三、申请条件 of another policy
+    names who may apply for that one."""
+    return hit.chunk.heading_path if hit.chunk.doc_id == hits[0].chunk.doc_id else ()
+
+
 def _held(tokens: list[str], q_tokens: set[str]) -> set[str]:
     """The question's tokens among a sentence's, a question word counting as held inside a
     longer word: jieba reads 执行期 and 社会保险费 as one word each, where the question has 执行
@@ -223,8 +232,10 @@ def _held(tokens: list[str], q_tokens: set[str]) -> set[str]:
 
 
 def reach(question: str) -> float:
-    """How far a chosen sentence reads on for ``question``, in units of ``CONTINUE_CHARS``."""
-    return LIST_QUESTION_REACH if _ASKS_FOR_LIST.search(question) else 1.0
+    """How far a chosen sentence reads on for ``question``, in units of ``CONTINUE_CHARS``.
+    哪些企业 asks who may apply, which one clause answers (``asks_subjects``), not a list."""
+    listed = _ASKS_FOR_LIST.search(question) and not asks_subjects(question)
+    return LIST_QUESTION_REACH if listed else 1.0
 
 
 def _reach_chars(text: str, scale: float) -> float:
@@ -398,14 +409,15 @@ def choose_sentences(
     keyword coverage or by a model's score): the lead sentences and what each brings along."""
     if not ranked or ranked[0].score <= 0:
         return []
-    typed = answer_pattern(question)
+    typed = asked_for(question)
+
+    def gives(s: Sentence) -> bool:
+        return typed is not None and typed.given_by(s.text, _asked_about(hits[s.hit_index], hits))
+
     # The order holds the kind of answer asked for; ``score`` stays keyword coverage, which
     # refusal reads.
     order = sorted(
-        (
-            (s.score * (1 + TYPE_BONUS) if typed and typed.search(s.text) else s.score, s)
-            for s in ranked
-        ),
+        ((s.score * (1 + TYPE_BONUS) if gives(s) else s.score, s) for s in ranked),
         key=lambda p: (-p[0], p[1].hit_index, p[1].start),
     )
     top, best = order[0]

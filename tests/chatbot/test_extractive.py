@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from chatbot.answering.asking import answer_pattern, asking_tokens, question_tokens, unframed
+from chatbot.answering.asking import (
+    answer_pattern,
+    asking_tokens,
+    asks_subjects,
+    question_tokens,
+    unframed,
+)
 from chatbot.answering.extractive import (
     CONTINUE_CHARS,
     LEAD_IN_CHARS,
@@ -133,6 +139,19 @@ def test_an_english_passage_reads_on_three_times_as_many_characters() -> None:
     assert chosen[0] == lead
     size = sum(len(t) for t in chosen)
     assert size - len(chosen[-1]) < 3 * CONTINUE_CHARS <= size
+
+
+def test_a_question_about_who_may_apply_is_answered_by_the_subjects_clause() -> None:
+    question = "哪些企业可以申请这些支持？"
+    assert asks_subjects(question) and asks_subjects("Who is eligible for the grant?")
+    assert not asks_subjects("申报条件有哪些？") and not asks_subjects("哪些材料需要提交？")
+    assert {"企业", "申请"} <= asking_tokens(question)[1]
+    subjects = "在本市依法登记注册的制造业中小企业。"
+    notice = _hit(f"一、支持对象\n{subjects}\n二、支持内容\n（一）诊断服务补贴。")
+    other = _hit("企业委托服务机构开展诊断的，给予补贴。", n=1)
+    # The clause leads, though the other passage ranks first and writes 企业, and the answer
+    # stops at the next item: one clause answers who may apply, not a list.
+    assert _texts(question, [other, notice]) == ["一、支持对象", subjects]
 
 
 def test_a_colon_sentence_brings_its_list() -> None:
