@@ -255,6 +255,9 @@ class Answer:
     # the sentences they do not (chatbot.answering.faithfulness).
     faithfulness: float | None = None
     unsupported: tuple[str, ...] = ()
+    # Extractive answers: the passages match the question only in part, and may not answer it
+    # in full (the answer says so).
+    partial: bool = False
 
 
 ConditionStatus = Literal["met", "not_met", "unknown"]

@@ -209,6 +209,13 @@ class Settings(BaseSettings):
     refusal_zh_min_dense: float = Field(default=0.91, ge=0, le=1)
     refusal_en_min_coverage: float = Field(default=0.22, ge=0, le=1)
     refusal_en_min_dense: float = Field(default=0.845, ge=0, le=1)
+    # Above the refusal thresholds but below both of these, an extractive answer says that its
+    # passages are the closest match and may not answer in full: measured by tools/refusal.py,
+    # where such answers are mostly near misses and other sets' questions.
+    partial_zh_min_coverage: float = Field(default=0.50, ge=0, le=1)
+    partial_zh_min_dense: float = Field(default=0.92, ge=0, le=1)
+    partial_en_min_coverage: float = Field(default=0.25, ge=0, le=1)
+    partial_en_min_dense: float = Field(default=0.87, ge=0, le=1)
 
     @field_validator("feedback_path", mode="before")
     @classmethod

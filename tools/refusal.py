@@ -10,7 +10,8 @@ English get their own thresholds: the model's similarities and the questions' wo
 
 Near misses are harder: each answerable question asked of its own library with the documents
 that answer it left out. The library is still on its topics; the tool prints the share of them
-the rule in use refuses.
+the rule in use refuses, and of the questions it answers, the share each side gets as perhaps
+not answered in full (``RefusalPolicy.partial``).
 
 Run: ``python -m tools.refusal ../shared/eval-data`` (uses the cached eval indexes). With
 ``--reranker features`` (or ``cross``) it also compares refusing by the second stage's
@@ -67,6 +68,12 @@ def rates(policy: RefusalPolicy, pos: list[Features], neg: list[Features]) -> tu
     refused_neg = sum(policy.refuses(f.coverage, f.dense) for f in neg)
     refused_pos = sum(policy.refuses(f.coverage, f.dense) for f in pos)
     return refused_neg / max(len(neg), 1), refused_pos / max(len(pos), 1)
+
+
+def partial_share(policy: RefusalPolicy, answered: list[Features]) -> float:
+    """The share of ``answered`` (questions not refused) answered as perhaps not in full."""
+    shown = [f for f in answered if not policy.refuses(f.coverage, f.dense)]
+    return sum(policy.partial(f.coverage, f.dense) for f in shown) / max(len(shown), 1)
 
 
 def calibrate(
@@ -158,6 +165,12 @@ def main() -> None:
         print(
             f"  the rule in use: refusal_accuracy={acc:.3f} false_refusal_rate={false:.3f} "
             f"near_misses={len(near[language])} near_misses_refused={refused:.3f}"
+        )
+        print(
+            "  answered as perhaps not in full: "
+            f"answerable={partial_share(rule, pos[language]):.3f} "
+            f"near_misses={partial_share(rule, near[language]):.3f} "
+            f"other_set={partial_share(rule, neg[language]):.3f}"
         )
         if args.reranker != "off":
             compare_model(rule, pos[language], neg[language], near[language])

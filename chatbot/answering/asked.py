@@ -32,10 +32,12 @@ class Evidence:
     """The passages an answer draws on, best first, the sentences that answer, and whether
     they are too weak to answer from. ``located``: found by a list-position follow-up (the
     entry's own text, read no further). ``notice``: said with the answer (the policies quoted
-    are no longer in force)."""
+    are no longer in force). ``partial``: strong enough to answer from, but perhaps not in
+    full (``RefusalPolicy.partial``)."""
 
     hits: list[Hit]
     sentences: list[Sentence]
     refused: bool
     located: bool = False
     notice: str | None = None
+    partial: bool = False

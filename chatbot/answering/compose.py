@@ -12,6 +12,7 @@ from chatbot.answering.prompts import (
     CONTEXT_TEMPLATE,
     EXTRACTIVE_INTRO,
     LANGUAGE_NAMES,
+    PARTIAL_INTRO,
     PASSAGE_TEMPLATE,
     POSSIBLY_RELATED,
     QUOTE_SOURCE,
@@ -53,9 +54,14 @@ def names(title: str, quote: str) -> bool:
 
 
 def extractive_answer(
-    question: str, hits: list[Hit], sentences: list[Sentence], language: str
+    question: str,
+    hits: list[Hit],
+    sentences: list[Sentence],
+    language: str,
+    partial: bool = False,
 ) -> Answer:
-    """Selected sentences verbatim; each run of sentences from one passage ends with that
+    """Selected sentences verbatim, introduced as the closest passages when they may not
+    answer in full (``partial``); each run of sentences from one passage ends with that
     passage's citation mark. Sentences on separate lines (list items) stay on separate lines;
     in Chinese a new run starts on a new line, so two quotes never read as one sentence. When
     the runs come from more than one policy, each opens with its policy's name, if it has one."""
@@ -64,7 +70,8 @@ def extractive_answer(
     space = "" if language == "zh" else " "
     between_runs = "\n" if language == "zh" else " "
     several = len({hits[s.hit_index].chunk.doc_id for s in sentences}) > 1
-    text = EXTRACTIVE_INTRO[language] + ("\n" if language == "zh" else " ")
+    intro = PARTIAL_INTRO if partial else EXTRACTIVE_INTRO
+    text = intro[language] + ("\n" if language == "zh" else " ")
     for i, s in enumerate(sentences):
         n = numbers.setdefault(s.hit_index, len(numbers) + 1)
         quotes.setdefault(s.hit_index, []).append(s.text)
@@ -90,6 +97,7 @@ def extractive_answer(
         refused=False,
         citations=citations,
         language=language,
+        partial=partial,
     )
 
 

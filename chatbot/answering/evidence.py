@@ -44,14 +44,23 @@ SIMILARITY_TIE_BREAK = 0.1
 @dataclass(frozen=True)
 class RefusalPolicy:
     """Refuse when the best sentence covers less than ``min_coverage`` of the question's
-    keyword weight *and* the best dense similarity is below ``min_dense``. The values in use
-    (``Settings.refusal_*``) were measured per language by ``python -m tools.refusal``."""
+    keyword weight *and* the best dense similarity is below ``min_dense``; answer as the
+    closest passages, which may not answer in full, below both ``partial_coverage`` and
+    ``partial_dense``. The values in use (``Settings.refusal_*``, ``Settings.partial_*``) were
+    measured per language by ``python -m tools.refusal``."""
 
     min_coverage: float
     min_dense: float
+    partial_coverage: float = 0.0
+    partial_dense: float = 0.0
 
     def refuses(self, coverage: float, dense: float) -> bool:
         return coverage < self.min_coverage and dense < self.min_dense
+
+    def partial(self, coverage: float, dense: float) -> bool:
+        """Answered, but perhaps not in full (never when refused)."""
+        weak = coverage < self.partial_coverage and dense < self.partial_dense
+        return weak and not self.refuses(coverage, dense)
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,8 @@ class EvidenceFinder:
         earlier: str = "",
     ) -> Evidence:
         """Passages for ``query`` within ``scope``, the sentences that answer ``question``, and
-        whether they are too weak to answer from (refuse). ``earlier`` is what the question
+        whether they are too weak to answer from (refuse) or to answer in full (partial).
+        ``earlier`` is what the question
         before it searched for: a follow-up that only swaps a part of it asks what it asked."""
         filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=top_k or self.top_k, filters=filters)
@@ -135,7 +145,9 @@ class EvidenceFinder:
         if across:
             sentences = self._across_sentences(question, hits)
         refuse = self._refuses(question, hits, sentences, language, across)
-        return Evidence(hits, sentences, refuse)
+        return Evidence(
+            hits, sentences, refuse, partial=self._partial(hits, sentences, language, across)
+        )
 
     def _across_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
         """For a question asked across languages, the sentences of the best passages ranked by
@@ -196,6 +208,17 @@ class EvidenceFinder:
                 return bool(missing) or coverage < rules.cross_language_min_coverage
             return max(h.dense_score or 0.0 for h in hits) < rules.cross_language_min_dense
         return rules.by_language[language].refuses(*evidence(hits, sentences))
+
+    def _partial(
+        self, hits: list[Hit], sentences: list[Sentence], language: str, across: bool
+    ) -> bool:
+        """Whether an answer from these passages may not answer in full: by the keyword
+        coverage and dense similarity that decide a refusal, when they decide it (not for a
+        question across languages, nor when the second stage's probability does)."""
+        by_model = self.rules.by_model and any(h.answerable is not None for h in hits)
+        if across or by_model:
+            return False
+        return self.rules.by_language[language].partial(*evidence(hits, sentences))
 
     def _with_subjects(self, question: str, hits: list[Hit]) -> list[Hit]:
         """``hits`` and, for a question about who may apply, the passage of the best one's

@@ -40,6 +40,11 @@ LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 # -- user-facing text, by language --------------------------------------------------------------
 
 EXTRACTIVE_INTRO = {"zh": "根据现有政策文件：", "en": "According to the policy documents:"}
+# An extractive answer from passages that match the question only in part (``Evidence.partial``).
+PARTIAL_INTRO = {
+    "zh": "现有政策文件未必直接回答这个问题，最相关的内容如下：",
+    "en": "The policy documents may not answer this in full. The closest passages say:",
+}
 # Before each quote when an extractive answer quotes more than one policy.
 QUOTE_SOURCE = {"zh": "《{title}》：", "en": "{title}: "}
 REFUSAL = {

@@ -90,8 +90,18 @@ class AnswerConfig:
 
 def _refusal_policies(settings: Settings) -> dict[str, RefusalPolicy]:
     return {
-        "zh": RefusalPolicy(settings.refusal_zh_min_coverage, settings.refusal_zh_min_dense),
-        "en": RefusalPolicy(settings.refusal_en_min_coverage, settings.refusal_en_min_dense),
+        "zh": RefusalPolicy(
+            settings.refusal_zh_min_coverage,
+            settings.refusal_zh_min_dense,
+            settings.partial_zh_min_coverage,
+            settings.partial_zh_min_dense,
+        ),
+        "en": RefusalPolicy(
+            settings.refusal_en_min_coverage,
+            settings.refusal_en_min_dense,
+            settings.partial_en_min_coverage,
+            settings.partial_en_min_dense,
+        ),
     }
 
 
@@ -225,7 +235,9 @@ class AnswerService:
                     asked.question, messages, found.hits, found.sentences, asked.language
                 )
             )
-        return extractive_answer(asked.question, found.hits, found.sentences, asked.language)
+        return extractive_answer(
+            asked.question, found.hits, found.sentences, asked.language, found.partial
+        )
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         if not history:

@@ -88,6 +88,7 @@ def answer_json(a: Answer, links: DocLinks | None = None) -> dict[str, Any]:
         "answer": a.answer,
         "mode": a.mode,
         "refused": a.refused,
+        "partial": a.partial,
         "citations": [citation_json(c, links) for c in a.citations],
         "notice": a.notice,
         "warnings": list(a.warnings),

@@ -99,6 +99,17 @@ def test_answer_language_follows_the_question(service: AnswerService) -> None:
     assert service.ask("How long is the warranty on electronics?").answer.startswith("According to")
 
 
+def test_an_answer_from_passages_that_match_in_part_says_so(service: AnswerService) -> None:
+    # The refund policy says nothing of gifts or receipts: its closest passage is quoted, as
+    # what may not answer in full; the question it answers is answered plainly.
+    near = service.ask("Can I return a gift without a receipt?")
+    assert near.partial and not near.refused and near.citations
+    assert near.answer.startswith("The policy documents may not answer this in full.")
+    plain = service.ask("How long do I have to return an item?")
+    assert not plain.partial and plain.answer.startswith("According to the policy documents:")
+    assert "30 days" in plain.answer
+
+
 @pytest.mark.parametrize(
     ("question", "refusal"),
     [

@@ -8,7 +8,7 @@ from eval.datasets import EvalQuery
 from index_store.settings import Settings
 from index_store.store import IndexStore
 from policyqa.compose import build_retriever
-from tools.refusal import Features, calibrate, features, rates
+from tools.refusal import Features, calibrate, features, partial_share, rates
 
 POS = [Features(0.9, 0.95), Features(0.5, 0.92), Features(0.2, 0.93), Features(0.3, 0.85)]
 NEG = [Features(0.1, 0.85), Features(0.2, 0.88), Features(0.4, 0.86), Features(0.05, 0.93)]
@@ -25,6 +25,17 @@ NEG = [Features(0.1, 0.85), Features(0.2, 0.88), Features(0.4, 0.86), Features(0
 )
 def test_rates(policy: RefusalPolicy, accuracy: float, false_refusal: float) -> None:
     assert rates(policy, POS, NEG) == pytest.approx((accuracy, false_refusal))
+
+
+def test_an_answer_between_the_refusal_and_the_partial_thresholds_is_partial() -> None:
+    policy = RefusalPolicy(0.35, 0.90, partial_coverage=0.6, partial_dense=0.94)
+    assert policy.partial(0.5, 0.92) and policy.partial(0.2, 0.93)
+    assert not policy.partial(0.9, 0.95) and not policy.partial(0.5, 0.95)
+    # A refusal is never partial: POS 4 (0.3, 0.85) is refused.
+    assert policy.refuses(0.3, 0.85) and not policy.partial(0.3, 0.85)
+    # Of the three positives answered, two are partial; without thresholds, none.
+    assert partial_share(policy, POS) == pytest.approx(2 / 3)
+    assert partial_share(RefusalPolicy(0.35, 0.90), POS) == 0.0
 
 
 def test_calibrate_respects_the_false_refusal_bound() -> None:
