@@ -138,8 +138,8 @@ _ISSUED = AnswerType(
     re.compile(rf"{ISSUING}的?|落款|日期|时间|什么时[候间]|何时|哪一?天|单位|机关|部门|谁"),
 )
 # Who may apply: the clause that names the policy's subjects (支持对象, 适用范围, 申报条件)
-# answers "哪些企业可以申请这些支持？", though the policy writes 申报 and the clause none of 企业
-# or 申请 beside a word of the question.
+# answers "哪些企业可以申请这些支持？", though of the question's words it holds only 企业, which
+# every clause holds, and the policy writes 申报 where the question says 申请.
 _SUBJECTS = (
     r"(?:支持|扶持|补贴|补助|奖励|资助|适用|申报|申请|服务|享受)(?:对象|主体|范围)|适用于|申报条件|申请条件"
     r"|\beligib|\bwho (?:can|may) apply\b|\bscope\b"

@@ -120,8 +120,8 @@ class EvidenceFinder:
     ) -> Evidence:
         """Passages for ``query`` within ``scope``, the sentences that answer ``question``, and
         whether they are too weak to answer from (refuse) or to answer in full (partial).
-        ``earlier`` is what the question
-        before it searched for: a follow-up that only swaps a part of it asks what it asked."""
+        ``earlier`` is what the question before it searched for: a follow-up that only swaps a
+        part of it asks what it asked."""
         filters = self.library.filters(scope)
         hits = self.retriever.search(query, top_k=top_k or self.top_k, filters=filters)
         hits = [self._with_body(h) for h in self._with_subjects(question, hits)]
