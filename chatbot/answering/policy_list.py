@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Literal
 
 from chatbot.answering.asked import Asked
+from chatbot.answering.asking import asks_subjects
 from chatbot.answering.documents import Library
 from chatbot.answering.position import PassageReader
 from chatbot.answering.prompts import CATALOGUE
@@ -80,8 +81,9 @@ def asks_for_lapsed(question: str) -> bool:
 
 
 def asks_for_catalogue(question: str) -> bool:
-    """Whether ``question`` asks which policies there are, naming no topic of its own."""
-    return _asks_for_list(question)
+    """Whether ``question`` asks which policies there are, naming no topic of its own: not
+    who may apply for them (哪些企业可以享受这些政策？ is not 企业可以享受哪些政策？)."""
+    return _asks_for_list(question) and not asks_subjects(question)
 
 
 def _asks_for_list(

@@ -75,6 +75,7 @@ def test_a_question_about_the_policies_no_longer_in_force(question: str, lapsed:
         "What is the refund policy?",
         "What is your policy?",
         "Which documents do I need to apply?",
+        "哪些企业可以享受这些政策？",  # who may apply: the subjects clause answers
     ],
 )
 def test_a_question_with_a_topic_of_its_own(question: str) -> None:
