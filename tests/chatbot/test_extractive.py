@@ -21,6 +21,7 @@ from chatbot.answering.extractive import (
     reach,
     score_sentences,
     select_sentences,
+    split_sentences,
 )
 from chatbot.answering.read_on import run_on
 from index_store.records import Chunk, Hit
@@ -152,6 +153,13 @@ def test_a_question_about_who_may_apply_is_answered_by_the_subjects_clause() -> 
     # The clause leads, though the other passage ranks first and writes 企业, and the answer
     # stops at the next item: one clause answers who may apply, not a list.
     assert _texts(question, [other, notice]) == ["一、支持对象", subjects]
+
+
+def test_two_spaces_inside_an_english_sentence_do_not_end_it() -> None:
+    # A typo in the handbook; between Chinese clauses a run of spaces still ends one.
+    text = "- Meals while traveling on Company business  are reimbursable, up to $100 per day."
+    assert [text[a:b] for a, b in split_sentences(text)] == [text]
+    assert [(a, b) for a, b in split_sentences("一、总体要求  二、主要措施")] == [(0, 6), (8, 14)]
 
 
 def test_a_colon_sentence_brings_its_list() -> None:
