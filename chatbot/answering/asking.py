@@ -111,14 +111,15 @@ class AnswerType(NamedTuple):
 
     def given_by(self, sentence: str, heading_path: tuple[str, ...]) -> bool:
         """Whether ``sentence``, under ``heading_path`` (its document title first), gives it."""
-        if self.holds.search(sentence):
-            return True
-        return self.headed is not None and any(self.headed.search(h) for h in heading_path[1:])
+        return bool(self.holds.search(sentence)) or self._heads(heading_path[1:])
 
     def headed_in(self, text: str, heading_path: tuple[str, ...]) -> bool:
         """Whether a passage's ``text`` or headings hold a heading of it."""
+        return self._heads((text, *heading_path[1:]))
+
+    def _heads(self, texts: tuple[str, ...]) -> bool:
         headed = self.headed
-        return headed is not None and any(headed.search(h) for h in (text, *heading_path[1:]))
+        return headed is not None and any(headed.search(t) for t in texts)
 
 
 # Who issued a policy, or when: its signature answers, though it writes none of 发布, 日期 or
@@ -140,9 +141,10 @@ _ISSUED = AnswerType(
 # Who may apply: the clause that names the policy's subjects (支持对象, 适用范围, 申报条件)
 # answers "哪些企业可以申请这些支持？", though of the question's words it holds only 企业, which
 # every clause holds, and the policy writes 申报 where the question says 申请.
-_SUBJECTS = (
+_SUBJECTS = re.compile(
     r"(?:支持|扶持|补贴|补助|奖励|资助|适用|申报|申请|服务|享受)(?:对象|主体|范围)|适用于|申报条件|申请条件"
-    r"|\beligib|\bwho (?:can|may) apply\b|\bscope\b"
+    r"|\beligib|\bwho (?:can|may) apply\b|\bscope\b",
+    re.I,
 )
 # What a policy heads the clause on its subjects with, to search its passages for.
 SUBJECT_HEADINGS = "支持对象 扶持对象 适用范围 申报主体 申报条件 申请条件 eligibility scope"
@@ -156,7 +158,7 @@ _ELIGIBLE = AnswerType(
         r" (?:are eligible|qualify|can apply|may apply)\b",
         re.I,
     ),
-    re.compile(_SUBJECTS, re.I),
+    _SUBJECTS,
     re.compile(
         r"(?:哪些|什么|哪类|哪种|何种|哪一类)(?:样的?)?"
         r"(?:企业|单位|主体|机构|公司|人员|个人|人|群体|行业)?(?:可以|能够?|可|才能|有资格)?"
@@ -164,26 +166,21 @@ _ELIGIBLE = AnswerType(
         r"|\b(?:who|which|eligible|qualify|apply)\b",
         re.I,
     ),
-    re.compile(_SUBJECTS, re.I),
+    _SUBJECTS,
 )
 _ANSWER_TYPES = (_ISSUED, _ELIGIBLE, *(AnswerType(asks, holds) for asks, holds in _TYPES))
 
 
 def asked_for(question: str) -> AnswerType | None:
+    """The kind of answer ``question`` asks for, when it asks who issued the policy or when,
+    who may apply, or for a date, a ratio, a length of time, a phone number, a website, an
+    e-mail address, materials, the procedure or an amount; else None."""
     return next((t for t in _ANSWER_TYPES if t.asks.search(question)), None)
 
 
 def asks_subjects(question: str) -> bool:
     """Whether ``question`` asks who may apply (哪些企业可以申请…, "Who is eligible?")."""
     return asked_for(question) is _ELIGIBLE
-
-
-def answer_pattern(question: str) -> re.Pattern[str] | None:
-    """What a sentence that answers ``question`` holds, when the question asks who issued the
-    policy or when, or for a date, a ratio, a length of time, a phone number, a website, an
-    e-mail address, materials, the procedure or an amount; else None."""
-    asked = asked_for(question)
-    return asked.holds if asked else None
 
 
 # The everyday words around 多少 (or 多久) that ask for an amount and name nothing:
@@ -266,9 +263,9 @@ def unframed(question: str) -> str:
 
 
 def asking_tokens(question: str) -> tuple[AnswerType | None, set[str]]:
-    """The kind of answer ``question`` asks for and the question's keyword tokens that only
-    ask for it: 截止 and _止申 in "什么时候截止申报". A sentence that gives such an answer
-    (申报时间为每年3月1日至4月30日) covers them."""
+    """``asked_for(question)`` and the question's keyword tokens that only ask for it: 截止
+    and _止申 in "什么时候截止申报". A sentence that gives such an answer (申报时间为每年3月1日至
+    4月30日) covers them."""
     asked = asked_for(question)
     if asked is None:
         return None, set()

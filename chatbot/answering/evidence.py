@@ -195,8 +195,8 @@ class EvidenceFinder:
         the library never expresses one of its terms); else by keyword coverage and dense
         similarity."""
         rules = self.rules
-        scored = [h.answerable for h in hits if h.answerable is not None]
-        if scored and rules.by_model:
+        if self._by_model(hits):
+            scored = [h.answerable for h in hits if h.answerable is not None]
             return max(scored) < rules.min_answerable
         if across:
             found = crosslingual.terms(question)
@@ -215,10 +215,14 @@ class EvidenceFinder:
         """Whether an answer from these passages may not answer in full: by the keyword
         coverage and dense similarity that decide a refusal, when they decide it (not for a
         question across languages, nor when the second stage's probability does)."""
-        by_model = self.rules.by_model and any(h.answerable is not None for h in hits)
-        if across or by_model:
+        if across or self._by_model(hits):
             return False
         return self.rules.by_language[language].partial(*evidence(hits, sentences))
+
+    def _by_model(self, hits: list[Hit]) -> bool:
+        """Whether the second stage's probability decides: the rules say so and it scored the
+        passages."""
+        return self.rules.by_model and any(h.answerable is not None for h in hits)
 
     def _with_subjects(self, question: str, hits: list[Hit]) -> list[Hit]:
         """``hits`` and, for a question about who may apply, the passage of the best one's

@@ -3,11 +3,12 @@ and headings count, and that a sentence is quoted once."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from itertools import pairwise
 
 from chatbot.answering.asking import (
-    answer_pattern,
+    asked_for,
     asking_tokens,
     asks_subjects,
     question_tokens,
@@ -25,6 +26,12 @@ from chatbot.answering.extractive import (
 )
 from chatbot.answering.read_on import run_on
 from index_store.records import Chunk, Hit
+
+
+def answer_pattern(question: str) -> re.Pattern[str] | None:
+    """What a sentence that gives the kind of answer ``question`` asks for holds."""
+    asked = asked_for(question)
+    return asked.holds if asked else None
 
 
 def _hit(text: str, path: tuple[str, ...] = ("通知",), n: int = 0) -> Hit:
