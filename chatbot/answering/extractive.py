@@ -37,11 +37,12 @@ from index_store.table_rows import parse_row
 
 _MIN_SENTENCE_CHARS = 6
 # Sentence ends, line breaks, and paragraph gaps (runs of spaces, ideographic spaces), which
-# many notices use instead of line breaks; "Mr." style periods need a letter before them. Two
-# spaces after an English word or comma are a typo inside the sentence ("Meals while traveling
-# on Company business  are reimbursable, up to $100 USD per day").
+# many notices use instead of line breaks; "Mr." style periods need a letter before them. A run
+# of spaces after an English word or comma, however long, is a typo inside the sentence ("Meals
+# while traveling on Company business  are reimbursable, up to $100 USD per day").
 _SENTENCE_END = re.compile(
-    r"[。！？!?]+[”’」』)）]*|\n|(?<![A-Za-z,;])[ \t\u3000]{2,}|\u3000|(?<=[A-Za-z)])\.(?=\s)"
+    r"[。！？!?]+[”’」』)）]*|\n|(?<![A-Za-z,; \t\u3000])[ \t\u3000]{2,}|\u3000"
+    r"|(?<=[A-Za-z)])\.(?=\s)"
 )
 RANK_DECAY = 0.06  # each lower passage rank costs 6 % of a sentence's score
 CONTEXT_WEIGHT = 0.5  # a question word found only in the passage's title or headings

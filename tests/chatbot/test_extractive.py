@@ -7,6 +7,8 @@ import re
 from dataclasses import replace
 from itertools import pairwise
 
+import pytest
+
 from chatbot.answering.asking import (
     asked_for,
     asking_tokens,
@@ -162,9 +164,10 @@ def test_a_question_about_who_may_apply_is_answered_by_the_subjects_clause() -> 
     assert _texts(question, [other, notice]) == ["一、支持对象", subjects]
 
 
-def test_two_spaces_inside_an_english_sentence_do_not_end_it() -> None:
+@pytest.mark.parametrize("gap", ["  ", "   ", " \t  "])
+def test_a_run_of_spaces_inside_an_english_sentence_does_not_end_it(gap: str) -> None:
     # A typo in the handbook; between Chinese clauses a run of spaces still ends one.
-    text = "- Meals while traveling on Company business  are reimbursable, up to $100 per day."
+    text = f"- Meals while traveling on Company business{gap}are reimbursable, up to $100 per day."
     assert [text[a:b] for a, b in split_sentences(text)] == [text]
     assert [(a, b) for a, b in split_sentences("一、总体要求  二、主要措施")] == [(0, 6), (8, 14)]
 
