@@ -10,11 +10,12 @@ import numpy as np
 
 from chatbot.answering import crosslingual
 from chatbot.answering.asked import Asked, Evidence
-from chatbot.answering.asking import SUBJECT_HEADINGS, asked_for
+from chatbot.answering.asking import SUBJECT_HEADINGS, asked_for, question_tokens
 from chatbot.answering.documents import Library
 from chatbot.answering.extractive import (
     SECOND_SENTENCE_SHARE,
     TYPE_BONUS,
+    IdfFn,
     Sentence,
     choose_sentences,
     has_body,
@@ -23,7 +24,7 @@ from chatbot.answering.extractive import (
     swapped,
 )
 from chatbot.answering.position import PassageReader
-from chatbot.answering.questions import earlier_query, elliptical
+from chatbot.answering.questions import earlier_query, elliptical, question_parts
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever
 from index_store.ids import chunk_id
@@ -77,12 +78,27 @@ class RefusalRules:
     cross_language_min_dense: float = 0.77
 
 
-def evidence(hits: list[Hit], sentences: list[Sentence]) -> tuple[float, float]:
+def evidence(
+    hits: list[Hit], sentences: list[Sentence], by_parts: float = 0.0
+) -> tuple[float, float]:
     """How well the retrieved text answers: (best sentence's keyword coverage of the
-    question, best dense similarity); (0, 0) when nothing was found."""
+    question, or ``by_parts`` (``parts_coverage``) when higher, best dense similarity); (0, 0)
+    when nothing was found."""
     if not hits or not sentences:
         return 0.0, 0.0
-    return max(s.score for s in sentences), max((h.dense_score or 0.0) for h in hits)
+    coverage = max(by_parts, max(s.score for s in sentences))
+    return coverage, max((h.dense_score or 0.0) for h in hits)
+
+
+def parts_coverage(question: str, hits: list[Hit], idf: IdfFn) -> float:
+    """For a question that asks several things ("X？Y？"), the mean over them of the best
+    sentence's coverage of each: no one sentence covers both, though each is answered; 0
+    for a question that asks one thing."""
+    parts = [p for p in question_parts(question) if question_tokens(p)]
+    if len(parts) < 2:
+        return 0.0
+    best = [max((s.score for s in score_sentences(p, hits, idf)), default=0.0) for p in parts]
+    return sum(best) / len(best)
 
 
 class EvidenceFinder:
@@ -144,10 +160,10 @@ class EvidenceFinder:
         across = crosslingual.asked_across(question, hits, language)
         if across:
             sentences = self._across_sentences(question, hits)
-        refuse = self._refuses(question, hits, sentences, language, across)
-        return Evidence(
-            hits, sentences, refuse, partial=self._partial(hits, sentences, language, across)
-        )
+        by_parts = 0.0 if across else parts_coverage(question, hits, idf)
+        refuse = self._refuses(question, hits, sentences, language, across, by_parts)
+        partial = self._partial(hits, sentences, language, across, by_parts)
+        return Evidence(hits, sentences, refuse, partial=partial)
 
     def _across_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
         """For a question asked across languages, the sentences of the best passages ranked by
@@ -187,6 +203,7 @@ class EvidenceFinder:
         sentences: list[Sentence],
         language: str,
         across: bool,
+        by_parts: float,
     ) -> bool:
         """Whether the passages are too weak to answer from: by the second stage's calibrated
         probability when it scored them and the rules say so; for a question ``across``
@@ -207,17 +224,22 @@ class EvidenceFinder:
                 missing = crosslingual.unexpressed(found, idf)
                 return bool(missing) or coverage < rules.cross_language_min_coverage
             return max(h.dense_score or 0.0 for h in hits) < rules.cross_language_min_dense
-        return rules.by_language[language].refuses(*evidence(hits, sentences))
+        return rules.by_language[language].refuses(*evidence(hits, sentences, by_parts))
 
     def _partial(
-        self, hits: list[Hit], sentences: list[Sentence], language: str, across: bool
+        self,
+        hits: list[Hit],
+        sentences: list[Sentence],
+        language: str,
+        across: bool,
+        by_parts: float,
     ) -> bool:
         """Whether an answer from these passages may not answer in full: by the keyword
         coverage and dense similarity that decide a refusal, when they decide it (not for a
         question across languages, nor when the second stage's probability does)."""
         if across or self._by_model(hits):
             return False
-        return self.rules.by_language[language].partial(*evidence(hits, sentences))
+        return self.rules.by_language[language].partial(*evidence(hits, sentences, by_parts))
 
     def _by_model(self, hits: list[Hit]) -> bool:
         """Whether the second stage's probability decides: the rules say so and it scored the

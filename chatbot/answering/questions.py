@@ -31,6 +31,25 @@ def elliptical(question: str) -> bool:
     return _ELLIPTICAL.search(question.strip()) is not None
 
 
+# Where a question asks a second thing: after a question mark or semicolon inside it, or at a
+# comma that a joining word follows ("重新认定能拿多少，同时还能拿首次认定奖励吗？").
+_JOINING = r"同时|另外|此外|以及|还有"
+_ASKING_EN = r"what|how|when|who|which|where|can|is|are|do|does"
+_PART_BREAK = re.compile(
+    r"(?<=[？?；;])\s*(?=[^\s”’」』\"'）)])"  # not a question mark that a quote closes
+    rf"|[，,]\s*(?=(?:{_JOINING}|also\b|and\s+(?:{_ASKING_EN})\b))",
+    re.I,
+)
+_LEADING_JOIN = re.compile(rf"^(?:{_JOINING}|also\b|and\b)\s*", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions ``question`` asks, each without the joining word that asks it
+    ("X？Y？" or "X，同时Y？" ask two); one part when it asks one thing."""
+    parts = (_LEADING_JOIN.sub("", p.strip(" ，,")) for p in _PART_BREAK.split(question.strip()))
+    return [p for p in parts if p]
+
+
 @dataclass(frozen=True)
 class Turn:
     """One earlier message of the conversation."""

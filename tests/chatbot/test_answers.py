@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.answering.evidence import RefusalPolicy
-from chatbot.answering.questions import Turn, elliptical, follow_up_query
+from chatbot.answering.questions import Turn, elliptical, follow_up_query, question_parts
 from chatbot.answering.read_on import joined
 from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.answering.service import AnswerConfig, AnswerService
@@ -108,6 +108,42 @@ def test_an_answer_from_passages_that_match_in_part_says_so(service: AnswerServi
     plain = service.ask("How long do I have to return an item?")
     assert not plain.partial and plain.answer.startswith("According to the policy documents:")
     assert "30 days" in plain.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "重新认定能拿多少，同时还能拿首次认定奖励吗？",
+            ["重新认定能拿多少", "还能拿首次认定奖励吗？"],
+        ),
+        ("什么是汛期？北京的汛期日期是什么范围？", ["什么是汛期？", "北京的汛期日期是什么范围？"]),
+        (
+            "How long is the warranty? And what about refunds?",
+            ["How long is the warranty?", "what about refunds?"],
+        ),
+        ("What is covered, and how do I claim?", ["What is covered", "how do I claim?"]),
+        # A condition is part of the one question; a question mark inside quotes ends nothing.
+        ("如果是小微企业，能拿多少补贴？", ["如果是小微企业，能拿多少补贴？"]),
+        ("何时推行“一码通？”", ["何时推行“一码通？”"]),
+    ],
+)
+def test_a_question_that_asks_two_things_is_told_apart(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["重新认定能拿多少，同时还能拿首次认定奖励吗？", "重新认定能拿多少，同时首次认定奖励多少？"],
+)
+def test_a_question_that_asks_two_things_is_answered_though_no_sentence_holds_both(
+    service: AnswerService, question: str
+) -> None:
+    # Each part is answered by its own clause; no one sentence covers the words of both, and
+    # judged as one question they were refused, or answered as perhaps not in full.
+    answer = service.ask(question)
+    assert (answer.refused, answer.partial) == (False, False)
+    assert "给予10万元奖励" in answer.answer and "一次性给予30万元奖励" in answer.answer
 
 
 @pytest.mark.parametrize(
