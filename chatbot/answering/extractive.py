@@ -29,6 +29,7 @@ from chatbot.answering.asking import (
     asks_subjects,
     question_tokens,
 )
+from chatbot.answering.synonyms import same_words
 from index_store.keyword import tokenize
 from index_store.language import char_scale
 from index_store.numbering import ANY_MARKER, marker_level
@@ -177,7 +178,7 @@ def score_sentences(question: str, hits: list[Hit], idf_fn: IdfFn | None = None)
     for i, hit in enumerate(hits):
         path = hit.chunk.heading_path
         headed = _asked_about(hit, hits)
-        context = set(tokenize(" ".join(path))) & q_tokens
+        context = same_words(tokenize(" ".join(path)), q_tokens)
         lines = _lines(hit.chunk)
         # A passage of headings only is its own content (a one-line document, its line the
         # title); the service reads one that a passage follows on into that passage
@@ -226,7 +227,7 @@ def _held(tokens: list[str], q_tokens: set[str]) -> set[str]:
     """The question's tokens among a sentence's, a question word counting as held inside a
     longer word: jieba reads 执行期 and 社会保险费 as one word each, where the question has 执行
     and 社会保险."""
-    own = set(tokens) & q_tokens
+    own = same_words(tokens, q_tokens)
     missing = {t for t in q_tokens - own if _CJK.match(t)}
     if missing:
         words = [t for t in tokens if len(t) > 2 and _CJK.match(t)]

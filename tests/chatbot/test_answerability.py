@@ -113,6 +113,8 @@ def test_the_demo_answers_across_its_two_languages(demo_store: Demo) -> None:
     assert not refund_en.refused and "within 30 days of delivery" in refund_en.answer
     cap = service.ask("贷款贴息一年最多能贴多少钱？")  # 最多能贴 asks for the amount, as 多少 does
     assert not cap.refused and "第五条" in cap.citations[0].locator and "100万元" in cap.answer
+    # 一年 is the clause's 年度 (年度贴息总额): answered in full, not as the closest passage.
+    assert not cap.partial
 
 
 def test_the_demo_answers_what_a_policy_requires(

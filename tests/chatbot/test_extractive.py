@@ -27,6 +27,7 @@ from chatbot.answering.extractive import (
     split_sentences,
 )
 from chatbot.answering.read_on import run_on
+from chatbot.answering.synonyms import same_words
 from index_store.records import Chunk, Hit
 
 
@@ -162,6 +163,14 @@ def test_a_question_about_who_may_apply_is_answered_by_the_subjects_clause() -> 
     # The clause leads, though the other passage ranks first and writes 企业, and the answer
     # stops at the next item: one clause answers who may apply, not a list.
     assert _texts(question, [other, notice]) == ["一、支持对象", subjects]
+
+
+def test_a_policy_word_holds_the_question_word_it_means() -> None:
+    # The question's 申报 is the policy's 申请; the first passage ranks higher.
+    paid = _hit("贴息资金由市财政局统一拨付企业。", n=1)
+    apply = _hit("企业申请贴息应提交申请表和营业执照复印件。", n=2)
+    assert _texts("企业申报贴息怎么办理？", [paid, apply]) == [apply.chunk.text]
+    assert same_words(["申请", "_申请", "贴息"], {"申报", "_申报", "补贴"}) == {"申报", "_申报"}
 
 
 @pytest.mark.parametrize("gap", ["  ", "   ", " \t  "])
