@@ -224,9 +224,9 @@ def _asked_about(hit: Hit, hits: list[Hit]) -> tuple[str, ...]:
 
 
 def _held(tokens: list[str], q_tokens: set[str]) -> set[str]:
-    """The question's tokens among a sentence's, a question word counting as held inside a
-    longer word: jieba reads 执行期 and 社会保险费 as one word each, where the question has 执行
-    and 社会保险."""
+    """The question's tokens among a sentence's, as written or as a synonym (``same_words``:
+    申请 holds 申报), a question word counting as held inside a longer word: jieba reads 执行期 and
+    社会保险费 as one word each, where the question has 执行 and 社会保险."""
     own = same_words(tokens, q_tokens)
     missing = {t for t in q_tokens - own if _CJK.match(t)}
     if missing:
