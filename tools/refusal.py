@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chatbot.answering.evidence import RefusalPolicy, evidence, parts_coverage
+from chatbot.answering.evidence import RefusalPolicy, evidence
 from chatbot.answering.extractive import select_sentences
 from chatbot.answering.retrieval import HybridRetriever
 from chatbot.answering.service import AnswerConfig
@@ -58,8 +58,7 @@ def features(
         if without_gold:
             filters = {"source": [s for s in sources if s not in q.gold_doc_ids]}
         hits = retriever.search(q.question, top_k=5, filters=filters)
-        sentences = select_sentences(q.question, hits, 3, idf)
-        found = evidence(hits, sentences, parts_coverage(q.question, hits, idf))
+        found = evidence(q.question, hits, select_sentences(q.question, hits, 3, idf), idf)
         out.append(Features(*found, (hits[0].answerable or 0.0) if hits else 0.0))
     return out
 

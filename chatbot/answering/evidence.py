@@ -79,18 +79,18 @@ class RefusalRules:
 
 
 def evidence(
-    hits: list[Hit], sentences: list[Sentence], by_parts: float = 0.0
+    question: str, hits: list[Hit], sentences: list[Sentence], idf: IdfFn
 ) -> tuple[float, float]:
-    """How well the retrieved text answers: (best sentence's keyword coverage of the
-    question, or ``by_parts`` (``parts_coverage``) when higher, best dense similarity); (0, 0)
-    when nothing was found."""
+    """How well the retrieved text answers ``question``: (best sentence's keyword coverage of
+    it, or of its parts when it asks several things and that is higher (``_parts_coverage``),
+    best dense similarity); (0, 0) when nothing was found."""
     if not hits or not sentences:
         return 0.0, 0.0
-    coverage = max(by_parts, max(s.score for s in sentences))
+    coverage = max(_parts_coverage(question, hits, idf), max(s.score for s in sentences))
     return coverage, max((h.dense_score or 0.0) for h in hits)
 
 
-def parts_coverage(question: str, hits: list[Hit], idf: IdfFn) -> float:
+def _parts_coverage(question: str, hits: list[Hit], idf: IdfFn) -> float:
     """For a question that asks several things ("X？Y？"), the mean over them of the best
     sentence's coverage of each: no one sentence covers both, though each is answered; 0
     for a question that asks one thing."""
@@ -160,9 +160,10 @@ class EvidenceFinder:
         across = crosslingual.asked_across(question, hits, language)
         if across:
             sentences = self._across_sentences(question, hits)
-        by_parts = 0.0 if across else parts_coverage(question, hits, idf)
-        refuse = self._refuses(question, hits, sentences, language, across, by_parts)
-        partial = self._partial(hits, sentences, language, across, by_parts)
+        # Keyword coverage decides neither for a question across languages.
+        strength = (0.0, 0.0) if across else evidence(question, hits, sentences, idf)
+        refuse = self._refuses(question, hits, strength, language, across)
+        partial = self._partial(hits, strength, language, across)
         return Evidence(hits, sentences, refuse, partial=partial)
 
     def _across_sentences(self, question: str, hits: list[Hit]) -> list[Sentence]:
@@ -200,17 +201,16 @@ class EvidenceFinder:
         self,
         question: str,
         hits: list[Hit],
-        sentences: list[Sentence],
+        strength: tuple[float, float],
         language: str,
         across: bool,
-        by_parts: float,
     ) -> bool:
         """Whether the passages are too weak to answer from: by the second stage's calibrated
         probability when it scored them and the rules say so; for a question ``across``
         languages (its words cannot be counted in the passages), by its glossary terms'
         coverage, or without any by the multilingual embedder's similarity (refused too when
         the library never expresses one of its terms); else by keyword coverage and dense
-        similarity."""
+        similarity (``strength``, from ``evidence``)."""
         rules = self.rules
         if self._by_model(hits):
             scored = [h.answerable for h in hits if h.answerable is not None]
@@ -224,22 +224,17 @@ class EvidenceFinder:
                 missing = crosslingual.unexpressed(found, idf)
                 return bool(missing) or coverage < rules.cross_language_min_coverage
             return max(h.dense_score or 0.0 for h in hits) < rules.cross_language_min_dense
-        return rules.by_language[language].refuses(*evidence(hits, sentences, by_parts))
+        return rules.by_language[language].refuses(*strength)
 
     def _partial(
-        self,
-        hits: list[Hit],
-        sentences: list[Sentence],
-        language: str,
-        across: bool,
-        by_parts: float,
+        self, hits: list[Hit], strength: tuple[float, float], language: str, across: bool
     ) -> bool:
         """Whether an answer from these passages may not answer in full: by the keyword
         coverage and dense similarity that decide a refusal, when they decide it (not for a
         question across languages, nor when the second stage's probability does)."""
         if across or self._by_model(hits):
             return False
-        return self.rules.by_language[language].partial(*evidence(hits, sentences, by_parts))
+        return self.rules.by_language[language].partial(*strength)
 
     def _by_model(self, hits: list[Hit]) -> bool:
         """Whether the second stage's probability decides: the rules say so and it scored the
