@@ -50,6 +50,14 @@ def marker_level(text: str) -> int | None:
     return next((level for pattern, level in MARKER_LEVELS if pattern.match(stripped)), None)
 
 
+def without_marker(label: str) -> str:
+    """What a heading calls its part, without the marker it starts with: "第三条 房租减免" is
+    "房租减免", "Section 2 Refunds" is "Refunds", a bare "第八条" is ""."""
+    stripped = label.strip()
+    match = next((m for pattern, _ in MARKER_LEVELS if (m := pattern.match(stripped))), None)
+    return stripped[match.end() :].strip(" \t\u3000、.．:：") if match else stripped
+
+
 # A markdown link or image, "[text](target)": its text is what it says (what is indexed, and
 # what names a list entry).
 MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)")

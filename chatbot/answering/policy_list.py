@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from chatbot.answering.asked import Asked
 from chatbot.answering.asking import asks_subjects
 from chatbot.answering.documents import Library
+from chatbot.answering.measures import SUPPORT, measures, naming_sentence
 from chatbot.answering.position import PassageReader
 from chatbot.answering.prompts import CATALOGUE
 from index_store.ids import chunk_id
@@ -103,6 +104,36 @@ def _asks_for_list(
     return bool(_ZH_LIST.search(text)) and _ZH_OBJECT.fullmatch(rest) is not None
 
 
+# A question that names a kind of enterprise and asks which support it gets: "小微企业能享受哪些
+# 扶持？", "我们公司是小微企业，有什么补贴？", "有哪些针对小微企业的扶持政策？". No passage answers
+# it: a search quoted the clause that repeals an old 小微企业 policy, whose title holds every word
+# of the question. The policies that name the kind answer it, with their measures.
+_ZH_SELF = re.compile(
+    "^(?:请问)?(?:(?:我们|我|本|咱们)(?:公司|企业|单位|司|厂)?(?:是|属于|作为|为)|作为)"
+    "(?:一家|一个|一户)?"
+)
+_ZH_KIND = re.compile(
+    "(?:^|针对|适用于|面向|对于|对|给|关于)(?P<kind>(?:(?!针对|适用于|面向|哪些|什么|的|是|有|能|可以|"
+    "享受)[\u4e00-\u9fff]){1,12}?(?:企业|工商户|个体户|商户|公司|经营主体|市场主体))"
+)
+_ZH_TOWARDS = re.compile("针对|适用于|适用|面向|对于|对|给|关于")
+_ZH_WHICH = re.compile("哪些|什么|哪几|何种|啥")
+
+
+def kind_asked(question: str) -> str | None:
+    """The kind of enterprise ``question`` asks the support of, naming nothing else (小微企业 in
+    "小微企业能享受哪些扶持？"); None for any other question: one that names a measure, a place or
+    a condition (受疫情影响的小微企业), or asks who may apply."""
+    text = _ZH_SELF.sub("", _PUNCTUATION.sub("", question))
+    if not (_ZH_WHICH.search(text) and SUPPORT.search(text)) or asks_subjects(question):
+        return None
+    match = _ZH_KIND.search(text)
+    if match is None or not _ZH_FILLER.sub("", match["kind"]):  # 相关企业 names no kind
+        return None
+    rest = text[: match.start("kind")] + text[match.end("kind") :]
+    return None if _ZH_FILLER.sub("", _ZH_TOWARDS.sub("", SUPPORT.sub("", rest))) else match["kind"]
+
+
 _ZH_NUMBERS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 _EN_ORDINALS = {
     w: i
@@ -166,18 +197,30 @@ def _newest_first(record: DocumentRecord) -> tuple[str, str]:
     return (info.effective or info.published, record.title)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A policy in a list: its policy line (《title》（文号，validity）), the passage cited for it,
+    the quote shown from that passage, and the names of its measures."""
+
+    policy: str
+    passage: Chunk
+    quote: str
+    measures: tuple[str, ...] = ()
+
+
 def catalogue_answer(
     question: str,
     count: int,
-    listed: Sequence[tuple[str, Chunk]],
+    listed: Sequence[Listed],
     language: str,
     kind: ListKind,
+    naming: str | None = None,
 ) -> Answer:
     """``count`` policies (the ones the scope allows: ``kind`` says whether only those in
-    force, all, or those no longer in force), of which ``listed`` (``newest``) are named by
-    their policy line (《title》（文号，validity）), each with its opening passage as the citation
-    and the passage's first line as the quote. None lapsed is an answer; no policy at all is
-    a refusal."""
+    force, all, or those no longer in force; with ``naming``, those of them that name that
+    kind of enterprise), of which ``listed`` (``newest``) are named by their policy line and
+    measures, each citing its passage. None lapsed is an answer; no policy at all is a
+    refusal."""
     words = CATALOGUE[language]
     if not listed:
         lapsed = kind == "lapsed"
@@ -185,18 +228,31 @@ def catalogue_answer(
         return Answer(question, text, "extractive", not lapsed, (), language=language)
     citations: list[Citation] = []
     lines: list[str] = []
-    for n, (policy, opening) in enumerate(listed, 1):
-        first = next((line.strip() for line in opening.text.splitlines() if line.strip()), "")
-        citations.append(Citation.from_hit(n, Hit(chunk=opening, score=1.0), first))
-        lines.append(words["item"].format(n=n, policy=policy))
+    for n, item in enumerate(listed, 1):
+        citations.append(Citation.from_hit(n, Hit(chunk=item.passage, score=1.0), item.quote))
+        line = words["item"].format(n=n, policy=item.policy)
+        if item.measures:
+            line += words["measures"].format(names=words["and"].join(item.measures))
+        lines.append(line)
     shown = words["newest"].format(shown=len(listed)) if count > len(listed) else ""
-    head = words[kind].format(count=count, newest=shown)
+    head = words[f"naming_{kind}" if naming else kind].format(
+        count=count, newest=shown, kind=naming
+    )
     text = "\n".join([head, *lines, words["tail"]])
     return Answer(question, text, "extractive", False, tuple(citations), language=language)
 
 
+def first_line(chunk: Chunk) -> str:
+    """The passage's first line that is not blank: a policy's opening passage shows its title."""
+    return next((line.strip() for line in chunk.text.splitlines() if line.strip()), "")
+
+
+NAMING_SEARCH = 300  # passages searched for a kind of enterprise; each policy is listed once
+
+
 class CatalogueRoute:
-    """Answers a question about the library itself with the policies its scope allows."""
+    """Answers a question about the library itself with the policies its scope allows, and a
+    question about a kind of enterprise's support with those that name it."""
 
     def __init__(self, library: Library, passages: PassageReader) -> None:
         self.library = library
@@ -205,16 +261,22 @@ class CatalogueRoute:
     def answer(self, asked: Asked) -> Answer | None:
         """The list of policies, or None when ``asked`` is not about the library. The list of
         those no longer in force carries each one's warning (expired on, repealed by)."""
-        if asks_for_lapsed(asked.question):
-            listing = self.listing(asked.question, asked.scope, asked.language, lapsed=True)
-        elif asks_for_catalogue(asked.question):
-            listing = self.listing(asked.question, asked.scope, asked.language)
-        else:
+        listing = self.listing(asked.question, asked.scope, asked.language)
+        if listing is None:
             return None
         answer = self.library.annotate(listing, asked.as_of)
         return replace(answer, basis=())  # each policy's line is in the list already
 
-    def listing(self, question: str, scope: Scope, language: str, lapsed: bool = False) -> Answer:
+    def listing(self, question: str, scope: Scope, language: str) -> Answer | None:
+        """The list ``question`` asks for; None when it asks for none."""
+        if asks_for_lapsed(question):
+            return self.policies(question, scope, language, lapsed=True)
+        if asks_for_catalogue(question):
+            return self.policies(question, scope, language)
+        kind = kind_asked(question)
+        return self.naming(question, kind, scope, language) if kind else None
+
+    def policies(self, question: str, scope: Scope, language: str, lapsed: bool = False) -> Answer:
         """The policies ``scope`` allows, newest first, each citing its opening passage; with
         ``lapsed``, those of them that have expired or been repealed on the scope's day."""
         if lapsed:
@@ -234,12 +296,45 @@ class CatalogueRoute:
         shown = newest(policies)
         openings = self.passages.chunks([chunk_id(r.doc_id, 0) for r in shown])
         listed = [
-            (self.library.policy_line(r, language), c)
+            self._listed(r, c, first_line(c), language)
             for r in shown
             if (c := openings.get(chunk_id(r.doc_id, 0)))
         ]
         kind: ListKind = "lapsed" if lapsed else "in_force" if scope.in_force_only else "all"
         return catalogue_answer(question, len(policies), listed, language, kind)
+
+    def naming(self, question: str, kind: str, scope: Scope, language: str) -> Answer | None:
+        """The policies ``scope`` allows that name ``kind`` (among the best ``NAMING_SEARCH``
+        passages a keyword search for it finds), newest first, each citing its best passage
+        and the sentence there that names it; None when none does (the question is then
+        searched as any other)."""
+        found = self.passages.keyword_index().search(
+            kind, NAMING_SEARCH, self.library.filters(scope)
+        )
+        chunks = self.passages.chunks([h.chunk_id for h in found])
+        records = self.library.records()
+        named: dict[str, tuple[Chunk, str]] = {}
+        for hit in found:
+            chunk = chunks.get(hit.chunk_id)
+            sentence = naming_sentence(chunk.text, kind) if chunk else None
+            if chunk is None or sentence is None:
+                continue
+            # A clause that names the kind (本措施适用于…中小微企业) says more than the title.
+            if chunk.doc_id not in named or chunk.title in named[chunk.doc_id][1]:
+                named[chunk.doc_id] = (chunk, sentence)
+        policies = distinct([records[d] for d in named if d in records])
+        listed = [self._listed(r, *named[r.doc_id], language) for r in newest(policies)]
+        if len(listed) < 2 and not any(item.measures for item in listed):
+            # One policy's title says no more than its passages: "高新技术企业有什么奖励？" is
+            # answered by the clause that sets the award.
+            return None
+        in_force: ListKind = "in_force" if scope.in_force_only else "all"
+        return catalogue_answer(question, len(policies), listed, language, in_force, kind)
+
+    def _listed(self, record: DocumentRecord, passage: Chunk, quote: str, language: str) -> Listed:
+        policy = self.library.policy_line(record, language)
+        names = measures(self.passages.document_structure(record.doc_id), record.title)
+        return Listed(policy, passage, quote, tuple(names))
 
 
 class PickRoute:
@@ -256,11 +351,10 @@ class PickRoute:
         previous = next((t.content for t in reversed(history) if t.role == "user"), None)
         if previous is None:
             return None
-        lapsed = asks_for_lapsed(previous)
-        if not (lapsed or asks_for_catalogue(previous)):
+        listed = self.catalogue.listing(previous, asked.scope, detect_language(previous))
+        if listed is None:
             return None
-        language = detect_language(previous)
-        listing = self.catalogue.listing(previous, asked.scope, language, lapsed).citations
+        listing = listed.citations
         choice = picked(asked.question, len(listing))
         if choice is None:
             return None

@@ -8,15 +8,21 @@ import pytest
 
 from chatbot.answering.policy_list import (
     MAX_LISTED,
+    Listed,
     asks_for_catalogue,
     asks_for_lapsed,
     catalogue_answer,
     distinct,
+    first_line,
+    kind_asked,
+    measures,
+    naming_sentence,
     newest,
     picked,
 )
 from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
+from index_store.structure import DocumentStructure
 
 
 @pytest.mark.parametrize(
@@ -82,6 +88,51 @@ def test_a_question_with_a_topic_of_its_own(question: str) -> None:
     assert not asks_for_catalogue(question)
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("小微企业能享受哪些扶持？", "小微企业"),
+        ("我们公司是小微企业，有什么补贴？", "小微企业"),
+        ("作为一家外资企业，能享受哪些政策？", "外资企业"),
+        ("有哪些针对小微企业的扶持政策？", "小微企业"),
+        ("哪些政策适用于个体工商户？", "个体工商户"),
+        ("高新技术企业有什么奖励？", "高新技术企业"),
+        ("小微企业创业补贴怎么申请？", None),  # a measure and how: its passages answer
+        ("小微企业能拿多少补贴？", None),  # an amount
+        ("受疫情影响的小微企业有哪些优惠政策？", None),  # a condition of its own
+        ("北京市对参保企业提供了哪些优惠政策？", None),  # a place
+        ("哪些企业可以享受这些政策？", None),  # who may apply
+        ("企业可以享受哪些扶持政策？", None),  # every policy: the whole list
+        ("相关企业有哪些政策？", None),
+        ("What support can small businesses get?", None),
+    ],
+)
+def test_a_question_about_a_kind_of_enterprise(question: str, kind: str | None) -> None:
+    assert kind_asked(question) == kind
+
+
+def test_a_kind_is_named_by_a_sentence_not_by_a_title_it_cites() -> None:
+    repeal = "第九条 《示例市扶持小微企业创业发展办法》同时废止。"
+    assert naming_sentence(repeal, "小微企业") is None
+    scope = "第一条 为稳定就业，制定本措施。本措施适用于本市中小微企业。"
+    assert naming_sentence(scope, "小微企业") == "本措施适用于本市中小微企业。"
+    assert naming_sentence(scope, "中小企业") == "本措施适用于本市中小微企业。"
+    assert naming_sentence(scope, "高新技术企业") is None
+
+
+def test_a_policys_measures_are_the_named_parts_under_a_heading_about_support() -> None:
+    text = (
+        "示例市支持企业发展措施\n第一章 总则\n第一条 本措施适用于中小微企业。\n"
+        "第二章 支持措施\n第三条 房租减免\n免收3个月房租。\n第四条 稳岗返还\n按60%返还。\n"
+        "第五条 对新增贷款的企业，给予贴息。\n第三章 申报程序\n第六条 申报材料\n申请表。\n"
+    )
+    structure = DocumentStructure.parse(text)
+    assert measures(structure, "示例市支持企业发展措施") == ["房租减免", "稳岗返还"]
+    award = "# 示例区高新技术企业奖励办法\n\n## 一、奖励对象\n\n企业。\n\n## 二、申请条件\n\n无。\n"
+    assert measures(DocumentStructure.parse(award), "示例区高新技术企业奖励办法") == []
+    assert measures(None, "") == []
+
+
 def _record(i: int, effective: str) -> DocumentRecord:
     return DocumentRecord(
         doc_id=f"d{i}",
@@ -108,7 +159,11 @@ def test_the_newest_are_listed_each_cited_by_its_opening_line() -> None:
     shown = newest(records)
     assert [r.info.effective for r in shown][:2] == ["2026-12-01", "2026-11-01"]
     assert len(shown) == MAX_LISTED
-    listed = [(f"{r.title} (effective {r.info.effective})", _opening(r)) for r in shown]
+    listed = [
+        Listed(f"{r.title} (effective {r.info.effective})", c, first_line(c))
+        for r in shown
+        if (c := _opening(r))
+    ]
     answer = catalogue_answer("What policies do you have?", 12, listed, "en", "in_force")
     assert not answer.refused
     assert answer.answer.startswith("Policy documents in force: 12, the newest 10 below.")

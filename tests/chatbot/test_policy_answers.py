@@ -220,6 +220,32 @@ def test_a_follow_up_to_the_list_asks_the_policy_at_that_place(service: AnswerSe
     assert {c.title for c in alone.citations} != {"示例区高新技术企业培育奖励办法"}
 
 
+def test_a_kind_of_enterprise_is_answered_by_the_policies_that_name_it(
+    service: AnswerService,
+) -> None:
+    # The repealed policy's title holds every word of the question; the clause that repeals it
+    # is no answer to what a small business may get.
+    scope = Scope(labels=PUBLIC)
+    answer = service.ask("小微企业能享受哪些扶持？", scope=scope)
+    assert not answer.refused and answer.basis == ()
+    assert answer.answer.startswith("现行有效的政策文件中，写到小微企业的共 1 份：")
+    assert "[1]：房租减免、稳岗返还、贷款贴息" in answer.answer
+    assert "同时废止" not in answer.answer
+    (cited,) = answer.citations
+    assert cited.title == "示例市支持中小微企业纾困发展若干措施"
+    assert cited.quote.startswith("第一条 本措施适用于") and cited.clause.endswith("第一条")
+    assert cited.text[cited.quote_start - cited.start : cited.quote_end - cited.start] == (
+        cited.quote
+    )
+    history = [Turn("user", "小微企业能享受哪些扶持？"), Turn("assistant", answer.answer)]
+    follow_up = service.ask("第一个政策的申报材料有哪些？", history=history, scope=scope)
+    assert {c.title for c in follow_up.citations} == {"示例市支持中小微企业纾困发展若干措施"}
+    assert "营业执照复印件" in follow_up.answer
+    # One policy and nothing to list but its title: its clauses answer.
+    award = service.ask("高新技术企业有什么奖励？", scope=scope)
+    assert "30万元奖励" in award.answer and "写到" not in award.answer
+
+
 def test_the_policies_no_longer_in_force_are_listed_with_what_replaced_them(
     service: AnswerService,
 ) -> None:

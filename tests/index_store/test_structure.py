@@ -13,6 +13,7 @@ from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
 from chatbot.answering.service import AnswerConfig, AnswerService
 from index_store import structure
 from index_store.entries import parse_entries
+from index_store.numbering import without_marker
 from index_store.store import IndexStore
 from index_store.structure import ClauseMarks, DocumentStructure
 from ingest.pipeline import Ingestor, ingest_paths
@@ -87,3 +88,20 @@ def test_answers_read_the_structure_stored_at_ingest(
     history = [Turn("user", "稳岗返还返还多少失业保险费？"), Turn("assistant", first.answer)]
     following = service.ask("下一条呢？", history)
     assert "贴息" in following.answer, following.answer
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [
+        ("第三条 房租减免", "房租减免"),
+        ("第二章 支持措施", "支持措施"),
+        ("二、奖励标准", "奖励标准"),
+        ("（一）首次认定", "首次认定"),
+        ("Section 2 Refunds", "Refunds"),
+        ("2.1 Standard refunds", "Standard refunds"),
+        ("第八条", ""),
+        ("房租减免", "房租减免"),
+    ],
+)
+def test_a_heading_names_its_part_after_its_marker(label: str, name: str) -> None:
+    assert without_marker(label) == name
