@@ -16,14 +16,13 @@ SUPPORT = re.compile(
 )
 
 
-def naming_sentence(text: str, kind: str) -> str | None:
-    """The first sentence of ``text`` that names ``kind`` outside the 《titles》 it cites: the
-    clause repealing 《示例市扶持小微企业创业发展办法》 does not name 小微企业."""
-    kinds = {kind, kind.replace("中小企业", "中小微企业")}  # 中小微企业 includes 中小企业
+def naming_sentence(text: str, kinds: tuple[str, ...]) -> str | None:
+    """The first sentence of ``text`` that names one of ``kinds`` outside the 《titles》 it
+    cites: the clause repealing 《示例市扶持小微企业创业发展办法》 does not name 小微企业."""
     for start, end in split_sentences(text):
-        sentence = text[start:end]
-        if any(k in _CITED_TITLE.sub("", sentence) for k in kinds):
-            return sentence
+        sentence = _CITED_TITLE.sub("", text[start:end])
+        if any(kind in sentence for kind in kinds):
+            return text[start:end]
     return None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from chatbot.answering import crosslingual
 from chatbot.answering.asked import Asked
 from chatbot.answering.asking import asks_subjects
 from chatbot.answering.documents import Library
@@ -18,6 +19,7 @@ from chatbot.answering.measures import SUPPORT, measures, naming_sentence
 from chatbot.answering.position import PassageReader
 from chatbot.answering.prompts import CATALOGUE
 from index_store.ids import chunk_id
+from index_store.keyword import tokenize
 from index_store.language import detect_language
 from index_store.policy import Scope
 from index_store.records import Answer, Chunk, Citation, DocumentRecord, Hit
@@ -120,10 +122,14 @@ _ZH_TOWARDS = re.compile("针对|适用于|适用|面向|对于|对|给|关于")
 _ZH_WHICH = re.compile("哪些|什么|哪几|何种|啥")
 
 
-def kind_asked(question: str) -> str | None:
-    """The kind of enterprise ``question`` asks the support of, naming nothing else (小微企业 in
-    "小微企业能享受哪些扶持？"); None for any other question: one that names a measure, a place or
-    a condition (受疫情影响的小微企业), or asks who may apply."""
+def kind_asked(question: str) -> tuple[str, ...] | None:
+    """The words for the kind of enterprise ``question`` asks the support of, naming nothing
+    else, as asked first (小微企业 in "小微企业能享受哪些扶持？"; 小微企业, 中小微企业, 小型企业 for
+    "What support can small businesses get?", read through the policy glossary); None for any
+    other question: one that names a measure, a place or a condition (受疫情影响的小微企业), or
+    asks who may apply."""
+    if detect_language(question) != "zh":
+        return _english_kind(question)
     text = _ZH_SELF.sub("", _PUNCTUATION.sub("", question))
     if not (_ZH_WHICH.search(text) and SUPPORT.search(text)) or asks_subjects(question):
         return None
@@ -131,7 +137,42 @@ def kind_asked(question: str) -> str | None:
     if match is None or not _ZH_FILLER.sub("", match["kind"]):  # 相关企业 names no kind
         return None
     rest = text[: match.start("kind")] + text[match.end("kind") :]
-    return None if _ZH_FILLER.sub("", _ZH_TOWARDS.sub("", SUPPORT.sub("", rest))) else match["kind"]
+    if _ZH_FILLER.sub("", _ZH_TOWARDS.sub("", SUPPORT.sub("", rest))):
+        return None
+    kind = match["kind"]
+    return tuple(dict.fromkeys([kind, kind.replace("中小企业", "中小微企业")]))
+
+
+_EN_WHICH = frozenset({"what", "which"})
+# Verbs and words around an English question of this kind that name nothing it asks about.
+_EN_ASKING = frozenset(tokenize("get receive enjoy apply available offer there my our as"))
+_GENERIC = "企业"  # company, enterprise, firm: the kind is the word before it
+
+
+def _english_kind(question: str) -> tuple[str, ...] | None:
+    """``kind_asked`` for an English question: which support (support, subsidies, benefits,
+    policies...) a kind of enterprise the glossary knows gets, nothing else named."""
+    words = set(re.findall(r"[a-z]+", question.lower()))
+    if not words & _EN_WHICH or "how" in words:
+        return None
+    kinds: list[str] = []
+    support = False
+    modifier: tuple[str, ...] = ()  # foreign-invested, before enterprises
+    for term in crosslingual.terms(question):
+        meanings = term.meanings
+        if any(SUPPORT.fullmatch(m) for m in meanings):
+            support = True
+        elif specific := [m for m in meanings if m.endswith(_GENERIC) and m != _GENERIC]:
+            kinds.extend(specific)
+        elif _GENERIC in meanings:
+            kinds.extend(m + _GENERIC for m in modifier)
+        elif meanings and not modifier and not kinds:
+            modifier = meanings
+            continue
+        elif not (len(term.words) == 1 and term.words[0] in _EN_ASKING):
+            return None
+        modifier = ()
+    return tuple(dict.fromkeys(kinds)) if support and kinds and not modifier else None
 
 
 _ZH_NUMBERS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
@@ -273,8 +314,8 @@ class CatalogueRoute:
             return self.policies(question, scope, language, lapsed=True)
         if asks_for_catalogue(question):
             return self.policies(question, scope, language)
-        kind = kind_asked(question)
-        return self.naming(question, kind, scope, language) if kind else None
+        kinds = kind_asked(question)
+        return self.naming(question, kinds, scope, language) if kinds else None
 
     def policies(self, question: str, scope: Scope, language: str, lapsed: bool = False) -> Answer:
         """The policies ``scope`` allows, newest first, each citing its opening passage; with
@@ -303,20 +344,23 @@ class CatalogueRoute:
         kind: ListKind = "lapsed" if lapsed else "in_force" if scope.in_force_only else "all"
         return catalogue_answer(question, len(policies), listed, language, kind)
 
-    def naming(self, question: str, kind: str, scope: Scope, language: str) -> Answer | None:
-        """The policies ``scope`` allows that name ``kind`` (among the best ``NAMING_SEARCH``
-        passages a keyword search for it finds), newest first, each citing its best passage
-        and the sentence there that names it; None when none does (the question is then
-        searched as any other)."""
+    def naming(
+        self, question: str, kinds: tuple[str, ...], scope: Scope, language: str
+    ) -> Answer | None:
+        """The policies ``scope`` allows that name a kind of enterprise by one of ``kinds``
+        (among the best ``NAMING_SEARCH`` passages a keyword search for them finds), newest
+        first, each citing its best passage and the sentence there that names it; None when
+        none does, or one does with no measures to name (the question is then searched as any
+        other)."""
         found = self.passages.keyword_index().search(
-            kind, NAMING_SEARCH, self.library.filters(scope)
+            " ".join(kinds), NAMING_SEARCH, self.library.filters(scope)
         )
         chunks = self.passages.chunks([h.chunk_id for h in found])
         records = self.library.records()
         named: dict[str, tuple[Chunk, str]] = {}
         for hit in found:
             chunk = chunks.get(hit.chunk_id)
-            sentence = naming_sentence(chunk.text, kind) if chunk else None
+            sentence = naming_sentence(chunk.text, kinds) if chunk else None
             if chunk is None or sentence is None:
                 continue
             # A clause that names the kind (本措施适用于…中小微企业) says more than the title.
@@ -329,7 +373,7 @@ class CatalogueRoute:
             # answered by the clause that sets the award.
             return None
         in_force: ListKind = "in_force" if scope.in_force_only else "all"
-        return catalogue_answer(question, len(policies), listed, language, in_force, kind)
+        return catalogue_answer(question, len(policies), listed, language, in_force, kinds[0])
 
     def _listed(self, record: DocumentRecord, passage: Chunk, quote: str, language: str) -> Listed:
         policy = self.library.policy_line(record, language)

@@ -241,6 +241,10 @@ def test_a_kind_of_enterprise_is_answered_by_the_policies_that_name_it(
     follow_up = service.ask("第一个政策的申报材料有哪些？", history=history, scope=scope)
     assert {c.title for c in follow_up.citations} == {"示例市支持中小微企业纾困发展若干措施"}
     assert "营业执照复印件" in follow_up.answer
+    # Asked in English by a foreign-invested company: the same list, framed in English.
+    english = service.ask("What support can small businesses get?", scope=scope)
+    assert english.answer.startswith("Policy documents in force that mention 小微企业: 1.")
+    assert [(c.doc_id, c.quote) for c in english.citations] == [(cited.doc_id, cited.quote)]
     # One policy and nothing to list but its title: its clauses answer.
     award = service.ask("高新技术企业有什么奖励？", scope=scope)
     assert "30万元奖励" in award.answer and "写到" not in award.answer
