@@ -120,24 +120,28 @@ _ZH_KIND = re.compile(
 )
 _ZH_TOWARDS = re.compile("针对|适用于|适用|面向|对于|对|给|关于")
 _ZH_WHICH = re.compile("哪些|什么|哪几|何种|啥")
+# Or whether it may apply at all, naming no measure: "小微企业能申请吗？", "个体工商户能否申报？".
+_ZH_MAY_APPLY = re.compile("(?:能|可以|可|能否|可否)(?:申请|申报|享受)")
+_ZH_APPLYING = re.compile("申请|申报|能否|可否|是否")
 
 
 def kind_asked(question: str) -> tuple[str, ...] | None:
-    """The words for the kind of enterprise ``question`` asks the support of, naming nothing
-    else, as asked first (小微企业 in "小微企业能享受哪些扶持？"; 小微企业, 中小微企业, 小型企业 for
-    "What support can small businesses get?", read through the policy glossary); None for any
-    other question: one that names a measure, a place or a condition (受疫情影响的小微企业), or
-    asks who may apply."""
+    """The words for the kind of enterprise ``question`` asks the support of, or whether it
+    may apply, naming nothing else, as asked first: 小微企业 in "小微企业能享受哪些扶持？";
+    小微企业, 中小微企业, 小型企业 for "What support can small businesses get?", read through the
+    policy glossary. None for any other question: one that names a measure, a place or a
+    condition (受疫情影响的小微企业), or asks who may apply."""
     if detect_language(question) != "zh":
         return _english_kind(question)
     text = _ZH_SELF.sub("", _PUNCTUATION.sub("", question))
-    if not (_ZH_WHICH.search(text) and SUPPORT.search(text)) or asks_subjects(question):
+    which = _ZH_WHICH.search(text) and SUPPORT.search(text)
+    if not (which or _ZH_MAY_APPLY.search(text)) or asks_subjects(question):
         return None
     match = _ZH_KIND.search(text)
     if match is None or not _ZH_FILLER.sub("", match["kind"]):  # 相关企业 names no kind
         return None
     rest = text[: match.start("kind")] + text[match.end("kind") :]
-    if _ZH_FILLER.sub("", _ZH_TOWARDS.sub("", SUPPORT.sub("", rest))):
+    if _ZH_FILLER.sub("", _ZH_APPLYING.sub("", _ZH_TOWARDS.sub("", SUPPORT.sub("", rest)))):
         return None
     kind = match["kind"]
     return tuple(dict.fromkeys([kind, kind.replace("中小企业", "中小微企业")]))
@@ -145,18 +149,22 @@ def kind_asked(question: str) -> tuple[str, ...] | None:
 
 _EN_WHICH = frozenset({"what", "which"})
 # Verbs and words around an English question of this kind that name nothing it asks about.
-_EN_ASKING = frozenset(tokenize("get receive enjoy apply available offer there my our as"))
+_EN_ASKING = frozenset(tokenize("get receive enjoy available offer there my our as"))
+# Whether it may apply at all: "Can small businesses apply?", "Are SMEs eligible?".
+_EN_MAY = frozenset({"can", "could", "are", "is", "do", "does"})
+_EN_APPLYING = frozenset(tokenize("apply eligible qualify"))
 _GENERIC = "企业"  # company, enterprise, firm: the kind is the word before it
 
 
 def _english_kind(question: str) -> tuple[str, ...] | None:
     """``kind_asked`` for an English question: which support (support, subsidies, benefits,
-    policies...) a kind of enterprise the glossary knows gets, nothing else named."""
+    policies...) a kind of enterprise the glossary knows gets, or whether it may apply,
+    nothing else named."""
     words = set(re.findall(r"[a-z]+", question.lower()))
-    if not words & _EN_WHICH or "how" in words:
+    if not words & (_EN_WHICH | _EN_MAY) or "how" in words:
         return None
     kinds: list[str] = []
-    support = False
+    support = applies = False
     modifier: tuple[str, ...] = ()  # foreign-invested, before enterprises
     for term in crosslingual.terms(question):
         meanings = term.meanings
@@ -169,10 +177,13 @@ def _english_kind(question: str) -> tuple[str, ...] | None:
         elif meanings and not modifier and not kinds:
             modifier = meanings
             continue
+        elif len(term.words) == 1 and term.words[0] in _EN_APPLYING:
+            applies = True
         elif not (len(term.words) == 1 and term.words[0] in _EN_ASKING):
             return None
         modifier = ()
-    return tuple(dict.fromkeys(kinds)) if support and kinds and not modifier else None
+    asks = (support and words & _EN_WHICH) or (applies and words & _EN_MAY)
+    return tuple(dict.fromkeys(kinds)) if asks and kinds and not modifier else None
 
 
 _ZH_NUMBERS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}

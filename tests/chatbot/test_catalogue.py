@@ -106,6 +106,13 @@ SMALL = ("小微企业", "中小微企业", "小型企业")  # small business, r
         ("What subsidies are available for SMEs?", ("中小企业", "中小微企业")),
         ("What incentives can foreign-invested enterprises enjoy?", ("外商投资企业", "外资企业")),
         ("Which policies apply to high-tech enterprises?", ("高新技术企业",)),
+        ("小微企业能申请吗？", ("小微企业",)),  # whether it may apply at all
+        ("个体工商户能否申报？", ("个体工商户",)),
+        ("Can small businesses apply?", SMALL),
+        ("Are SMEs eligible?", ("中小企业", "中小微企业")),
+        ("个体工商户可以申请稳岗返还吗？", None),  # a measure: the checklist answers
+        ("Can small businesses apply for rent relief?", None),
+        ("企业能申请吗？", None),
         ("小微企业创业补贴怎么申请？", None),  # a measure and how: its passages answer
         ("小微企业能拿多少补贴？", None),  # an amount
         ("受疫情影响的小微企业有哪些优惠政策？", None),  # a condition of its own

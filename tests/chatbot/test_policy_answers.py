@@ -245,6 +245,8 @@ def test_a_kind_of_enterprise_is_answered_by_the_policies_that_name_it(
     english = service.ask("What support can small businesses get?", scope=scope)
     assert english.answer.startswith("Policy documents in force that mention 小微企业: 1.")
     assert [(c.doc_id, c.quote) for c in english.citations] == [(cited.doc_id, cited.quote)]
+    may = service.ask("小微企业能申请吗？", scope=scope)
+    assert [(c.doc_id, c.quote) for c in may.citations] == [(cited.doc_id, cited.quote)]
     # One policy and nothing to list but its title: its clauses answer.
     award = service.ask("高新技术企业有什么奖励？", scope=scope)
     assert "30万元奖励" in award.answer and "写到" not in award.answer
