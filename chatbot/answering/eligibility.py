@@ -49,7 +49,9 @@ _SIZES = {
 }
 _SIZE_RE = re.compile("|".join(sorted(_SIZES, key=len, reverse=True)))
 _EN_SIZES = {"small business": {"small"}, "sme": {"medium", "small"}, "startup": {"small"}}
-_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,9}?(?:省|市|区|县))")
+# A place the user names; 省, 市, 区 or 县 starting another word is none (市属国有企业, 省级,
+# 海外市场, 市民, 区域).
+_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,9}?(?:省|市|区|县))(?!属|级|场|民|域|直|委|政府|内|外)")
 _PLACE_LEAD = set("我们你是一家位于在的注册设立于公司企业")
 _HEADING_ONLY = re.compile(r"^[^，,。；;：:]{0,16}$")
 _LOCAL = re.compile(r"本(?:市|省|区|县)|注册地|登记注册|辖区内")
@@ -271,11 +273,13 @@ def with_checklist(
     as_of: date,
     search: Callable[[str, str], list[Hit]],
     region_of: Callable[[str], str],
+    quoted_part: Callable[[Citation], str] = lambda citation: citation.text,
 ) -> Answer:
     """The eligibility conditions of the best-matching policy, or for a how-to-apply
     question its deadline, materials and channel, each with its citation: its clauses about
     them are searched within that one document; the measure's own conditions come from the
-    passages that answer."""
+    part of each cited passage its quote is in (``quoted_part``: a passage may hold several
+    measures, "2.2 Opened items" with its restocking fee beside "2.3 Digital goods")."""
     doc_id = answer.citations[0].doc_id if answer.citations else hits[0].chunk.doc_id
     queries = APPLICATION_QUERY if only_how_to_apply(answer.question) else CHECKLIST_QUERY
     probe = f"{answer.question} {queries[answer.language]}"
@@ -287,7 +291,8 @@ def with_checklist(
         key=lambda h: h.chunk.ordinal,
     )
     numbers = {**cited, **{h.chunk.chunk_id: base + i for i, h in enumerate(new, 1)}}
-    passages = [(c.n, c.text, True) for c in answer.citations if c.doc_id == doc_id]
+    own = [c for c in answer.citations if c.doc_id == doc_id]
+    passages = [(c.n, quoted_part(c), True) for c in own] + [(c.n, c.text, False) for c in own]
     passages += [(numbers[h.chunk.chunk_id], h.chunk.text, False) for h in new]
     region = region_of(doc_id)
     checklist = build_checklist(answer.question, passages, region, as_of, answer.language)
@@ -323,10 +328,26 @@ class ChecklistRoute:
         lead = answer.citations[0].quote.split("\n")[0] if answer.citations else ""
         if answer.refused or not checklist_kinds(asked.question) or repeals(lead):
             return answer
-        return with_checklist(answer, hits, asked.as_of, self._search_document, self._region)
+        return with_checklist(
+            answer, hits, asked.as_of, self._search_document, self._region, self._quoted_part
+        )
 
     def _search_document(self, probe: str, doc_id: str) -> list[Hit]:
         return self.retriever.search(probe, top_k=6, filters={"doc_id": [doc_id]})
+
+    def _quoted_part(self, citation: Citation) -> str:
+        """The passage's text within the smallest part of its document (clause, item,
+        section) that holds the whole quote; the whole passage when none is known."""
+        structure = self.library.store.document_structure(citation.doc_id)
+        entries = structure.entries if structure is not None else ()
+        holding = [
+            e for e in entries if e.start <= citation.quote_start and citation.quote_end <= e.end
+        ]
+        if not holding or citation.quote_end <= citation.quote_start:
+            return citation.text
+        part = min(holding, key=lambda e: e.end - e.start)
+        begin = max(part.start, citation.start) - citation.start
+        return citation.text[begin : min(part.end, citation.end) - citation.start]
 
     def _region(self, doc_id: str) -> str:
         record = self.library.records().get(doc_id)

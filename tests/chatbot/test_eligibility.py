@@ -54,6 +54,13 @@ def test_facts_of_the_question() -> None:
     assert facts.founded_year == 2026 - 3
     assert facts_of("公司2025年注册", TODAY).founded_year == 2025
     assert facts_of("我们在本市", TODAY).local
+    # 市 or 区 that starts another word names no place: no region to judge.
+    for question in (
+        "承租市属国有企业经营用房的小微企业能申请吗？",
+        "我们开拓海外市场，能申请吗？",
+    ):
+        assert facts_of(question, TODAY).places == ()
+    assert facts_of("我们在北京市朝阳区", TODAY).places == ("北京市", "朝阳区")
 
 
 def statuses(question: str, today: date = TODAY) -> dict[str, str]:

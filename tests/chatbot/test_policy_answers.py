@@ -133,6 +133,25 @@ def test_a_how_to_apply_question_gets_the_deadline_materials_and_channel(
     assert checklist_lines(answer)[0] == "申请指引:"
 
 
+@pytest.mark.parametrize(
+    ("question", "quoted", "other_measure"),
+    [
+        ("Can I get my money back for an ebook I downloaded?", "2.3 Digital goods", "15%"),
+        ("承租市属国有企业经营用房的小微企业能申请免房租吗？", "（一）承租市属", "20万元"),
+    ],
+)
+def test_a_checklist_takes_a_measures_conditions_from_the_part_it_quotes(
+    service: AnswerService, question: str, quoted: str, other_measure: str
+) -> None:
+    # The passage holds the next measure too (2.2 with its restocking fee, （二） with the
+    # landlords' subsidy): its amount is not a condition of this one.
+    answer = service.ask(question, scope=Scope(labels=PUBLIC))
+    assert answer.citations[0].quote.startswith(quoted)
+    assert other_measure in answer.citations[0].text
+    assert not any(other_measure in c.text for c in answer.checklist)
+    assert not any(c.category == "region" and c.status == "not_met" for c in answer.checklist)
+
+
 def test_an_answer_that_quotes_a_repeal_gets_no_checklist(service: AnswerService) -> None:
     # In force, the start-up subsidy survives only in the clause that repeals its policy; the
     # measures' own procedure would read as the way to apply for it.
