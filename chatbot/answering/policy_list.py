@@ -168,22 +168,27 @@ def _english_kind(question: str) -> tuple[str, ...] | None:
     modifier: tuple[str, ...] = ()  # foreign-invested, before enterprises
     for term in crosslingual.terms(question):
         meanings = term.meanings
+        single = term.words[0] if len(term.words) == 1 else ""
+        if modifier and _GENERIC not in meanings:
+            return None  # "the IPO reward": a word before one that names no enterprise
         if any(SUPPORT.fullmatch(m) for m in meanings):
             support = True
         elif specific := [m for m in meanings if m.endswith(_GENERIC) and m != _GENERIC]:
             kinds.extend(specific)
         elif _GENERIC in meanings:
             kinds.extend(m + _GENERIC for m in modifier)
-        elif meanings and not modifier and not kinds:
+        elif single in _EN_APPLYING:
+            applies = True
+        elif single in _EN_ASKING:
+            pass
+        elif meanings and not kinds:
             modifier = meanings
             continue
-        elif len(term.words) == 1 and term.words[0] in _EN_APPLYING:
-            applies = True
-        elif not (len(term.words) == 1 and term.words[0] in _EN_ASKING):
+        else:
             return None
         modifier = ()
     asks = (support and words & _EN_WHICH) or (applies and words & _EN_MAY)
-    return tuple(dict.fromkeys(kinds)) if asks and kinds and not modifier else None
+    return tuple(dict.fromkeys(kinds)) if asks and kinds else None
 
 
 _ZH_NUMBERS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}

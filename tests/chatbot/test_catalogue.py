@@ -122,6 +122,7 @@ SMALL = ("小微企业", "中小微企业", "小型企业")  # small business, r
         ("相关企业有哪些政策？", None),
         ("How do small businesses apply for loan subsidies?", None),
         ("What support do companies get?", None),  # no kind
+        ("What is the IPO reward for SMEs?", None),  # a measure of its own
         ("What benefits do employees get?", None),
         ("What is the refund policy?", None),
     ],
