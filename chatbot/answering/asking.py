@@ -92,6 +92,23 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # Which body does it, or which to turn to: "纾困措施由哪个部门解释？" is answered by
+        # "本措施由市工业和信息化局负责解释", which writes no 部门. (由谁 and 向谁 ask for people
+        # as often: "由谁发起？向谁申请？" was answered by any passage naming a 局.)
+        re.compile(
+            r"(?:哪个|哪些|什么|哪家|何)(?:部门|单位|机构|机关)"
+            r"|\bwhich (?:department|agency|authority|office)\b|\bwho is responsible\b",
+            re.I,
+        ),
+        re.compile(
+            r"(?<![格布结当])局|(?<![大餐客])厅|委员会|办公室|人民政府|管委会|(?:服务|管理|指挥)中心"
+            r"|领导小组|(?<![内全外局])部(?=负责|会同|牵头|受理|审核|解释|[，。；、和及])"
+            r"|(?<!有关)(?<!相关)(?<!主管)(?<!职能)(?<!各)部门(?!的)"
+            r"|\b(?:department|agency|authority|office|bureau|ministry|commission)\b",
+            re.I,
+        ),
+    ),
+    (
         re.compile(r"多少|几[个项条天年月次人家]|\bhow (?:much|many)\b", re.I),
         re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个项条天年月次人家元%倍]"),
     ),
@@ -174,7 +191,8 @@ _ANSWER_TYPES = (_ISSUED, _ELIGIBLE, *(AnswerType(asks, holds) for asks, holds i
 def asked_for(question: str) -> AnswerType | None:
     """The kind of answer ``question`` asks for, when it asks who issued the policy or when,
     who may apply, or for a date, a ratio, a length of time, a phone number, a website, an
-    e-mail address, materials, the procedure or an amount; else None."""
+    e-mail address, materials, the procedure, the body that does it or an amount; else
+    None."""
     return next((t for t in _ANSWER_TYPES if t.asks.search(question)), None)
 
 

@@ -700,6 +700,21 @@ def test_a_ratio_is_answered_by_a_percentage() -> None:
     assert select_sentences("返还比例多少？", [refund], 1)[0].score == 1.0
 
 
+def test_the_body_that_does_it_is_answered_by_an_agencys_name() -> None:
+    agency = answer_pattern("纾困措施由哪个部门解释？")
+    assert agency is not None and agency.search("本措施由市工业和信息化局负责解释。")
+    assert agency.search("请向区人力资源和社会保障部门提出申请")
+    assert answer_pattern("Which department handles complaints?") is agency
+    for other in ("这一格局将长期存在。", "营业大厅设在一楼。", "企业内部管理。", "全部免收。"):
+        assert not agency.search(other)
+    # Refusal reads this coverage: the agency covers 部门, which the sentence never writes.
+    question = "措施由哪个部门解释？"
+    explains = _hit("第八条 本措施由市工业和信息化局负责解释。", ("示例市纾困措施", "第四章 附则"))
+    vague = _hit("第八条 本措施由有关方面负责解释。", ("示例市纾困措施", "第四章 附则"))
+    assert select_sentences(question, [explains], 1)[0].score > 0.8
+    assert select_sentences(question, [vague], 1)[0].score < 0.6
+
+
 def test_a_reference_to_the_policy_at_hand_weighs_nothing() -> None:
     assert question_tokens("这些措施执行多久？") == question_tokens("执行多久？")
     assert question_tokens("本办法由谁负责解释？") == question_tokens("由谁负责解释？")
