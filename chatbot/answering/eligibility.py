@@ -43,12 +43,18 @@ _SIZES = {
     "小型微型": {"small", "micro"},
     "中型": {"medium"},
     "小型": {"small"},
+    "小企业": {"small"},  # 我们是30人的小企业 (中小企业 and 小微企业 match longer keys first)
     "微型": {"micro"},
     "大型": {"large"},
     "个体工商户": {"sole"},
 }
 _SIZE_RE = re.compile("|".join(sorted(_SIZES, key=len, reverse=True)))
-_EN_SIZES = {"small business": {"small"}, "sme": {"medium", "small"}, "startup": {"small"}}
+_EN_SIZES = {
+    "small business": {"small"},
+    "small company": {"small"},
+    "sme": {"medium", "small"},
+    "startup": {"small"},
+}
 # A place the user names; 省, 市, 区 or 县 starting another word is none (市属国有企业, 省级,
 # 海外市场, 市民, 区域).
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,9}?(?:省|市|区|县))(?!属|级|场|民|域|直|委|政府|内|外)")

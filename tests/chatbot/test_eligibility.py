@@ -54,6 +54,9 @@ def test_facts_of_the_question() -> None:
     assert facts.founded_year == 2026 - 3
     assert facts_of("公司2025年注册", TODAY).founded_year == 2025
     assert facts_of("我们在本市", TODAY).local
+    assert facts_of("我们是30人的小企业", TODAY).sizes == {"small"}
+    assert facts_of("我们是中小企业", TODAY).sizes == {"medium", "small"}
+    assert facts_of("We are a small company", TODAY).sizes == {"small"}
     # 市 or 区 that starts another word names no place: no region to judge.
     for question in (
         "承租市属国有企业经营用房的小微企业能申请吗？",
