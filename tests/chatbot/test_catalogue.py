@@ -6,17 +6,14 @@ from dataclasses import replace
 
 import pytest
 
+from chatbot.answering.list_questions import asks_for_catalogue, asks_for_lapsed, kind_asked
+from chatbot.answering.measures import measures, naming_sentence
 from chatbot.answering.policy_list import (
     MAX_LISTED,
     Listed,
-    asks_for_catalogue,
-    asks_for_lapsed,
     catalogue_answer,
     distinct,
     first_line,
-    kind_asked,
-    measures,
-    naming_sentence,
     newest,
     picked,
 )
