@@ -408,6 +408,21 @@ def test_how_to_apply_checklist(page) -> None:  # type: ignore[no-untyped-def]
         raise
 
 
+def test_a_small_business_sees_the_policies_that_name_it(page) -> None:  # type: ignore[no-untyped-def]
+    try:
+        ask_in_chat(page, "小微企业能享受哪些扶持？")
+        chat = page.locator("#chat").inner_text()
+        assert "写到小微企业的共 1 份" in chat and "房租减免、稳岗返还、贷款贴息" in chat
+        assert "同时废止" not in chat  # the repeal of the old 小微企业 policy is no answer
+        card = page.locator("#sources .pqa-source").first
+        assert "本措施适用于在本市依法登记注册" in card.locator("mark").first.inner_text()
+        ask_in_chat(page, "第一个政策的申报材料有哪些？")
+        assert "营业执照复印件" in page.locator("#chat [data-testid=bot]").last.inner_text()
+    except BaseException:
+        print("screenshot:", shoot_on_failure(page, "kind-of-enterprise"))
+        raise
+
+
 def test_as_of_filter_and_repealed_policy_warning(page) -> None:  # type: ignore[no-untyped-def]
     try:
         ask_in_chat(page, "首次创业能拿到多少创业补贴？")
