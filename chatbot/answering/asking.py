@@ -158,7 +158,7 @@ _ISSUED = AnswerType(
 # Who may apply: the clause that names the policy's subjects (支持对象, 适用范围, 申报条件)
 # answers "哪些企业可以申请这些支持？", though of the question's words it holds only 企业, which
 # every clause holds, and the policy writes 申报 where the question says 申请.
-_SUBJECTS = re.compile(
+SUBJECTS = re.compile(
     r"(?:支持|扶持|补贴|补助|奖励|资助|适用|申报|申请|服务|享受)(?:对象|主体|范围)|适用于|申报条件|申请条件"
     r"|\beligib|\bwho (?:can|may) apply\b|\bscope\b",
     re.I,
@@ -175,7 +175,7 @@ _ELIGIBLE = AnswerType(
         r" (?:are eligible|qualify|can apply|may apply)\b",
         re.I,
     ),
-    _SUBJECTS,
+    SUBJECTS,
     re.compile(
         r"(?:哪些|什么|哪类|哪种|何种|哪一类)(?:样的?)?"
         r"(?:企业|单位|主体|机构|公司|人员|个人|人|群体|行业)?(?:可以|能够?|可|才能|有资格)?"
@@ -183,7 +183,7 @@ _ELIGIBLE = AnswerType(
         r"|\b(?:who|which|eligible|qualify|apply)\b",
         re.I,
     ),
-    _SUBJECTS,
+    SUBJECTS,
 )
 _ANSWER_TYPES = (_ISSUED, _ELIGIBLE, *(AnswerType(asks, holds) for asks, holds in _TYPES))
 

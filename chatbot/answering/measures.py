@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from chatbot.answering.asking import SUBJECTS
 from chatbot.answering.extractive import split_sentences
 from index_store.numbering import without_marker
 from index_store.structure import DocumentStructure
@@ -16,14 +17,25 @@ SUPPORT = re.compile(
 )
 
 
-def naming_sentence(text: str, kinds: tuple[str, ...]) -> str | None:
-    """The first sentence of ``text`` that names one of ``kinds`` outside the 《titles》 it
-    cites: the clause repealing 《示例市扶持小微企业创业发展办法》 does not name 小微企业."""
-    for start, end in split_sentences(text):
-        sentence = _CITED_TITLE.sub("", text[start:end])
-        if any(kind in sentence for kind in kinds):
-            return text[start:end]
-    return None
+def naming_sentence(text: str, kinds: tuple[str, ...], title: str = "") -> str | None:
+    """The sentence of ``text`` that names one of ``kinds`` outside the 《titles》 it cites (the
+    clause repealing 《示例市扶持小微企业创业发展办法》 does not name 小微企业): the first that says
+    whom the policy is for (本措施适用于…), else the first that names it other than as the
+    document's ``title`` does, else the title."""
+    found = [
+        text[start:end]
+        for start, end in split_sentences(text)
+        if any(kind in _CITED_TITLE.sub("", text[start:end]) for kind in kinds)
+    ]
+    return max(found, key=lambda s: naming_rank(s, title), default=None)
+
+
+def naming_rank(sentence: str, title: str) -> int:
+    """How well ``sentence`` says a policy is for a kind of enterprise: 2 when it says whom the
+    policy is for, 1 when it says more than the ``title``, 0 for the title."""
+    if SUBJECTS.search(sentence):
+        return 2
+    return 0 if title and title in sentence else 1
 
 
 _CITED_TITLE = re.compile("《[^》\n]*》")

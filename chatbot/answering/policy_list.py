@@ -16,7 +16,7 @@ from typing import Literal
 from chatbot.answering.asked import Asked
 from chatbot.answering.documents import Library
 from chatbot.answering.list_questions import asks_for_catalogue, asks_for_lapsed, kind_asked
-from chatbot.answering.measures import measures, naming_sentence
+from chatbot.answering.measures import measures, naming_rank, naming_sentence
 from chatbot.answering.position import PassageReader
 from chatbot.answering.prompts import CATALOGUE
 from index_store.ids import chunk_id
@@ -212,13 +212,20 @@ class CatalogueRoute:
         named: dict[str, tuple[Chunk, str]] = {}
         for hit in found:
             chunk = chunks.get(hit.chunk_id)
-            sentence = naming_sentence(chunk.text, kinds) if chunk else None
+            sentence = naming_sentence(chunk.text, kinds, chunk.title) if chunk else None
             if chunk is None or sentence is None:
                 continue
-            # A clause that names the kind (本措施适用于…中小微企业) says more than the title.
-            if chunk.doc_id not in named or chunk.title in named[chunk.doc_id][1]:
+            # A clause that says whom the policy is for (本措施适用于…中小微企业) says most.
+            rank = naming_rank(sentence, chunk.title)
+            if chunk.doc_id not in named or rank > naming_rank(named[chunk.doc_id][1], chunk.title):
                 named[chunk.doc_id] = (chunk, sentence)
         policies = distinct([records[d] for d in named if d in records])
+        # A notice reprinted under another title names the kind in the same sentence: listed
+        # once, as its newest copy.
+        by_sentence: dict[str, DocumentRecord] = {}
+        for record in sorted(policies, key=_newest_first, reverse=True):
+            by_sentence.setdefault(named[record.doc_id][1], record)
+        policies = list(by_sentence.values())
         listed = [self._listed(r, *named[r.doc_id], language) for r in newest(policies)]
         if len(listed) < 2 and not any(item.measures for item in listed):
             # One policy's title says no more than its passages: "高新技术企业有什么奖励？" is

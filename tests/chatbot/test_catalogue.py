@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -17,9 +18,14 @@ from chatbot.answering.policy_list import (
     newest,
     picked,
 )
+from chatbot.answering.retrieval import HybridRetriever, RetrievalConfig
+from chatbot.answering.service import AnswerConfig, AnswerService
 from index_store.policy import PolicyInfo
 from index_store.records import Chunk, DocumentRecord
+from index_store.store import IndexStore
 from index_store.structure import DocumentStructure
+from ingest.pipeline import Ingestor, ingest_paths
+from tests.conftest import HashingEmbedding
 
 
 @pytest.mark.parametrize(
@@ -137,6 +143,37 @@ def test_a_kind_is_named_by_a_sentence_not_by_a_title_it_cites() -> None:
     assert naming_sentence(scope, ("小微企业",)) == "本措施适用于本市中小微企业。"
     assert naming_sentence(scope, ("中小企业", "中小微企业")) == "本措施适用于本市中小微企业。"
     assert naming_sentence(scope, ("高新技术企业",)) is None
+    # A sentence that says more than the document's title, when there is one.
+    titled = "示例市扶持小微企业办法\n对小微企业免收3个月房租。"
+    assert (
+        naming_sentence(titled, ("小微企业",), "示例市扶持小微企业办法")
+        == "对小微企业免收3个月房租。"
+    )
+    assert naming_sentence(titled.split("\n")[0], ("小微企业",), "示例市扶持小微企业办法") == (
+        "示例市扶持小微企业办法"
+    )
+
+
+REPRINTED = "关于支持市场主体纾困的若干措施\n一、对承租国有房屋的小微企业，免收3个月房租。\n"
+
+
+def test_a_reprint_is_listed_once(ingestor: Ingestor, store: IndexStore, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "省政府网.txt").write_text(REPRINTED, encoding="utf-8")
+    (folder / "市政府网.txt").write_text("转发：" + REPRINTED, encoding="utf-8")
+    (folder / "稳岗.txt").write_text(
+        "关于稳岗返还的通知\n对不裁员的小微企业，按60%返还失业保险费。\n", encoding="utf-8"
+    )
+    assert not ingest_paths([folder], ingestor).failed
+    retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig())
+    answer = AnswerService(retriever, AnswerConfig()).ask("小微企业能享受哪些扶持？")
+    assert answer.answer.startswith("现行有效的政策文件中，写到小微企业的共 2 份：")
+    quotes = sorted(c.quote for c in answer.citations)
+    assert quotes == [
+        "一、对承租国有房屋的小微企业，免收3个月房租。",
+        "对不裁员的小微企业，按60%返还失业保险费。",
+    ]
 
 
 def test_a_policys_measures_are_the_named_parts_under_a_heading_about_support() -> None:
