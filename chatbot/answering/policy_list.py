@@ -19,6 +19,7 @@ from chatbot.answering.list_questions import asks_for_catalogue, asks_for_lapsed
 from chatbot.answering.measures import measures, naming_rank, naming_sentence
 from chatbot.answering.position import PassageReader
 from chatbot.answering.prompts import CATALOGUE
+from chatbot.answering.retrieval import same_text_key
 from index_store.ids import chunk_id
 from index_store.language import detect_language
 from index_store.policy import Scope
@@ -141,6 +142,20 @@ def first_line(chunk: Chunk) -> str:
 
 
 NAMING_SEARCH = 300  # passages searched for a kind of enterprise; each policy is listed once
+# A notice reprinted under another title names the kind in the same words. Two policies may
+# share a short boilerplate scope sentence ("本办法适用于本市中小微企业。"), not a long one, nor
+# what follows it as well.
+REPRINT_SENTENCE = 80  # characters: a sentence this long is one notice's own words
+REPRINT_CONTEXT = 60  # characters after a shorter sentence that a reprint repeats too
+
+
+def _naming_words(passage: Chunk, sentence: str) -> str:
+    """What a reprint of the policy repeats: its naming sentence, and what follows it in its
+    passage when the sentence is short; spaces and line breaks aside."""
+    if len(same_text_key(sentence)) >= REPRINT_SENTENCE:
+        return same_text_key(sentence)
+    at = max(passage.text.find(sentence), 0)
+    return same_text_key(passage.text[at : at + len(sentence) + REPRINT_CONTEXT])
 
 
 class CatalogueRoute:
@@ -220,12 +235,11 @@ class CatalogueRoute:
             if chunk.doc_id not in named or rank > naming_rank(named[chunk.doc_id][1], chunk.title):
                 named[chunk.doc_id] = (chunk, sentence)
         policies = distinct([records[d] for d in named if d in records])
-        # A notice reprinted under another title names the kind in the same sentence: listed
-        # once, as its newest copy.
-        by_sentence: dict[str, DocumentRecord] = {}
+        # A reprint is listed once, as its newest copy.
+        by_words: dict[str, DocumentRecord] = {}
         for record in sorted(policies, key=_newest_first, reverse=True):
-            by_sentence.setdefault(named[record.doc_id][1], record)
-        policies = list(by_sentence.values())
+            by_words.setdefault(_naming_words(*named[record.doc_id]), record)
+        policies = list(by_words.values())
         listed = [self._listed(r, *named[r.doc_id], language) for r in newest(policies)]
         if len(listed) < 2 and not any(item.measures for item in listed):
             # One policy's title says no more than its passages: "高新技术企业有什么奖励？" is

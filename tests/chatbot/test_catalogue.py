@@ -162,17 +162,22 @@ def test_a_reprint_is_listed_once(ingestor: Ingestor, store: IndexStore, tmp_pat
     folder.mkdir()
     (folder / "省政府网.txt").write_text(REPRINTED, encoding="utf-8")
     (folder / "市政府网.txt").write_text("转发：" + REPRINTED, encoding="utf-8")
-    (folder / "稳岗.txt").write_text(
-        "关于稳岗返还的通知\n对不裁员的小微企业，按60%返还失业保险费。\n", encoding="utf-8"
-    )
+    # Two policies that share a boilerplate scope sentence are two policies.
+    for name, measure in (
+        ("贷款贴息", "对新增贷款按50%给予贴息。"),
+        ("房租补贴", "按租金的30%给予补贴。"),
+    ):
+        text = f"关于{name}的通知\n本办法适用于本市小微企业。{measure}\n"
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
     assert not ingest_paths([folder], ingestor).failed
     retriever = HybridRetriever(store, HashingEmbedding(), RetrievalConfig())
     answer = AnswerService(retriever, AnswerConfig()).ask("小微企业能享受哪些扶持？")
-    assert answer.answer.startswith("现行有效的政策文件中，写到小微企业的共 2 份：")
+    assert answer.answer.startswith("现行有效的政策文件中，写到小微企业的共 3 份：")
     quotes = sorted(c.quote for c in answer.citations)
     assert quotes == [
         "一、对承租国有房屋的小微企业，免收3个月房租。",
-        "对不裁员的小微企业，按60%返还失业保险费。",
+        "本办法适用于本市小微企业。",
+        "本办法适用于本市小微企业。",
     ]
 
 
