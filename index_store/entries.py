@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from index_store.numbering import (
     MARKDOWN_LINK,
-    MARKER_LEVELS,
     TABLE_SEPARATOR,
     CodeBlocks,
+    leading_marker,
     marker_level,
 )
 
@@ -104,5 +104,5 @@ def entry_name(entry: Entry) -> str:
     label = MARKDOWN_LINK.sub(r"\1", label).replace("*", "").replace("`", "")
     label = re.split(r"[:：]", label, maxsplit=1)[0]
     label = _PARENTHESES.sub("", label).strip()
-    number = next((m for pattern, _ in MARKER_LEVELS if (m := pattern.match(label))), None)
-    return " ".join(label[number.end() if number else 0 :].split())
+    number = leading_marker(label)
+    return " ".join(label[number[0].end() if number else 0 :].split())

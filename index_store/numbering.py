@@ -44,18 +44,25 @@ MARKER_LEVELS = tuple(
 ARABIC_LEVELS = (15, 18)
 
 
+def leading_marker(text: str) -> tuple[re.Match[str], int] | None:
+    """The marker ``text`` starts with (no whitespace before it) and its level, or None."""
+    return next(
+        ((m, level) for pattern, level in MARKER_LEVELS if (m := pattern.match(text))), None
+    )
+
+
 def marker_level(text: str) -> int | None:
     """The level of the marker ``text`` starts with (after whitespace), or None."""
-    stripped = text.lstrip()
-    return next((level for pattern, level in MARKER_LEVELS if pattern.match(stripped)), None)
+    found = leading_marker(text.lstrip())
+    return found[1] if found else None
 
 
 def without_marker(label: str) -> str:
     """What a heading calls its part, without the marker it starts with: "第三条 房租减免" is
     "房租减免", "Section 2 Refunds" is "Refunds", a bare "第八条" is ""."""
     stripped = label.strip()
-    match = next((m for pattern, _ in MARKER_LEVELS if (m := pattern.match(stripped))), None)
-    return stripped[match.end() :].strip(" \t\u3000、.．:：") if match else stripped
+    found = leading_marker(stripped)
+    return stripped[found[0].end() :].strip(" \t\u3000、.．:：") if found else stripped
 
 
 # A markdown link or image, "[text](target)": its text is what it says (what is indexed, and

@@ -279,7 +279,7 @@ def with_checklist(
     as_of: date,
     search: Callable[[str, str], list[Hit]],
     region_of: Callable[[str], str],
-    quoted_part: Callable[[Citation], str] = lambda citation: citation.text,
+    quoted_part: Callable[[Citation], str],
 ) -> Answer:
     """The eligibility conditions of the best-matching policy, or for a how-to-apply
     question its deadline, materials and channel, each with its citation: its clauses about

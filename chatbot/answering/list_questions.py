@@ -99,11 +99,12 @@ _ZH_SELF = re.compile(
     "^(?:请问)?(?:(?:我们|我|本|咱们)(?:公司|企业|单位|司|厂)?(?:是|属于|作为|为)|作为)"
     "(?:一家|一个|一户)?"
 )
+_TOWARDS = "针对|适用于|面向|对于|对|给|关于"  # the words before a kind it is for
 _ZH_KIND = re.compile(
-    "(?:^|针对|适用于|面向|对于|对|给|关于)(?P<kind>(?:(?!针对|适用于|面向|哪些|什么|的|是|有|能|可以|"
+    f"(?:^|{_TOWARDS})(?P<kind>(?:(?!针对|适用于|面向|哪些|什么|的|是|有|能|可以|"
     "享受)[\u4e00-\u9fff]){1,12}?(?:企业|工商户|个体户|商户|公司|经营主体|市场主体))"
 )
-_ZH_TOWARDS = re.compile("针对|适用于|适用|面向|对于|对|给|关于")
+_ZH_TOWARDS = re.compile(f"{_TOWARDS}|适用")
 _ZH_WHICH = re.compile("哪些|什么|哪几|何种|啥")
 # Or whether it may apply at all, naming no measure: "小微企业能申请吗？", "个体工商户能否申报？".
 _ZH_MAY_APPLY = re.compile("(?:能|可以|可|能否|可否)(?:申请|申报|享受)")
